@@ -1,0 +1,9 @@
+"""Backends: where arrays live and how kernels run (DESIGN section 5).
+
+Only this package imports CuPy or loads the compiled CPU libraries. Everything else
+receives a :class:`Device` and uses ``device.xp`` and ``device.kernels(name)``.
+"""
+
+from qc_sim.backend.device import Device, available_backends, get_device
+
+__all__ = ["Device", "available_backends", "get_device"]
