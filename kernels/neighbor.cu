@@ -1,0 +1,78 @@
+/* neighbor.cu: full neighbour lists from a cell (bin) grid (DESIGN section 3).
+ *
+ * One thread per atom i visits the bins within reach, keeps every (j, image) with
+ * |x[j] + image*L - x[i]| < rc, and sorts its row by (global id of j, image code), so a row
+ * is the same whatever the atom order or the partition: forces gathered from it need no
+ * atomics and are bitwise reproducible. A row longer than `cap` is counted but not stored;
+ * the caller grows the capacity and builds again.
+ */
+#include "qc_kernel.h"
+
+QC_DEVICE int qc_floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
+                           const long long* QC_RESTRICT gid)
+{
+    for (int a = 1; a < m; ++a) {
+        const int j = nb[a], c = im[a];
+        const long long key = (gid[j] << 30) | (long long)c;
+        int b = a - 1;
+        while (b >= 0 && ((gid[nb[b]] << 30) | (long long)im[b]) > key) {
+            nb[b + 1] = nb[b];
+            im[b + 1] = im[b];
+            --b;
+        }
+        nb[b + 1] = j;
+        im[b + 1] = c;
+    }
+}
+
+/* x: (n,3) positions, wrapped into the box along periodic axes; gid: (n,) global ids;
+ * atom_bin: (n,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin;
+ * bin_start: (nbins+1,) offsets into bin_atoms, bins numbered (bz*nby + by)*nbx + bx;
+ * grid: (nbx, nby, nbz, kx, ky, kz, perx, pery, perz) as ints; box: (Lx, Ly, Lz). */
+QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const long long* QC_RESTRICT gid,
+                               const int* QC_RESTRICT atom_bin, const int* QC_RESTRICT bin_atoms,
+                               const int* QC_RESTRICT bin_start, const int* QC_RESTRICT grid,
+                               const double* QC_RESTRICT box, double rc2, int cap,
+                               int* QC_RESTRICT neighbors, int* QC_RESTRICT images,
+                               int* QC_RESTRICT counts)
+{
+    QC_FOR(i, n) {
+        const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
+        int* row = neighbors + (long long)i * cap;
+        int* irow = images + (long long)i * cap;
+        int m = 0;
+        for (int oz = -grid[5]; oz <= grid[5]; ++oz) {
+            int bz = atom_bin[3 * i + 2] + oz, sz = 0;
+            if (grid[8]) { sz = qc_floor_div(bz, grid[2]); bz -= sz * grid[2]; }
+            else if (bz < 0 || bz >= grid[2]) continue;
+            for (int oy = -grid[4]; oy <= grid[4]; ++oy) {
+                int by = atom_bin[3 * i + 1] + oy, sy = 0;
+                if (grid[7]) { sy = qc_floor_div(by, grid[1]); by -= sy * grid[1]; }
+                else if (by < 0 || by >= grid[1]) continue;
+                for (int ox = -grid[3]; ox <= grid[3]; ++ox) {
+                    int bx = atom_bin[3 * i] + ox, sx = 0;
+                    if (grid[6]) { sx = qc_floor_div(bx, grid[0]); bx -= sx * grid[0]; }
+                    else if (bx < 0 || bx >= grid[0]) continue;
+                    const int bin = (bz * grid[1] + by) * grid[0] + bx;
+                    const double dx0 = sx * box[0] - xi, dy0 = sy * box[1] - yi, dz0 = sz * box[2] - zi;
+                    const int code = (sx + QC_IMAGE_BIAS) | ((sy + QC_IMAGE_BIAS) << QC_IMAGE_BITS)
+                                   | ((sz + QC_IMAGE_BIAS) << (2 * QC_IMAGE_BITS));
+                    const int self_image = (sx == 0 && sy == 0 && sz == 0);
+                    for (int s = bin_start[bin]; s < bin_start[bin + 1]; ++s) {
+                        const int j = bin_atoms[s];
+                        if (j == i && self_image) continue;
+                        const double dx = x[3 * j] + dx0, dy = x[3 * j + 1] + dy0, dz = x[3 * j + 2] + dz0;
+                        if (dx * dx + dy * dy + dz * dz < rc2) {
+                            if (m < cap) { row[m] = j; irow[m] = code; }
+                            ++m;
+                        }
+                    }
+                }
+            }
+        }
+        counts[i] = m;
+        if (m <= cap) qc_sort_row(row, irow, m, gid);
+    }
+}

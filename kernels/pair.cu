@@ -1,0 +1,68 @@
+/* pair.cu: pair potentials over a full neighbour list (DESIGN section 3).
+ *
+ * One thread per atom i sums over its (id-sorted) row: no atomics, bitwise reproducible.
+ * Styles: 0 Lennard-Jones, 1 Morse. params[(ti*ntypes + tj)*QC_PAIR_NPARAM + k]:
+ *   LJ:    epsilon (eV), sigma (A), cutoff (A), energy shift (eV)
+ *   Morse: D0 (eV), alpha (1/A), r0 (A), cutoff (A), energy shift (eV)
+ * The shift is subtracted from the pair energy (0 for the plain, unshifted form).
+ * Outputs: force (n,3) eV/A; if eflag, site energy (n,) eV = half the bond energies;
+ * if vflag, per-atom virial (n,6) eV = 0.5 * sum_j d_ij (x) f_ij with d_ij = x_i - x_j
+ * (xx, yy, zz, xy, xz, yz; LAMMPS's convention).
+ */
+#include "qc_kernel.h"
+
+#define QC_PAIR_NPARAM 5
+
+/* Pair energy e(r) and g = -(de/dr)/r, so the force on i is g * (x_i - x_j). */
+QC_DEVICE int qc_pair_eval(int style, const double* QC_RESTRICT p, double r2, double* e, double* g)
+{
+    if (style == 0) {
+        if (r2 >= p[2] * p[2]) return 0;
+        const double s2 = p[1] * p[1] / r2, s6 = s2 * s2 * s2;
+        *e = 4.0 * p[0] * (s6 * s6 - s6) - p[3];
+        *g = 24.0 * p[0] * (2.0 * s6 * s6 - s6) / r2;
+        return 1;
+    }
+    if (r2 >= p[3] * p[3]) return 0;
+    const double r = sqrt(r2), ex = exp(-p[1] * (r - p[2]));
+    *e = p[0] * (ex * ex - 2.0 * ex) - p[4];
+    *g = 2.0 * p[0] * p[1] * (ex * ex - ex) / r;
+    return 1;
+}
+
+QC_KERNEL void pair_force(int n, int style, int ntypes, const double* QC_RESTRICT params,
+                          const double* QC_RESTRICT x, const int* QC_RESTRICT type,
+                          const double* QC_RESTRICT box, const int* QC_RESTRICT neighbors,
+                          const int* QC_RESTRICT images, const int* QC_RESTRICT counts, int cap,
+                          int eflag, int vflag, double* QC_RESTRICT force,
+                          double* QC_RESTRICT energy, double* QC_RESTRICT virial)
+{
+    QC_FOR(i, n) {
+        const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
+        const double Lx = box[0], Ly = box[1], Lz = box[2];
+        const double* pi = params + (long long)type[i] * ntypes * QC_PAIR_NPARAM;
+        double fx = 0, fy = 0, fz = 0, ei = 0;
+        double v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0;
+        const int m = counts[i];
+        for (int k = 0; k < m; ++k) {
+            const long long slot = (long long)i * cap + k;
+            const int j = neighbors[slot], c = images[slot];
+            const double dx = xi - x[3 * j] - qc_image_shift(c, 0) * Lx;
+            const double dy = yi - x[3 * j + 1] - qc_image_shift(c, 1) * Ly;
+            const double dz = zi - x[3 * j + 2] - qc_image_shift(c, 2) * Lz;
+            double e, g;
+            if (!qc_pair_eval(style, pi + type[j] * QC_PAIR_NPARAM, dx * dx + dy * dy + dz * dz, &e, &g))
+                continue;
+            fx += g * dx; fy += g * dy; fz += g * dz;
+            ei += e;
+            v0 += dx * dx * g; v1 += dy * dy * g; v2 += dz * dz * g;
+            v3 += dx * dy * g; v4 += dx * dz * g; v5 += dy * dz * g;
+        }
+        force[3 * i] = fx; force[3 * i + 1] = fy; force[3 * i + 2] = fz;
+        if (eflag) energy[i] = 0.5 * ei;
+        if (vflag) {
+            virial[6 * i] = 0.5 * v0; virial[6 * i + 1] = 0.5 * v1; virial[6 * i + 2] = 0.5 * v2;
+            virial[6 * i + 3] = 0.5 * v3; virial[6 * i + 4] = 0.5 * v4; virial[6 * i + 5] = 0.5 * v5;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+"""An atomistic system: atoms on a device, a potential, and a neighbour list kept current.
+
+This is the thin stateful shell around the pure kernels: it owns the device arrays, maps
+the atoms' species onto the potential's, wraps positions at each neighbour-list rebuild
+(counting the periodic images crossed, so unwrapped positions are always available) and
+returns :class:`ForceResult` objects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qc_sim.backend import Device
+from qc_sim.geometry.atoms import Atoms
+from qc_sim.neighbor import build, needs_rebuild
+from qc_sim.potentials.base import ForceResult
+
+
+def species_map(atom_species, potential_species) -> np.ndarray:
+    """Index of each atom species in the potential's species list, (n_species,) int32."""
+    if tuple(potential_species) == ("X",):
+        return np.zeros(len(atom_species), np.int32) if len(atom_species) == 1 else np.arange(
+            len(atom_species), dtype=np.int32)
+    missing = [s for s in atom_species if s not in potential_species]
+    if missing:
+        raise ValueError(f"species {', '.join(missing)} not in the potential "
+                         f"(it has {', '.join(potential_species)})")
+    return np.array([list(potential_species).index(s) for s in atom_species], np.int32)
+
+
+class AtomisticSystem:
+    """Atoms + potential on a device.
+
+    positions (n, 3) Å are kept wrapped into the box along periodic axes; ``images`` (n, 3)
+    counts the box lengths each atom has crossed. ``fixed`` (n,) bool marks atoms held still.
+    """
+
+    def __init__(self, atoms: Atoms, potential, device: Device, skin: float = 1.0,
+                 fixed: np.ndarray | None = None):
+        self.atoms = atoms
+        self.potential = potential
+        self.device = device
+        self.skin = float(skin)
+        self.box = atoms.box
+        xp = device.xp
+        wrapped = atoms.box.wrap(atoms.positions)
+        self.images = np.rint((atoms.positions - wrapped) / atoms.box.lengths).astype(np.int64)
+        self.positions = device.asarray(wrapped, dtype=np.float64)
+        pot_types = species_map(atoms.species, potential.species)[atoms.types]
+        self.types = device.asarray(pot_types, dtype=np.int32)
+        self.ids = device.asarray(atoms.ids, dtype=np.int64)
+        self.masses = device.asarray(atoms.atom_masses, dtype=np.float64)
+        fixed = np.zeros(len(atoms), bool) if fixed is None else np.asarray(fixed, bool)
+        self.fixed = device.asarray(fixed)
+        self.free = device.asarray(~fixed, dtype=np.float64)[:, None]
+        self.n_fixed = int(fixed.sum())
+        self.nlist = None
+        self.rebuilds = 0
+        self._capacity = None
+        self.xp = xp
+
+    def __len__(self) -> int:
+        return int(self.positions.shape[0])
+
+    @property
+    def degrees_of_freedom(self) -> int:
+        """Kinetic degrees of freedom: dimension * free atoms, less the momentum if none fixed."""
+        d = self.atoms.dimension
+        n_free = len(self) - self.n_fixed
+        return d * n_free - (d if self.n_fixed == 0 and n_free > 1 else 0)
+
+    def _rebuild(self) -> None:
+        xp = self.xp
+        box = self.box
+        host = self.device.to_host(self.positions)
+        wrapped = box.wrap(host)
+        self.images += np.rint((host - wrapped) / box.lengths).astype(np.int64)
+        self.positions[...] = self.device.asarray(wrapped)
+        self.nlist = build(self.device, self.positions, self.ids, box, self.potential.cutoff,
+                           self.skin, capacity=self._capacity)
+        self._capacity = self.nlist.capacity
+        self.rebuilds += 1
+
+    def compute(self, energy: bool = True, virial: bool = True) -> ForceResult:
+        """Forces (and site energies, virial) at the current positions."""
+        if self.nlist is None or needs_rebuild(self.xp, self.nlist, self.positions):
+            self._rebuild()
+        return self.potential.compute(self.device, self.positions, self.types, self.box,
+                                      self.nlist, energy=energy, virial=virial)
+
+    def set_positions(self, positions) -> None:
+        """Replace positions (n, 3) Å (host or device array); the list is rebuilt if needed."""
+        self.positions[...] = self.device.asarray(positions)
+
+    def unwrapped_positions(self) -> np.ndarray:
+        """Positions with the crossed periodic images added back, (n, 3) Å, on the host."""
+        return self.device.to_host(self.positions) + self.images * self.box.lengths

@@ -1,0 +1,120 @@
+"""Pair potentials: Lennard-Jones and Morse, plain or shifted to zero energy at the cutoff.
+
+Parameters are per pair of species (symmetric tables); a scalar applies to every pair.
+Kernels: ``kernels/pair.cu``; reference: :func:`pair_reference` below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qc_sim.potentials.base import ForceResult, bond_virial, gather_pairs, pair_vectors
+
+STYLES = {"lj": 0, "morse": 1}
+NPARAM = 5
+
+
+def _table(value, ntypes: int, name: str) -> np.ndarray:
+    t = np.broadcast_to(np.asarray(value, dtype=float), (ntypes, ntypes)).copy()
+    if not np.allclose(t, t.T):
+        raise ValueError(f"{name} must be symmetric in the two species")
+    return t
+
+
+def _pair_energy(style: str, p: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Unshifted pair energy at distance r for one species pair's parameters."""
+    if style == "lj":
+        s6 = (p[1] / r) ** 6
+        return 4.0 * p[0] * (s6 * s6 - s6)
+    ex = np.exp(-p[1] * (r - p[2]))
+    return p[0] * (ex * ex - 2.0 * ex)
+
+
+@dataclass(frozen=True)
+class PairPotential:
+    """A pair potential of one style with a (ntypes, ntypes, NPARAM) parameter table.
+
+    Build it with :func:`lennard_jones` or :func:`morse`.
+    """
+
+    style: str
+    params: np.ndarray = field(repr=False)
+    species: tuple[str, ...]
+    shifted: bool
+
+    @property
+    def cutoff(self) -> float:
+        col = 2 if self.style == "lj" else 3
+        return float(self.params[:, :, col].max())
+
+    def kernel_params(self) -> np.ndarray:
+        return np.ascontiguousarray(self.params.reshape(-1))
+
+    def compute(self, device, positions, types, box, nlist, energy=True, virial=True):
+        if not device.compiled:
+            return pair_reference(self, device.xp, positions, types, box.lengths, nlist, energy, virial)
+        xp = device.xp
+        n = positions.shape[0]
+        forces = xp.empty((n, 3))
+        site = xp.empty(n) if energy else xp.empty(1)
+        vir = xp.empty((n, 6)) if virial else xp.empty((1, 6))
+        k = device.kernels("pair")
+        k.pair_force(n, STYLES[self.style], len(self.species), device.asarray(self.kernel_params()),
+                     positions, types, device.asarray(box.lengths), nlist.neighbors, nlist.images,
+                     nlist.counts, nlist.capacity, int(energy), int(virial), forces, site, vir)
+        return ForceResult(forces, site if energy else None, vir if virial else None)
+
+
+def _make(style, columns, species, cutoff, shift):
+    nt = len(species)
+    tables = [_table(c, nt, name) for name, c in columns] + [_table(cutoff, nt, "cutoff")]
+    params = np.zeros((nt, nt, NPARAM))
+    for k, t in enumerate(tables):
+        params[:, :, k] = t
+    if shift:
+        col = len(tables)
+        for a in range(nt):
+            for b in range(nt):
+                params[a, b, col] = _pair_energy(style, params[a, b], params[a, b, col - 1])
+    return PairPotential(style, params, tuple(species), bool(shift))
+
+
+def lennard_jones(epsilon, sigma, cutoff, species=("X",), shift=False) -> PairPotential:
+    """4 eps [(sigma/r)^12 - (sigma/r)^6] for r < cutoff; eps in eV, sigma and cutoff in Å."""
+    return _make("lj", [("epsilon", epsilon), ("sigma", sigma)], species, cutoff, shift)
+
+
+def morse(d0, alpha, r0, cutoff, species=("X",), shift=False) -> PairPotential:
+    """D0 [exp(-2 alpha (r - r0)) - 2 exp(-alpha (r - r0))] for r < cutoff (eV, 1/Å, Å)."""
+    return _make("morse", [("d0", d0), ("alpha", alpha), ("r0", r0)], species, cutoff, shift)
+
+
+def pair_reference(pot: PairPotential, xp, positions, types, box_lengths, nlist, energy, virial):
+    """Readable NumPy version of ``kernels/pair.cu``: same inputs, same ForceResult."""
+    n = positions.shape[0]
+    i, j, d = pair_vectors(xp, positions, box_lengths, nlist.neighbors, nlist.images, nlist.counts)
+    p = pot.params[types[i], types[j]]
+    r = np.sqrt((d * d).sum(axis=1))
+    rc = p[:, 2] if pot.style == "lj" else p[:, 3]
+    keep = r < rc
+    i, d, p, r = i[keep], d[keep], p[keep], r[keep]
+    e, g = _energy_and_g(pot.style, p, r)
+    forces = gather_pairs(xp, n, i, g[:, None] * d)
+    site = 0.5 * gather_pairs(xp, n, i, e) if energy else None
+    vir = gather_pairs(xp, n, i, bond_virial(d, g)) if virial else None
+    return ForceResult(forces, site, vir)
+
+
+def _energy_and_g(style, p, r):
+    """Shifted pair energy and g = -(de/dr)/r for arrays of bonds."""
+    if style == "lj":
+        s6 = (p[:, 1] / r) ** 6
+        e = 4.0 * p[:, 0] * (s6 * s6 - s6) - p[:, 3]
+        g = 24.0 * p[:, 0] * (2.0 * s6 * s6 - s6) / (r * r)
+        return e, g
+    ex = np.exp(-p[:, 1] * (r - p[:, 2]))
+    e = p[:, 0] * (ex * ex - 2.0 * ex) - p[:, 4]
+    g = 2.0 * p[:, 0] * p[:, 1] * (ex * ex - ex) / r
+    return e, g
