@@ -56,14 +56,16 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const long lo
                     if (grid[6]) { sx = qc_floor_div(bx, grid[0]); bx -= sx * grid[0]; }
                     else if (bx < 0 || bx >= grid[0]) continue;
                     const int bin = (bz * grid[1] + by) * grid[0] + bx;
-                    const double dx0 = sx * box[0] - xi, dy0 = sy * box[1] - yi, dz0 = sz * box[2] - zi;
+                    const double ox0 = sx * box[0], oy0 = sy * box[1], oz0 = sz * box[2];
                     const int code = (sx + QC_IMAGE_BIAS) | ((sy + QC_IMAGE_BIAS) << QC_IMAGE_BITS)
                                    | ((sz + QC_IMAGE_BIAS) << (2 * QC_IMAGE_BITS));
                     const int self_image = (sx == 0 && sy == 0 && sz == 0);
                     for (int s = bin_start[bin]; s < bin_start[bin + 1]; ++s) {
                         const int j = bin_atoms[s];
                         if (j == i && self_image) continue;
-                        const double dx = x[3 * j] + dx0, dy = x[3 * j + 1] + dy0, dz = x[3 * j + 2] + dz0;
+                        /* (x_j + shift) - x_i: the same rounding as the NumPy builder */
+                        const double dx = (x[3 * j] + ox0) - xi, dy = (x[3 * j + 1] + oy0) - yi,
+                                     dz = (x[3 * j + 2] + oz0) - zi;
                         if (dx * dx + dy * dy + dz * dz < rc2) {
                             if (m < cap) { row[m] = j; irow[m] = code; }
                             ++m;

@@ -1,0 +1,132 @@
+/* eam.cu: the embedded-atom method over a full neighbour list, interpolated exactly as
+ * LAMMPS's pair_style eam (src/MANYBODY/pair_eam.cpp): cubic splines with 7 coefficients
+ * per grid point, grid index m = (int)(x * rdx + 1) clamped, fraction p clamped to 1.
+ *
+ * Two kernels, one thread per atom each (no atomics):
+ *   eam_density: rho_i = sum_j rho_{t_j -> t_i}(r_ij), then F'(rho_i) and, if eflag,
+ *                F(rho_i) (linearly extrapolated above rhomax, as LAMMPS does);
+ *   eam_force:   f_i = sum_j [F'_i rho'_{j->i} + F'_j rho'_{i->j} + phi'_ij] (x_i - x_j)/r
+ *                and, if eflag, adds 0.5 * sum_j phi_ij to the site energy.
+ * Spline tables are flattened (table, m, 7) with m = 0..npoints (row 0 unused, as LAMMPS).
+ * grid = (nrho, nr, ntypes); scal = (rdrho, rdr, rhomax, cutoff^2).
+ */
+#include "qc_kernel.h"
+
+QC_DEVICE int qc_eam_index(double x, double rdx, int npoints, double* p)
+{
+    double q = x * rdx + 1.0;
+    int m = (int)q;
+    m = QC_MIN(m, npoints - 1);
+    q -= m;
+    *p = QC_MIN(q, 1.0);
+    return m;
+}
+
+QC_DEVICE double qc_spline_value(const double* QC_RESTRICT c, double p)
+{
+    return ((c[3] * p + c[4]) * p + c[5]) * p + c[6];
+}
+
+QC_DEVICE double qc_spline_slope(const double* QC_RESTRICT c, double p)
+{
+    return (c[0] * p + c[1]) * p + c[2];
+}
+
+QC_KERNEL void eam_density(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT type,
+                           const double* QC_RESTRICT box, const int* QC_RESTRICT neighbors,
+                           const int* QC_RESTRICT images, const int* QC_RESTRICT counts, int cap,
+                           const int* QC_RESTRICT grid, const double* QC_RESTRICT scal,
+                           const double* QC_RESTRICT frho_spline, const double* QC_RESTRICT rhor_spline,
+                           const int* QC_RESTRICT type2frho, const int* QC_RESTRICT type2rhor,
+                           int eflag, double* QC_RESTRICT fp, double* QC_RESTRICT energy)
+{
+    const int nrho = grid[0], nr = grid[1], ntypes = grid[2];
+    const double rdrho = scal[0], rdr = scal[1], rhomax = scal[2], cutsq = scal[3];
+    QC_FOR(i, n) {
+        const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
+        const int ti = type[i];
+        double rho = 0.0;
+        const int m_end = counts[i];
+        for (int k = 0; k < m_end; ++k) {
+            const long long slot = (long long)i * cap + k;
+            const int j = neighbors[slot], c = images[slot];
+            const double dx = xi - x[3 * j] - qc_image_shift(c, 0) * box[0];
+            const double dy = yi - x[3 * j + 1] - qc_image_shift(c, 1) * box[1];
+            const double dz = zi - x[3 * j + 2] - qc_image_shift(c, 2) * box[2];
+            const double rsq = dx * dx + dy * dy + dz * dz;
+            if (rsq >= cutsq) continue;
+            double p;
+            const int m = qc_eam_index(sqrt(rsq), rdr, nr, &p);
+            const double* coeff = rhor_spline + ((long long)type2rhor[type[j] * ntypes + ti] * (nr + 1) + m) * 7;
+            rho += qc_spline_value(coeff, p);
+        }
+        double p = rho * rdrho + 1.0;
+        int m = (int)p;
+        m = QC_MAX(1, QC_MIN(m, nrho - 1));
+        p -= m;
+        p = QC_MIN(p, 1.0);
+        const double* coeff = frho_spline + ((long long)type2frho[ti] * (nrho + 1) + m) * 7;
+        fp[i] = qc_spline_slope(coeff, p);
+        if (eflag) {
+            double phi = qc_spline_value(coeff, p);
+            if (rho > rhomax) phi += fp[i] * (rho - rhomax);
+            energy[i] = phi;
+        }
+    }
+}
+
+QC_KERNEL void eam_force(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT type,
+                         const double* QC_RESTRICT box, const int* QC_RESTRICT neighbors,
+                         const int* QC_RESTRICT images, const int* QC_RESTRICT counts, int cap,
+                         const int* QC_RESTRICT grid, const double* QC_RESTRICT scal,
+                         const double* QC_RESTRICT rhor_spline, const double* QC_RESTRICT z2r_spline,
+                         const int* QC_RESTRICT type2rhor, const int* QC_RESTRICT type2z2r,
+                         const double* QC_RESTRICT fp, int eflag, int vflag,
+                         double* QC_RESTRICT force, double* QC_RESTRICT energy,
+                         double* QC_RESTRICT virial)
+{
+    const int nr = grid[1], ntypes = grid[2];
+    const double rdr = scal[1], cutsq = scal[3];
+    QC_FOR(i, n) {
+        const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
+        const int ti = type[i];
+        const double fpi = fp[i];
+        double fx = 0, fy = 0, fz = 0, ephi = 0;
+        double v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0;
+        const int m_end = counts[i];
+        for (int k = 0; k < m_end; ++k) {
+            const long long slot = (long long)i * cap + k;
+            const int j = neighbors[slot], c = images[slot];
+            const double dx = xi - x[3 * j] - qc_image_shift(c, 0) * box[0];
+            const double dy = yi - x[3 * j + 1] - qc_image_shift(c, 1) * box[1];
+            const double dz = zi - x[3 * j + 2] - qc_image_shift(c, 2) * box[2];
+            const double rsq = dx * dx + dy * dy + dz * dz;
+            if (rsq >= cutsq) continue;
+            const int tj = type[j];
+            const double r = sqrt(rsq);
+            double p;
+            const int m = qc_eam_index(r, rdr, nr, &p);
+            const double rhoip = qc_spline_slope(
+                rhor_spline + ((long long)type2rhor[ti * ntypes + tj] * (nr + 1) + m) * 7, p);
+            const double rhojp = qc_spline_slope(
+                rhor_spline + ((long long)type2rhor[tj * ntypes + ti] * (nr + 1) + m) * 7, p);
+            const double* cz = z2r_spline + ((long long)type2z2r[ti * ntypes + tj] * (nr + 1) + m) * 7;
+            const double z2p = qc_spline_slope(cz, p), z2 = qc_spline_value(cz, p);
+            const double recip = 1.0 / r;
+            const double phi = z2 * recip;
+            const double phip = z2p * recip - phi * recip;
+            const double psip = fpi * rhojp + fp[j] * rhoip + phip;
+            const double fpair = -psip * recip;
+            fx += dx * fpair; fy += dy * fpair; fz += dz * fpair;
+            ephi += phi;
+            v0 += dx * dx * fpair; v1 += dy * dy * fpair; v2 += dz * dz * fpair;
+            v3 += dx * dy * fpair; v4 += dx * dz * fpair; v5 += dy * dz * fpair;
+        }
+        force[3 * i] = fx; force[3 * i + 1] = fy; force[3 * i + 2] = fz;
+        if (eflag) energy[i] += 0.5 * ephi;
+        if (vflag) {
+            virial[6 * i] = 0.5 * v0; virial[6 * i + 1] = 0.5 * v1; virial[6 * i + 2] = 0.5 * v2;
+            virial[6 * i + 3] = 0.5 * v3; virial[6 * i + 4] = 0.5 * v4; virial[6 * i + 5] = 0.5 * v5;
+        }
+    }
+}

