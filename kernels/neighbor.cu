@@ -5,6 +5,11 @@
  * is the same whatever the atom order or the partition: forces gathered from it need no
  * atomics and are bitwise reproducible. A row longer than `cap` is counted but not stored;
  * the caller grows the capacity and builds again.
+ *
+ * Positions are never wrapped by a build (so a trajectory does not depend on when lists were
+ * built): binning and the distance test use the wrapped copy `x`, and the stored image is
+ * relative to the raw positions, shift + wrap[i] - wrap[j], where wrap (n,3) counts the box
+ * lengths each raw position lies outside the box.
  */
 #include "qc_kernel.h"
 
@@ -27,11 +32,12 @@ QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
     }
 }
 
-/* x: (n,3) positions, wrapped into the box along periodic axes; gid: (n,) global ids;
+/* x: (n,3) positions wrapped into the box; wrap: (n,3) box lengths removed; gid: (n,) ids;
  * atom_bin: (n,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin;
  * bin_start: (nbins+1,) offsets into bin_atoms, bins numbered (bz*nby + by)*nbx + bx;
  * grid: (nbx, nby, nbz, kx, ky, kz, perx, pery, perz) as ints; box: (Lx, Ly, Lz). */
-QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const long long* QC_RESTRICT gid,
+QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT wrap,
+                               const long long* QC_RESTRICT gid,
                                const int* QC_RESTRICT atom_bin, const int* QC_RESTRICT bin_atoms,
                                const int* QC_RESTRICT bin_start, const int* QC_RESTRICT grid,
                                const double* QC_RESTRICT box, double rc2, int cap,
@@ -57,8 +63,6 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const long lo
                     else if (bx < 0 || bx >= grid[0]) continue;
                     const int bin = (bz * grid[1] + by) * grid[0] + bx;
                     const double ox0 = sx * box[0], oy0 = sy * box[1], oz0 = sz * box[2];
-                    const int code = (sx + QC_IMAGE_BIAS) | ((sy + QC_IMAGE_BIAS) << QC_IMAGE_BITS)
-                                   | ((sz + QC_IMAGE_BIAS) << (2 * QC_IMAGE_BITS));
                     const int self_image = (sx == 0 && sy == 0 && sz == 0);
                     for (int s = bin_start[bin]; s < bin_start[bin + 1]; ++s) {
                         const int j = bin_atoms[s];
@@ -67,6 +71,10 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const long lo
                         const double dx = (x[3 * j] + ox0) - xi, dy = (x[3 * j + 1] + oy0) - yi,
                                      dz = (x[3 * j + 2] + oz0) - zi;
                         if (dx * dx + dy * dy + dz * dz < rc2) {
+                            const int code =
+                                (sx + wrap[3 * i] - wrap[3 * j] + QC_IMAGE_BIAS)
+                                | ((sy + wrap[3 * i + 1] - wrap[3 * j + 1] + QC_IMAGE_BIAS) << QC_IMAGE_BITS)
+                                | ((sz + wrap[3 * i + 2] - wrap[3 * j + 2] + QC_IMAGE_BIAS) << (2 * QC_IMAGE_BITS));
                             if (m < cap) { row[m] = j; irow[m] = code; }
                             ++m;
                         }

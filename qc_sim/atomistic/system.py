@@ -1,9 +1,10 @@
 """An atomistic system: atoms on a device, a potential, and a neighbour list kept current.
 
 This is the thin stateful shell around the pure kernels: it owns the device arrays, maps
-the atoms' species onto the potential's, wraps positions at each neighbour-list rebuild
-(counting the periodic images crossed, so unwrapped positions are always available) and
-returns :class:`ForceResult` objects.
+the atoms' species onto the potential's, rebuilds the neighbour list when atoms have moved
+far enough and returns :class:`ForceResult` objects. Positions are never wrapped into the
+box (the lists handle periodic images), so a trajectory does not depend on when lists
+were rebuilt; :meth:`wrapped_positions` folds them for output.
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ def species_map(atom_species, potential_species) -> np.ndarray:
 class AtomisticSystem:
     """Atoms + potential on a device.
 
-    positions (n, 3) Å are kept wrapped into the box along periodic axes; ``images`` (n, 3)
-    counts the box lengths each atom has crossed. ``fixed`` (n,) bool marks atoms held still.
+    positions (n, 3) Å, unwrapped; ``fixed`` (n,) bool marks atoms held still.
     """
 
     def __init__(self, atoms: Atoms, potential, device: Device, skin: float = 1.0,
@@ -43,9 +43,7 @@ class AtomisticSystem:
         self.skin = float(skin)
         self.box = atoms.box
         xp = device.xp
-        wrapped = atoms.box.wrap(atoms.positions)
-        self.images = np.rint((atoms.positions - wrapped) / atoms.box.lengths).astype(np.int64)
-        self.positions = device.asarray(wrapped, dtype=np.float64)
+        self.positions = device.asarray(atoms.positions, dtype=np.float64)
         pot_types = species_map(atoms.species, potential.species)[atoms.types]
         self.types = device.asarray(pot_types, dtype=np.int32)
         self.ids = device.asarray(atoms.ids, dtype=np.int64)
@@ -64,19 +62,13 @@ class AtomisticSystem:
 
     @property
     def degrees_of_freedom(self) -> int:
-        """Kinetic degrees of freedom: dimension * free atoms, less the momentum if none fixed."""
+        """Kinetic degrees of freedom: dimension * (free atoms - 1), LAMMPS's default count
+        (the centre-of-mass motion removed), as the initial velocities use."""
         d = self.atoms.dimension
-        n_free = len(self) - self.n_fixed
-        return d * n_free - (d if self.n_fixed == 0 and n_free > 1 else 0)
+        return max(d * (len(self) - self.n_fixed) - d, 0)
 
     def _rebuild(self) -> None:
-        xp = self.xp
-        box = self.box
-        host = self.device.to_host(self.positions)
-        wrapped = box.wrap(host)
-        self.images += np.rint((host - wrapped) / box.lengths).astype(np.int64)
-        self.positions[...] = self.device.asarray(wrapped)
-        self.nlist = build(self.device, self.positions, self.ids, box, self.potential.cutoff,
+        self.nlist = build(self.device, self.positions, self.ids, self.box, self.potential.cutoff,
                            self.skin, capacity=self._capacity)
         self._capacity = self.nlist.capacity
         self.rebuilds += 1
@@ -92,6 +84,6 @@ class AtomisticSystem:
         """Replace positions (n, 3) Å (host or device array); the list is rebuilt if needed."""
         self.positions[...] = self.device.asarray(positions)
 
-    def unwrapped_positions(self) -> np.ndarray:
-        """Positions with the crossed periodic images added back, (n, 3) Å, on the host."""
-        return self.device.to_host(self.positions) + self.images * self.box.lengths
+    def wrapped_positions(self) -> np.ndarray:
+        """Positions folded into the box along periodic axes, (n, 3) Å, on the host."""
+        return self.box.wrap(self.device.to_host(self.positions))

@@ -56,10 +56,13 @@ def read_source(name: str) -> str:
 
 
 def source_hash(name: str, extra: str = "") -> str:
-    """Hash of a kernel file, the header and ``extra`` (compiler and flags): the cache key."""
+    """Hash of a kernel file, every header in the kernel folder and ``extra`` (compiler and
+    flags): the cache key."""
     h = hashlib.sha256()
     h.update(read_source(name).encode())
-    h.update((kernel_dir() / HEADER).read_bytes())
+    for header in sorted(kernel_dir().glob("*.h")):
+        h.update(header.name.encode())
+        h.update(header.read_bytes())
     h.update(extra.encode())
     return h.hexdigest()[:20]
 

@@ -6,6 +6,9 @@ Each pair appears from both atoms (a full list) and each row is sorted by (globa
 neighbour, image code), so sums over a row do not depend on atom order or partition.
 The same list comes out of every backend: compiled kernels (``kernels/neighbor.cu``) on the
 CPU and GPU, vectorised NumPy on the reference backend.
+
+Positions are never wrapped: the list works on a wrapped copy and stores images relative to
+the raw positions, so forces, and hence trajectories, do not depend on when lists were built.
 """
 
 from __future__ import annotations
@@ -45,20 +48,36 @@ def initial_capacity(n: int, box: Box, lo, hi, reach: float) -> int:
     return int(1.3 * 4.0 / 3.0 * math.pi * reach**3 * density) + 16
 
 
+def wrap_positions(xp, positions, box: Box):
+    """Positions folded into the box along periodic axes, and the box lengths removed (n, 3)
+    int32 (array-module agnostic)."""
+    lo = xp.asarray(box.lo)
+    L = xp.asarray(box.lengths)
+    per = xp.asarray(np.array(box.periodic, dtype=float))
+    wrap = (xp.floor((positions - lo) / L) * per).astype(xp.int32)
+    wrapped = positions - wrap * L
+    # round-off can leave a coordinate at exactly hi: fold it once more
+    over = (wrapped >= lo + L) & (per > 0)
+    wrap = wrap + over.astype(xp.int32)
+    return xp.ascontiguousarray(positions - wrap * L), xp.ascontiguousarray(wrap)
+
+
 def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
           capacity: int | None = None) -> NeighborList:
-    """Build the full list of pairs closer than ``cutoff + skin`` (positions wrapped, Å)."""
+    """Build the full list of pairs closer than ``cutoff + skin`` (raw positions, Å)."""
     xp = device.xp
     reach = cutoff + skin
-    lo = device.to_host(positions.min(axis=0)) if len(positions) else np.zeros(3)
-    hi = device.to_host(positions.max(axis=0)) if len(positions) else np.zeros(3)
+    wrapped, wrap = wrap_positions(xp, positions, box)
+    lo = device.to_host(wrapped.min(axis=0)) if len(positions) else np.zeros(3)
+    hi = device.to_host(wrapped.max(axis=0)) if len(positions) else np.zeros(3)
     grid = make_grid(box, lo, hi, reach)
-    coord, order, start = bin_atoms(xp, positions, grid)
+    coord, order, start = bin_atoms(xp, wrapped, grid)
     if capacity is None:
         capacity = initial_capacity(len(positions), box, lo, hi, reach)
     builder = _build_compiled if device.compiled else _build_numpy
     while True:
-        nbr, img, cnt = builder(device, positions, ids, box, grid, coord, order, start, reach, capacity)
+        nbr, img, cnt = builder(device, wrapped, wrap, ids, box, grid, coord, order, start, reach,
+                                capacity)
         longest = int(cnt.max()) if len(cnt) else 0
         if longest <= capacity:
             return NeighborList(nbr, img, cnt, cutoff, skin, positions.copy())
@@ -73,14 +92,15 @@ def needs_rebuild(xp, nlist: NeighborList, positions) -> bool:
     return bool(d2 > (0.5 * nlist.skin) ** 2)
 
 
-def _build_compiled(device, positions, ids, box, grid: BinGrid, coord, order, start, reach, cap):
+def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, order, start, reach,
+                    cap):
     xp = device.xp
     n = positions.shape[0]
     nbr = xp.full((n, cap), -1, dtype=xp.int32)
     img = xp.full((n, cap), image_codes.ZERO, dtype=xp.int32)
     cnt = xp.zeros(n, dtype=xp.int32)
     k = device.kernels("neighbor")
-    k.build_full_list(n, positions, ids, coord, order, start, device.asarray(grid.as_ints()),
+    k.build_full_list(n, positions, wrap, ids, coord, order, start, device.asarray(grid.as_ints()),
                       device.asarray(box.lengths), reach * reach, cap, nbr, img, cnt)
     return nbr, img, cnt
 
@@ -105,7 +125,8 @@ def _candidate_pairs(grid: BinGrid, coord, order, start, offset):
     return rep_i, order[np.repeat(first, count) + within], np.repeat(shift[i], count, axis=0)
 
 
-def _build_numpy(device, positions, ids, box, grid: BinGrid, coord, order, start, reach, cap):
+def _build_numpy(device, positions, wrap, ids, box, grid: BinGrid, coord, order, start, reach,
+                 cap):
     n = positions.shape[0]
     L = box.lengths
     parts = []
@@ -118,7 +139,7 @@ def _build_numpy(device, positions, ids, box, grid: BinGrid, coord, order, start
                 keep = ((d * d).sum(axis=1) < reach * reach) & ~((i == j) & ~s.any(axis=1))
                 parts.append((i[keep], j[keep], s[keep]))
     i, j, s = (np.concatenate(p) for p in zip(*parts))
-    code = image_codes.encode(s)
+    code = image_codes.encode(s + wrap[i] - wrap[j])
     sort = np.lexsort((code, ids[j], i))
     i, j, code = i[sort], j[sort], code[sort]
     cnt = np.bincount(i, minlength=n).astype(np.int32)
