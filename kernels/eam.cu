@@ -50,9 +50,8 @@ QC_KERNEL void eam_density(int n, const double* QC_RESTRICT x, const int* QC_RES
         for (int k = 0; k < m_end; ++k) {
             const long long slot = (long long)i * cap + k;
             const int j = neighbors[slot], c = images[slot];
-            const double dx = xi - x[3 * j] - qc_image_shift(c, 0) * box[0];
-            const double dy = yi - x[3 * j + 1] - qc_image_shift(c, 1) * box[1];
-            const double dz = zi - x[3 * j + 2] - qc_image_shift(c, 2) * box[2];
+            double dx, dy, dz;
+            qc_bond(x, box, xi, yi, zi, j, c, &dx, &dy, &dz);
             const double rsq = dx * dx + dy * dy + dz * dz;
             if (rsq >= cutsq) continue;
             double p;
@@ -97,19 +96,18 @@ QC_KERNEL void eam_force(int n, const double* QC_RESTRICT x, const int* QC_RESTR
         for (int k = 0; k < m_end; ++k) {
             const long long slot = (long long)i * cap + k;
             const int j = neighbors[slot], c = images[slot];
-            const double dx = xi - x[3 * j] - qc_image_shift(c, 0) * box[0];
-            const double dy = yi - x[3 * j + 1] - qc_image_shift(c, 1) * box[1];
-            const double dz = zi - x[3 * j + 2] - qc_image_shift(c, 2) * box[2];
+            double dx, dy, dz;
+            qc_bond(x, box, xi, yi, zi, j, c, &dx, &dy, &dz);
             const double rsq = dx * dx + dy * dy + dz * dz;
             if (rsq >= cutsq) continue;
             const int tj = type[j];
             const double r = sqrt(rsq);
             double p;
             const int m = qc_eam_index(r, rdr, nr, &p);
-            const double rhoip = qc_spline_slope(
-                rhor_spline + ((long long)type2rhor[ti * ntypes + tj] * (nr + 1) + m) * 7, p);
-            const double rhojp = qc_spline_slope(
-                rhor_spline + ((long long)type2rhor[tj * ntypes + ti] * (nr + 1) + m) * 7, p);
+            const int tij = type2rhor[ti * ntypes + tj], tji = type2rhor[tj * ntypes + ti];
+            const double rhoip = qc_spline_slope(rhor_spline + ((long long)tij * (nr + 1) + m) * 7, p);
+            const double rhojp = tij == tji ? rhoip
+                : qc_spline_slope(rhor_spline + ((long long)tji * (nr + 1) + m) * 7, p);
             const double* cz = z2r_spline + ((long long)type2z2r[ti * ntypes + tj] * (nr + 1) + m) * 7;
             const double z2p = qc_spline_slope(cz, p), z2 = qc_spline_value(cz, p);
             const double recip = 1.0 / r;

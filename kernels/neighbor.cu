@@ -15,6 +15,25 @@
 
 QC_DEVICE int qc_floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+#ifndef __CUDACC__
+#include <algorithm>
+#include <utility>
+#include <vector>
+/* CPU: sort the row's (key, index) pairs with std::sort; keys are unique, so the order is the
+ * same as the insertion sort below gives on the GPU. */
+QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
+                           const long long* QC_RESTRICT gid)
+{
+    thread_local std::vector<std::pair<long long, int> > buf;
+    buf.resize(m);
+    for (int a = 0; a < m; ++a) buf[a] = std::make_pair((gid[nb[a]] << 30) | (long long)im[a], a);
+    std::sort(buf.begin(), buf.end());
+    thread_local std::vector<int> tmp;
+    tmp.resize(2 * m);
+    for (int a = 0; a < m; ++a) { tmp[a] = nb[buf[a].second]; tmp[m + a] = im[buf[a].second]; }
+    for (int a = 0; a < m; ++a) { nb[a] = tmp[a]; im[a] = tmp[m + a]; }
+}
+#else
 QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
                            const long long* QC_RESTRICT gid)
 {
@@ -31,14 +50,17 @@ QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
         im[b + 1] = c;
     }
 }
+#endif
 
 /* x: (n,3) positions wrapped into the box; wrap: (n,3) box lengths removed; gid: (n,) ids;
+ * xb: (n,3) the wrapped positions in bin order (xb[s] = x[bin_atoms[s]]), read contiguously;
  * atom_bin: (n,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin;
  * bin_start: (nbins+1,) offsets into bin_atoms, bins numbered (bz*nby + by)*nbx + bx;
  * grid: (nbx, nby, nbz, kx, ky, kz, perx, pery, perz) as ints; box: (Lx, Ly, Lz). */
 QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT wrap,
                                const long long* QC_RESTRICT gid,
-                               const int* QC_RESTRICT atom_bin, const int* QC_RESTRICT bin_atoms,
+                               const double* QC_RESTRICT xb, const int* QC_RESTRICT atom_bin,
+                               const int* QC_RESTRICT bin_atoms,
                                const int* QC_RESTRICT bin_start, const int* QC_RESTRICT grid,
                                const double* QC_RESTRICT box, double rc2, int cap,
                                int* QC_RESTRICT neighbors, int* QC_RESTRICT images,
@@ -65,12 +87,12 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC
                     const double ox0 = sx * box[0], oy0 = sy * box[1], oz0 = sz * box[2];
                     const int self_image = (sx == 0 && sy == 0 && sz == 0);
                     for (int s = bin_start[bin]; s < bin_start[bin + 1]; ++s) {
-                        const int j = bin_atoms[s];
-                        if (j == i && self_image) continue;
                         /* (x_j + shift) - x_i: the same rounding as the NumPy builder */
-                        const double dx = (x[3 * j] + ox0) - xi, dy = (x[3 * j + 1] + oy0) - yi,
-                                     dz = (x[3 * j + 2] + oz0) - zi;
+                        const double dx = (xb[3 * s] + ox0) - xi, dy = (xb[3 * s + 1] + oy0) - yi,
+                                     dz = (xb[3 * s + 2] + oz0) - zi;
                         if (dx * dx + dy * dy + dz * dz < rc2) {
+                            const int j = bin_atoms[s];
+                            if (j == i && self_image) continue;
                             const int code =
                                 (sx + wrap[3 * i] - wrap[3 * j] + QC_IMAGE_BIAS)
                                 | ((sy + wrap[3 * i + 1] - wrap[3 * j + 1] + QC_IMAGE_BIAS) << QC_IMAGE_BITS)

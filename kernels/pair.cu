@@ -39,7 +39,6 @@ QC_KERNEL void pair_force(int n, int style, int ntypes, const double* QC_RESTRIC
 {
     QC_FOR(i, n) {
         const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
-        const double Lx = box[0], Ly = box[1], Lz = box[2];
         const double* pi = params + (long long)type[i] * ntypes * QC_PAIR_NPARAM;
         double fx = 0, fy = 0, fz = 0, ei = 0;
         double v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0;
@@ -47,9 +46,8 @@ QC_KERNEL void pair_force(int n, int style, int ntypes, const double* QC_RESTRIC
         for (int k = 0; k < m; ++k) {
             const long long slot = (long long)i * cap + k;
             const int j = neighbors[slot], c = images[slot];
-            const double dx = xi - x[3 * j] - qc_image_shift(c, 0) * Lx;
-            const double dy = yi - x[3 * j + 1] - qc_image_shift(c, 1) * Ly;
-            const double dz = zi - x[3 * j + 2] - qc_image_shift(c, 2) * Lz;
+            double dx, dy, dz;
+            qc_bond(x, box, xi, yi, zi, j, c, &dx, &dy, &dz);
             double e, g;
             if (!qc_pair_eval(style, pi + type[j] * QC_PAIR_NPARAM, dx * dx + dy * dy + dz * dz, &e, &g))
                 continue;

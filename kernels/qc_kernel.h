@@ -44,9 +44,24 @@
  * x[j] - x[i] + shift . box_length, valid for the list's whole lifetime. */
 #define QC_IMAGE_BITS 10
 #define QC_IMAGE_BIAS 511
+#define QC_IMAGE_ZERO (QC_IMAGE_BIAS | (QC_IMAGE_BIAS << QC_IMAGE_BITS) | (QC_IMAGE_BIAS << (2 * QC_IMAGE_BITS)))
 QC_DEVICE int qc_image_shift(int code, int axis)
 {
     return ((code >> (QC_IMAGE_BITS * axis)) & ((1 << QC_IMAGE_BITS) - 1)) - QC_IMAGE_BIAS;
+}
+
+/* The bond vector d = x_i - (x_j + shift * L) of neighbour entry (j, code), Å. Most entries
+ * have no periodic shift; they skip the decode. */
+QC_DEVICE void qc_bond(const double* QC_RESTRICT x, const double* QC_RESTRICT box, double xi,
+                       double yi, double zi, int j, int code, double* dx, double* dy, double* dz)
+{
+    if (code == QC_IMAGE_ZERO) {
+        *dx = xi - x[3 * j]; *dy = yi - x[3 * j + 1]; *dz = zi - x[3 * j + 2];
+    } else {
+        *dx = xi - x[3 * j] - qc_image_shift(code, 0) * box[0];
+        *dy = yi - x[3 * j + 1] - qc_image_shift(code, 1) * box[1];
+        *dz = zi - x[3 * j + 2] - qc_image_shift(code, 2) * box[2];
+    }
 }
 
 #endif

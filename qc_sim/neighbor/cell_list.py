@@ -100,7 +100,8 @@ def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, ord
     img = xp.full((n, cap), image_codes.ZERO, dtype=xp.int32)
     cnt = xp.zeros(n, dtype=xp.int32)
     k = device.kernels("neighbor")
-    k.build_full_list(n, positions, wrap, ids, coord, order, start, device.asarray(grid.as_ints()),
+    binned = xp.ascontiguousarray(positions[order])
+    k.build_full_list(n, positions, wrap, ids, binned, coord, order, start, device.asarray(grid.as_ints()),
                       device.asarray(box.lengths), reach * reach, cap, nbr, img, cnt)
     return nbr, img, cnt
 
