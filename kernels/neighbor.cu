@@ -56,13 +56,15 @@ QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
  * xb: (n,3) the wrapped positions in bin order (xb[s] = x[bin_atoms[s]]), read contiguously;
  * atom_bin: (n,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin;
  * bin_start: (nbins+1,) offsets into bin_atoms, bins numbered (bz*nby + by)*nbx + bx;
- * grid: (nbx, nby, nbz, kx, ky, kz, perx, pery, perz) as ints; box: (Lx, Ly, Lz). */
+ * grid: (nbx, nby, nbz, kx, ky, kz, perx, pery, perz) as ints; box: (Lx, Ly, Lz);
+ * bw: bin widths (3,); bins whose nearest point is beyond the reach are skipped. */
 QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT wrap,
                                const long long* QC_RESTRICT gid,
                                const double* QC_RESTRICT xb, const int* QC_RESTRICT atom_bin,
                                const int* QC_RESTRICT bin_atoms,
                                const int* QC_RESTRICT bin_start, const int* QC_RESTRICT grid,
-                               const double* QC_RESTRICT box, double rc2, int cap,
+                               const double* QC_RESTRICT box, const double* QC_RESTRICT bw,
+                               double rc2, int cap,
                                int* QC_RESTRICT neighbors, int* QC_RESTRICT images,
                                int* QC_RESTRICT counts)
 {
@@ -83,6 +85,10 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC
                     int bx = atom_bin[3 * i] + ox, sx = 0;
                     if (grid[6]) { sx = qc_floor_div(bx, grid[0]); bx -= sx * grid[0]; }
                     else if (bx < 0 || bx >= grid[0]) continue;
+                    const double gx = QC_MAX(ox < 0 ? -ox - 1 : ox - 1, 0) * bw[0];
+                    const double gy = QC_MAX(oy < 0 ? -oy - 1 : oy - 1, 0) * bw[1];
+                    const double gz = QC_MAX(oz < 0 ? -oz - 1 : oz - 1, 0) * bw[2];
+                    if (gx * gx + gy * gy + gz * gz >= rc2) continue;
                     const int bin = (bz * grid[1] + by) * grid[0] + bx;
                     const double ox0 = sx * box[0], oy0 = sy * box[1], oz0 = sz * box[2];
                     const int self_image = (sx == 0 && sy == 0 && sz == 0);

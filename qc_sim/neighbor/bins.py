@@ -1,8 +1,10 @@
 """The cell (bin) grid that neighbour lists are built from, computed with array ops only.
 
-Bins are at least ``reach`` wide along every axis (so bins within one step cover the
-interaction range), except where the box is shorter than ``reach``: then the bins within
-``k = ceil(reach / bin width)`` steps are visited, periodic images included.
+Bins are ``reach / BINS_PER_REACH`` wide or wider, and the bins within
+``k = ceil(reach / bin width)`` steps along each axis are visited, periodic images
+included, skipping those whose nearest point is beyond the reach. Boxes shorter than the
+reach have one bin along that axis, visited at several images. (Half-reach bins visit fewer
+candidates but measured slower on the CPU for EAM copper: more, emptier bins.)
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from qc_sim.geometry.box import Box
+
+BINS_PER_REACH = 1
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,10 @@ class BinGrid:
         """(nbx, nby, nbz, kx, ky, kz, perx, pery, perz) for the kernel."""
         return np.array([*self.shape, *self.reach_bins, *map(int, self.periodic)], np.int32)
 
+    def stencil_gap_sq(self, offset) -> float:
+        """Squared distance between the nearest points of two bins ``offset`` (3,) apart, Å^2."""
+        return sum((max(abs(o) - 1, 0) * w) ** 2 for o, w in zip(offset, self.width))
+
 
 def make_grid(box: Box, lo: np.ndarray, hi: np.ndarray, reach: float) -> BinGrid:
     """Bin grid for atoms spanning ``[lo, hi]`` (open axes) in ``box`` (periodic axes)."""
@@ -42,11 +50,12 @@ def make_grid(box: Box, lo: np.ndarray, hi: np.ndarray, reach: float) -> BinGrid
             start, extent = box.lo[axis], box.lengths[axis]
         else:
             start, extent = float(lo[axis]), float(hi[axis] - lo[axis])
-        nb = max(1, int(math.floor(extent / reach))) if extent > 0 else 1
+        nb = max(1, int(math.floor(extent * BINS_PER_REACH / reach))) if extent > 0 else 1
         nb = min(nb, 1024)
         w = extent / nb if extent > 0 else reach
-        # an open axis narrower than the reach has one bin holding every atom: one step suffices
-        k = int(math.ceil(reach / w)) if box.periodic[axis] and w < reach else 1
+        k = int(math.ceil(reach / w))
+        if not box.periodic[axis]:
+            k = min(k, nb - 1) if nb > 1 else 0
         shape.append(nb), steps.append(k), origin.append(start), width.append(w)
     return BinGrid(tuple(shape), tuple(steps), tuple(origin), tuple(width), box.periodic)
 

@@ -102,7 +102,8 @@ def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, ord
     k = device.kernels("neighbor")
     binned = xp.ascontiguousarray(positions[order])
     k.build_full_list(n, positions, wrap, ids, binned, coord, order, start, device.asarray(grid.as_ints()),
-                      device.asarray(box.lengths), reach * reach, cap, nbr, img, cnt)
+                      device.asarray(box.lengths), device.asarray(grid.width), reach * reach, cap,
+                      nbr, img, cnt)
     return nbr, img, cnt
 
 
@@ -135,6 +136,8 @@ def _build_numpy(device, positions, wrap, ids, box, grid: BinGrid, coord, order,
     for oz in range(-ks[2], ks[2] + 1):
         for oy in range(-ks[1], ks[1] + 1):
             for ox in range(-ks[0], ks[0] + 1):
+                if grid.stencil_gap_sq((ox, oy, oz)) >= reach * reach:
+                    continue
                 i, j, s = _candidate_pairs(grid, coord, order, start, (ox, oy, oz))
                 d = positions[j] + s * L - positions[i]
                 keep = ((d * d).sum(axis=1) < reach * reach) & ~((i == j) & ~s.any(axis=1))
