@@ -16,22 +16,26 @@
 QC_DEVICE int qc_floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 #ifndef __CUDACC__
-#include <algorithm>
-#include <utility>
 #include <vector>
-/* CPU: sort the row's (key, index) pairs with std::sort; keys are unique, so the order is the
- * same as the insertion sort below gives on the GPU. */
+/* CPU: insertion sort on a local copy of the keys (rows come out of the bins nearly sorted
+ * when ids follow space, which makes this close to linear); keys are unique, so the order is
+ * the same as the GPU's. */
 QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
                            const long long* QC_RESTRICT gid)
 {
-    thread_local std::vector<std::pair<long long, int> > buf;
-    buf.resize(m);
-    for (int a = 0; a < m; ++a) buf[a] = std::make_pair((gid[nb[a]] << 30) | (long long)im[a], a);
-    std::sort(buf.begin(), buf.end());
-    thread_local std::vector<int> tmp;
-    tmp.resize(2 * m);
-    for (int a = 0; a < m; ++a) { tmp[a] = nb[buf[a].second]; tmp[m + a] = im[buf[a].second]; }
-    for (int a = 0; a < m; ++a) { nb[a] = tmp[a]; im[a] = tmp[m + a]; }
+    thread_local std::vector<long long> keys;
+    keys.resize(m);
+    for (int a = 0; a < m; ++a) keys[a] = (gid[nb[a]] << 30) | (long long)im[a];
+    for (int a = 1; a < m; ++a) {
+        const long long key = keys[a];
+        const int j = nb[a], c = im[a];
+        int b = a - 1;
+        while (b >= 0 && keys[b] > key) {
+            keys[b + 1] = keys[b]; nb[b + 1] = nb[b]; im[b + 1] = im[b];
+            --b;
+        }
+        keys[b + 1] = key; nb[b + 1] = j; im[b + 1] = c;
+    }
 }
 #else
 QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,

@@ -41,9 +41,11 @@ def main(argv=None) -> int:
 
             return run_case(args.case, backend=args.backend, steps=args.steps)
         if args.command == "validate":
+            from qc_sim.cases.build import build_potential
             from qc_sim.cases.schema import load_case
 
             case = load_case(args.case)
+            build_potential(case)  # reads and checks the potential file too
             print(f"{case.path}: valid")
             return 0
         if args.command == "info":

@@ -96,9 +96,9 @@ def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, ord
                     cap):
     xp = device.xp
     n = positions.shape[0]
-    nbr = xp.full((n, cap), -1, dtype=xp.int32)
-    img = xp.full((n, cap), image_codes.ZERO, dtype=xp.int32)
-    cnt = xp.zeros(n, dtype=xp.int32)
+    nbr = xp.empty((n, cap), dtype=xp.int32)  # entries past counts[i] are never read
+    img = xp.empty((n, cap), dtype=xp.int32)
+    cnt = xp.empty(n, dtype=xp.int32)
     k = device.kernels("neighbor")
     binned = xp.ascontiguousarray(positions[order])
     k.build_full_list(n, positions, wrap, ids, binned, coord, order, start, device.asarray(grid.as_ints()),
