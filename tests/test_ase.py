@@ -1,0 +1,66 @@
+"""qc-sim as an ASE calculator agrees with qc-sim itself and with ASE's own EAM reader."""
+
+import numpy as np
+import pytest
+
+from ase.build import bulk  # noqa: E402
+
+from qc_sim.ase import Calculator  # noqa: E402
+
+
+@pytest.fixture
+def cu_atoms():
+    atoms = bulk("Cu", "fcc", a=3.615, cubic=True).repeat((3, 3, 3))
+    atoms.rattle(stdev=0.05, seed=3)
+    return atoms
+
+
+def test_energy_forces_stress(cu_atoms, lammps_potentials):
+    cu_atoms.calc = Calculator(potential=str(lammps_potentials / "Cu_u3.eam"), backend="cpu")
+    e = cu_atoms.get_potential_energy()
+    f = cu_atoms.get_forces()
+    assert e / len(cu_atoms) == pytest.approx(-3.54, abs=0.02)
+    assert np.abs(f.sum(axis=0)).max() < 1e-10
+    assert cu_atoms.get_potential_energies().sum() == pytest.approx(e, rel=1e-12)
+    # stress against finite differences of the energy in strain
+    stress = cu_atoms.get_stress(voigt=False)
+    h = 1e-6
+    cell = cu_atoms.get_cell().copy()
+    pos = cu_atoms.get_positions().copy()
+    for a in range(3):
+        eps = np.eye(3)
+        eps[a, a] += h
+        cu_atoms.set_cell(cell @ eps, scale_atoms=False)
+        cu_atoms.set_positions(pos @ eps)
+        ep = cu_atoms.get_potential_energy()
+        eps[a, a] -= 2 * h
+        cu_atoms.set_cell(cell @ eps, scale_atoms=False)
+        cu_atoms.set_positions(pos @ eps)
+        em = cu_atoms.get_potential_energy()
+        fd = (ep - em) / (2 * h) / cu_atoms.get_volume()
+        assert stress[a, a] == pytest.approx(fd, abs=1e-7)
+        cu_atoms.set_cell(cell, scale_atoms=False)
+        cu_atoms.set_positions(pos)
+
+
+def test_agrees_with_ase_eam_calculator(cu_atoms, lammps_potentials):
+    from ase.calculators.eam import EAM
+
+    ours = cu_atoms.copy()
+    ours.calc = Calculator(potential=str(lammps_potentials / "Cu_u3.eam"), backend="numpy")
+    theirs = cu_atoms.copy()
+    theirs.calc = EAM(potential=str(lammps_potentials / "Cu_u3.eam"))
+    # ASE interpolates the tables with its own splines, so agreement is to interpolation error
+    assert ours.get_potential_energy() == pytest.approx(theirs.get_potential_energy(), rel=1e-4)
+    assert np.abs(ours.get_forces() - theirs.get_forces()).max() < 1e-3
+
+
+def test_pair_spec_and_open_boundaries():
+    from ase.cluster import Octahedron
+
+    cluster = Octahedron("Ar", 4, latticeconstant=5.26)
+    cluster.calc = Calculator(potential={"style": "lj", "epsilon": 0.0104, "sigma": 3.4,
+                                         "cutoff": 8.5}, backend="cpu")
+    f = cluster.get_forces()
+    assert np.abs(f.sum(axis=0)).max() < 1e-12
+    assert cluster.get_potential_energy() < 0

@@ -1,0 +1,111 @@
+"""The command line: every shipped case runs small with a pinned figure; bad input is one line,
+exit status 2, no traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qc_sim.cases.schema import load_case
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = sorted((ROOT / "cases").glob("*.toml"))
+
+# Potential energy per atom of the perfect crystal at step 0 (eV), pinned per case: a change
+# here means the lattice, the potential or its interpolation changed.
+PINNED_PE = {
+    "cu_nve.toml": None,
+    "cu_langevin.toml": None,
+    "ar_lj_nve.toml": None,
+}
+
+
+def qc_sim(*args, cwd=ROOT, env=None, timeout=600):
+    cmd = [sys.executable, "-m", "qc_sim.cli.main", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+
+
+def thermo_rows(stdout):
+    rows = []
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 8 and parts[0].isdigit():
+            rows.append([float(p) for p in parts])
+    return rows
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_case_validates(case):
+    out = qc_sim("validate", case)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("valid")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_case_runs_small_with_pinned_figure(case):
+    out = qc_sim("run", case, "--steps", "20", "--backend", "cpu")
+    assert out.returncode == 0, out.stderr
+    rows = thermo_rows(out.stdout)
+    assert rows[0][0] == 0 and rows[-1][0] == 20
+    spec = load_case(case)
+    natoms = int(out.stdout.split(" atoms,")[0].split()[-1])
+    pe0 = rows[0][2] / natoms
+    pinned = PINNED_PE[case.name]
+    assert pinned is not None, f"pin the figure for {case.name}: {pe0!r}"
+    assert pe0 == pytest.approx(pinned, rel=1e-10)
+    if spec.dynamics.ensemble == "nve":
+        etot = [r[4] for r in rows]
+        assert abs(etot[-1] - etot[0]) < 1e-4 * abs(etot[0])
+
+
+def test_info_lists_backends():
+    out = qc_sim("info")
+    assert out.returncode == 0, out.stderr
+    assert "backend cpu" in out.stdout and "backend numpy : available" in out.stdout
+
+
+BAD = {
+    "unknown key": ("[lattice]\nkind = 'fcc'\nrepeat = [2, 2, 2]\n",
+                    "[lattice] unknown key 'repeat'; did you mean 'repeats'?"),
+    "wrong type": ("[lattice]\na = 'big'\n", "[lattice.a] expected a number, got 'big'"),
+    "bad choice": ("[lattice]\nkind = 'hcp'\n", "[lattice.kind] 'hcp' is not one of fcc, bcc, sc"),
+    "unknown section": ("[dynamic]\nsteps = 3\n", "unknown key 'dynamic'; did you mean 'dynamics'?"),
+    "missing potential": ("[potential]\nstyle = 'eam'\nfile = 'nope.eam'\n",
+                          "[potential.file] 'nope.eam' not found"),
+    "negative timestep": ("[potential]\nstyle='lj'\nepsilon=1.0\nsigma=1.0\ncutoff=2.5\n"
+                          "[dynamics]\ntimestep = -1.0\n", "[dynamics.timestep] must be positive"),
+    "not toml": ("[lattice\n", "not valid TOML"),
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_case_is_one_line_exit_2(name, tmp_path):
+    text, message = BAD[name]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    for command in ("validate", "run"):
+        out = qc_sim(command, path)
+        assert out.returncode == 2
+        assert "Traceback" not in out.stderr
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and str(path) in lines[0] and message in lines[0], out.stderr
+
+
+def test_bad_arguments_exit_2():
+    out = qc_sim("run")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    out = qc_sim("run", "missing.toml")
+    assert out.returncode == 2 and "cannot read the case file" in out.stderr
+
+
+def test_malformed_potential_file_is_one_line(tmp_path):
+    pot = tmp_path / "bad.eam.alloy"
+    pot.write_text("c1\nc2\nc3\n1 Cu\n100 0.01 100 0.01\n")
+    case = tmp_path / "case.toml"
+    case.write_text("[potential]\nstyle = 'eam'\nfile = 'bad.eam.alloy'\n")
+    out = qc_sim("run", case)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "bad.eam.alloy" in out.stderr and "line 5" in out.stderr, out.stderr
