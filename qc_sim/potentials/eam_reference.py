@@ -1,0 +1,77 @@
+"""Readable NumPy EAM over a full neighbour list: the oracle for ``kernels/eam.cu``.
+
+Same tables, same interpolation and the same summation order per atom as the kernels (each
+atom's bonds are added in list order, starting from zero), vectorised over all bonds.
+
+    rho_i = sum_j rho_{t_j -> t_i}(r_ij)
+    E_i   = F_{t_i}(rho_i) + 1/2 sum_j phi_{t_i t_j}(r_ij),   phi = z2r / r
+    f_i   = -sum_j [F'_i rho'_{t_j -> t_i} + F'_j rho'_{t_i -> t_j} + phi'] (x_i - x_j) / r
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qc_sim.potentials.base import bond_virial, pair_vectors
+
+
+def spline_index(x: np.ndarray, rdx: float, npoints: int, lowest: int = 0):
+    """LAMMPS's table lookup: row m (clamped to [lowest, npoints - 1]) and fraction p <= 1."""
+    q = x * rdx + 1.0
+    m = np.clip(q.astype(np.int64), lowest, npoints - 1)
+    return m, np.minimum(q - m, 1.0)
+
+
+def spline_value(c: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return ((c[:, 3] * p + c[:, 4]) * p + c[:, 5]) * p + c[:, 6]
+
+
+def spline_slope(c: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return (c[:, 0] * p + c[:, 1]) * p + c[:, 2]
+
+
+def _per_atom(n, i, values):
+    """Sum bond values into their atom i, in bond order (as the kernels' loops do)."""
+    return np.bincount(i, weights=values, minlength=n)
+
+
+def eam_compute(tables, positions, types, box_lengths, neighbors, images, counts,
+                energy=True, virial=True):
+    """Forces (n, 3), site energies (n,) or None, per-atom virials (n, 6) or None."""
+    t = tables
+    n = positions.shape[0]
+    types = np.asarray(types)
+    i, j, d = pair_vectors(np, positions, box_lengths, neighbors, images, counts)
+    rsq = np.einsum("ij,ij->i", d, d)
+    keep = rsq < t.cutoff * t.cutoff
+    i, j, d, rsq = i[keep], j[keep], d[keep], rsq[keep]
+    r = np.sqrt(rsq)
+    ti, tj = types[i], types[j]
+    m, p = spline_index(r, 1.0 / t.dr, t.nr)
+
+    rho = _per_atom(n, i, spline_value(t.rhor_spline[t.type2rhor[tj, ti], m], p))
+    mrho, prho = spline_index(rho, 1.0 / t.drho, t.nrho, lowest=1)
+    cf = t.frho_spline[t.type2frho[types], mrho]
+    fp = spline_slope(cf, prho)
+
+    rhoip = spline_slope(t.rhor_spline[t.type2rhor[ti, tj], m], p)
+    rhojp = spline_slope(t.rhor_spline[t.type2rhor[tj, ti], m], p)
+    cz = t.z2r_spline[t.type2z2r[ti, tj], m]
+    z2, z2p = spline_value(cz, p), spline_slope(cz, p)
+    recip = 1.0 / r
+    phi = z2 * recip
+    phip = z2p * recip - phi * recip
+    fpair = -(fp[i] * rhojp + fp[j] * rhoip + phip) * recip
+    forces = np.stack([_per_atom(n, i, d[:, a] * fpair) for a in range(3)], axis=1)
+
+    site = None
+    if energy:
+        embed = spline_value(cf, prho)
+        above = rho > t.rhomax
+        embed[above] += fp[above] * (rho[above] - t.rhomax)
+        site = embed + 0.5 * _per_atom(n, i, phi)
+    vir = None
+    if virial:
+        bonds = bond_virial(d, fpair)
+        vir = np.stack([_per_atom(n, i, bonds[:, a]) for a in range(6)], axis=1)
+    return forces, site, vir
