@@ -8,6 +8,7 @@ Daw & Baskes, Phys. Rev. B 29 (1984) 6443; Finnis & Sinclair, Phil. Mag. A 50 (1
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,8 @@ class Eam:
         tables = read_eam(path)
         if elements is not None:
             tables = tables.select(list(elements))
+        if isinstance(path, (list, tuple)):
+            return cls(tables, os.pathsep.join(str(p) for p in path))
         return cls(tables, str(path))
 
     @property

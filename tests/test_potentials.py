@@ -1,0 +1,300 @@
+"""Potentials: agreement with LAMMPS, forces and virials against finite differences,
+invariances, and strict reading of EAM files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qc_sim.backend import get_device
+from qc_sim.errors import InputError
+from qc_sim.geometry import Sphere, bcc, build_crystal, fcc, keep, random_alloy
+from qc_sim.neighbor.cell_list import build
+from qc_sim.potentials import lennard_jones, load_potential, morse
+from qc_sim.potentials.eam import Eam
+from qc_sim.potentials.eam_files import read_eam, spline_coefficients
+from qc_sim.potentials.eam_reference import spline_index, spline_slope, spline_value
+
+BACKENDS = ["numpy", "cpu"]
+
+
+def evaluate(atoms, pot, backend="cpu", positions=None, box=None):
+    """Energy, site energies (n,), forces (n, 3) and total virial (6,) on the host."""
+    dev = get_device(backend)
+    x = dev.asarray(atoms.positions if positions is None else positions)
+    box = atoms.box if box is None else box
+    nl = build(dev, x, dev.asarray(atoms.ids), box, pot.cutoff, skin=0.3)
+    types = np.array([pot.species.index(atoms.species[t]) for t in range(len(atoms.species))],
+                     np.int32)[atoms.types] if pot.species != ("X",) else atoms.types
+    r = pot.compute(dev, x, dev.asarray(types), box, nl)
+    return (r.energy(), np.array(dev.to_host(r.site_energy)), np.array(dev.to_host(r.forces)),
+            r.total_virial())
+
+
+def rattled(atoms, sigma, seed):
+    atoms.positions = atoms.positions + np.random.default_rng(seed).normal(
+        0.0, sigma, atoms.positions.shape)
+    return atoms
+
+
+def cu_crystal(cells=4, seed=1):
+    return rattled(build_crystal(fcc(3.615), (cells,) * 3, species=("Cu",)), 0.1, seed)
+
+
+def cu_cluster():
+    crystal = build_crystal(fcc(3.615), (5, 5, 5), periodic=(False,) * 3, species=("Cu",))
+    return rattled(keep(crystal, Sphere((9.0, 9.0, 9.0), 7.0)), 0.08, 5)
+
+
+# name -> (atoms builder, potential builder from the lammps potentials folder)
+CASES = {
+    "funcfl Cu": (cu_crystal, lambda d: Eam.from_file(d / "Cu_u3.eam")),
+    "funcfl Cu-Ni alloy": (
+        lambda: rattled(random_alloy(build_crystal(fcc(3.56), (4, 4, 4), species=("Cu",)),
+                                     ("Cu", "Ni"), (0.5, 0.5), 4), 0.1, 2),
+        lambda d: Eam.from_file([d / "Cu_u3.eam", d / "Ni_u3.eam"])),
+    "setfl Cu": (cu_crystal, lambda d: Eam.from_file(d / "Cu_mishin1.eam.alloy")),
+    "setfl Al-Cu random alloy": (
+        lambda: rattled(random_alloy(build_crystal(fcc(3.9), (4, 4, 4), species=("Al",)),
+                                     ("Al", "Cu"), (0.6, 0.4), 7), 0.1, 3),
+        lambda d: Eam.from_file(d / "AlCu.eam.alloy")),
+    "Finnis-Sinclair Fe": (
+        lambda: rattled(build_crystal(bcc(2.855), (5, 5, 5), species=("Fe",)), 0.1, 4),
+        lambda d: Eam.from_file(d / "Fe_mm.eam.fs")),
+    "Finnis-Sinclair Al-Fe alloy": (
+        lambda: rattled(random_alloy(build_crystal(bcc(2.87), (5, 5, 5), species=("Fe",)),
+                                     ("Al", "Fe"), (0.3, 0.7), 3), 0.1, 6),
+        lambda d: Eam.from_file(d / "AlFe_mm.eam.fs")),
+    "free Cu cluster": (cu_cluster, lambda d: Eam.from_file(d / "Cu_mishin1.eam.alloy")),
+    "LJ": (lambda: rattled(build_crystal(fcc(5.26), (4, 4, 4), species=("Ar",)), 0.1, 8),
+           lambda d: lennard_jones(0.0104, 3.4, 8.0, species=("Ar",))),
+    "LJ shifted, two species": (
+        lambda: rattled(random_alloy(build_crystal(fcc(5.4), (4, 4, 4), species=("Ar",)),
+                                     ("Ar", "Kr"), (0.5, 0.5), 9), 0.1, 9),
+        lambda d: lennard_jones([[0.0104, 0.0123], [0.0123, 0.0140]],
+                                [[3.40, 3.50], [3.50, 3.60]], 8.5, species=("Ar", "Kr"),
+                                shift=True)),
+    "Morse shifted": (cu_crystal, lambda d: morse(0.3429, 1.3588, 2.866, 6.0,
+                                                  species=("Cu",), shift=True)),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(CASES))
+def test_agrees_with_lammps(name, backend, lammps_module, lammps_potentials):
+    """Done-when: 1e-9 relative in energy, 1e-8 eV/Å in force (measured: ~1e-15, ~1e-14)."""
+    make_atoms, make_pot = CASES[name]
+    atoms, pot = make_atoms(), make_pot(lammps_potentials)
+    ref = lammps_module.evaluate(atoms, pot)
+    energy, site, forces, virial = evaluate(atoms, pot, backend)
+    assert abs(energy - ref["energy"]) <= 1e-9 * abs(ref["energy"])
+    assert np.abs(forces - ref["forces"]).max() <= 1e-8
+    assert np.abs(site - ref["site_energy"]).max() <= 1e-9
+    assert np.abs(virial - ref["virial"]).max() <= 1e-9 * np.abs(ref["virial"]).max()
+    assert np.abs(forces).max() > 0.05  # a rattled configuration: real forces were compared
+
+
+def cutoff_gap(atoms, pot) -> float:
+    """Smallest |r_ij - cutoff| over all pairs (minimum image): a finite difference whose
+    step moves a pair across the cutoff of a potential whose force jumps there (shifted LJ)
+    measures the jump, not the derivative, so the steps below stay well inside this gap."""
+    d = atoms.box.minimum_image(atoms.positions[:, None, :] - atoms.positions[None, :, :])
+    r = np.sqrt((d * d).sum(axis=-1))
+    return float(np.abs(r[np.triu_indices(len(atoms), 1)] - pot.cutoff).min())
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_forces_are_minus_the_energy_gradient(name, lammps_potentials):
+    make_atoms, make_pot = CASES[name]
+    atoms, pot = make_atoms(), make_pot(lammps_potentials)
+    _, _, forces, _ = evaluate(atoms, pot)
+    h = min(1e-5, 0.1 * cutoff_gap(atoms, pot))
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(atoms), 4, replace=False):
+        for a in range(3):
+            x = atoms.positions.copy()
+            x[i, a] += h
+            ep = evaluate(atoms, pot, positions=x)[0]
+            x[i, a] -= 2 * h
+            em = evaluate(atoms, pot, positions=x)[0]
+            assert forces[i, a] == pytest.approx(-(ep - em) / (2 * h), abs=2e-6)
+
+
+def strained(atoms, eps):
+    """Positions and box under the homogeneous deformation F = I + eps (box: diagonal only)."""
+    from qc_sim.geometry import Box
+
+    F = np.eye(3) + eps
+    lo = np.asarray(atoms.box.lo)
+    x = lo + (atoms.positions - lo) @ F.T
+    hi = lo + np.diag(F) * atoms.box.lengths
+    return x, Box(tuple(lo), tuple(hi), atoms.box.periodic)
+
+
+VOIGT = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_virial_is_minus_the_strain_derivative(name, lammps_potentials):
+    """W_ab = -dE/dF_ab at F = I: the normal components on periodic crystals (an orthogonal
+    box stays orthogonal), all six on the free cluster."""
+    make_atoms, make_pot = CASES[name]
+    atoms, pot = make_atoms(), make_pot(lammps_potentials)
+    _, _, _, virial = evaluate(atoms, pot)
+    components = range(6) if not any(atoms.box.periodic) else range(3)
+    h = min(1e-6, 0.1 * cutoff_gap(atoms, pot) / pot.cutoff)
+    for k in components:
+        a, b = VOIGT[k]
+        eps = np.zeros((3, 3))
+        eps[a, b] = h
+        ep = evaluate(atoms, pot, "cpu", *strained(atoms, eps))[0]
+        em = evaluate(atoms, pot, "cpu", *strained(atoms, -eps))[0]
+        assert virial[k] == pytest.approx(-(ep - em) / (2 * h), abs=1e-5 * len(atoms) ** 0.5)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_energy_is_invariant_under_translation_rotation_and_renumbering(name,
+                                                                         lammps_potentials):
+    make_atoms, make_pot = CASES[name]
+    atoms, pot = make_atoms(), make_pot(lammps_potentials)
+    e0, _, f0, _ = evaluate(atoms, pot)
+    shifted = atoms.positions + np.array([0.37, -1.91, 2.53])
+    assert evaluate(atoms, pot, positions=shifted)[0] == pytest.approx(e0, rel=1e-12)
+    order = np.random.default_rng(1).permutation(len(atoms))
+    renumbered = atoms.select(np.ones(len(atoms), bool))
+    renumbered.positions = atoms.positions[order]
+    renumbered.types = atoms.types[order]
+    renumbered.ids = atoms.ids[order]
+    e1, _, f1, _ = evaluate(renumbered, pot)
+    assert e1 == pytest.approx(e0, rel=1e-12)
+    assert np.abs(f1 - f0[order]).max() < 1e-11
+    if not any(atoms.box.periodic):
+        q, _ = np.linalg.qr(np.random.default_rng(2).normal(size=(3, 3)))
+        c = atoms.positions.mean(axis=0)
+        e2, _, f2, _ = evaluate(atoms, pot, positions=(atoms.positions - c) @ q.T + c)
+        assert e2 == pytest.approx(e0, rel=1e-12)
+        assert np.abs(f2 - f0 @ q.T).max() < 1e-11
+    else:  # cubic symmetry: a 90-degree rotation about z maps the periodic box onto itself
+        L = atoms.box.lengths
+        if L[0] == L[1]:
+            x = atoms.positions
+            rotated = np.stack([L[0] - x[:, 1], x[:, 0], x[:, 2]], axis=1)
+            e2, _, f2, _ = evaluate(atoms, pot, positions=rotated)
+            assert e2 == pytest.approx(e0, rel=1e-12)
+            assert np.abs(f2 - np.stack([-f0[:, 1], f0[:, 0], f0[:, 2]], axis=1)).max() < 1e-11
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_compiled_and_numpy_backends_agree(name, lammps_potentials):
+    make_atoms, make_pot = CASES[name]
+    atoms, pot = make_atoms(), make_pot(lammps_potentials)
+    e_np, s_np, f_np, v_np = evaluate(atoms, pot, "numpy")
+    e_c, s_c, f_c, v_c = evaluate(atoms, pot, "cpu")
+    assert e_c == pytest.approx(e_np, rel=1e-13)
+    assert np.abs(s_c - s_np).max() < 1e-12
+    assert np.abs(f_c - f_np).max() < 1e-12 * max(1.0, np.abs(f_np).max())
+    assert np.abs(v_c - v_np).max() < 1e-12 * np.abs(v_np).max()
+
+
+def test_pair_potentials_match_their_formulas():
+    from qc_sim.geometry import Atoms, Box
+
+    box = Box((0, 0, 0), (20, 20, 20), (False,) * 3)
+    for r in (3.0, 3.8, 5.5):
+        dimer = Atoms(np.array([[5.0, 5, 5], [5.0 + r, 5, 5]]), box, species=("Ar",),
+                      masses=(39.948,))
+        lj = lennard_jones(0.0104, 3.4, 8.0, species=("Ar",))
+        e, _, f, _ = evaluate(dimer, lj)
+        sr6 = (3.4 / r) ** 6
+        assert e == pytest.approx(4 * 0.0104 * (sr6 * sr6 - sr6), rel=1e-14)
+        assert f[1, 0] == pytest.approx(24 * 0.0104 * (2 * sr6 * sr6 - sr6) / r, rel=1e-13)
+        shifted = lennard_jones(0.0104, 3.4, 8.0, species=("Ar",), shift=True)
+        s8 = (3.4 / 8.0) ** 6
+        assert evaluate(dimer, shifted)[0] == pytest.approx(
+            4 * 0.0104 * (sr6 * sr6 - sr6 - s8 * s8 + s8), rel=1e-13)
+        m = morse(0.3429, 1.3588, 2.866, 6.0, species=("Ar",))
+        ex = np.exp(-1.3588 * (r - 2.866))
+        assert evaluate(dimer, m)[0] == pytest.approx(0.3429 * (ex * ex - 2 * ex), rel=1e-13)
+    far = Atoms(np.array([[5.0, 5, 5], [13.5, 5, 5]]), box, species=("Ar",), masses=(39.948,))
+    assert evaluate(far, lennard_jones(0.0104, 3.4, 8.0, species=("Ar",)))[0] == 0.0
+
+
+def test_spline_reproduces_a_cubic_between_the_end_intervals():
+    """LAMMPS's 5-point slopes are exact for cubics, so the Hermite pieces are the cubic."""
+    delta = 0.01
+    x = np.arange(200) * delta
+    f = 0.3 * x**3 - 1.2 * x**2 + 0.7 * x - 2.0
+    table = spline_coefficients(f, delta)[None]
+    probe = np.linspace(3 * delta, 196 * delta, 1001)
+    m, p = spline_index(probe, 1.0 / delta, 200)
+    c = table[0, m]
+    assert np.abs(spline_value(c, p) - (0.3 * probe**3 - 1.2 * probe**2 + 0.7 * probe - 2.0)
+                  ).max() < 1e-12
+    assert np.abs(spline_slope(c, p) - (0.9 * probe**2 - 2.4 * probe + 0.7)).max() < 1e-10
+
+
+def test_funcfl_resampling_and_elements(lammps_potentials):
+    t = read_eam(lammps_potentials / "Cu_u3.eam")
+    # LAMMPS puts a funcfl file on nrho = round(rhomax / drho) points: 500 -> 499
+    assert (t.nrho, t.nr, t.elements, t.masses) == (499, 499, ("Cu",), (63.55,))
+    assert t.cutoff == pytest.approx(4.95)
+    alloy = read_eam(lammps_potentials / "AlCu.eam.alloy").select(["Cu", "Al", "Cu"])
+    assert alloy.type2frho.tolist() == [1, 0, 1]
+    assert alloy.type2z2r.tolist() == [[2, 1, 2], [1, 0, 1], [2, 1, 2]]
+    with pytest.raises(InputError, match=r"\['Fe'\] are not in the potential"):
+        read_eam(lammps_potentials / "AlCu.eam.alloy").select(["Fe"])
+
+
+# ---- malformed files: one line naming the file, the line and what was expected ----------
+
+def write_setfl(path, nrho=20, nr=20, lines=None, element_line="1 Cu"):
+    body = ["comment 1", "comment 2", "comment 3", element_line,
+            f"{nrho} 0.1 {nr} 0.3 5.5", "29 63.546 3.615 fcc"]
+    body += [" ".join(["-1.0"] * 5)] * (nrho // 5)
+    body += [" ".join(["0.5"] * 5)] * (nr // 5)
+    body += [" ".join(["0.2"] * 5)] * (nr // 5)
+    if lines is not None:
+        body = lines(body)
+    path.write_text("\n".join(body) + "\n")
+    return path
+
+
+def test_a_well_formed_small_setfl_reads(tmp_path):
+    t = read_eam(write_setfl(tmp_path / "ok.eam.alloy"))
+    assert t.elements == ("Cu",) and t.nrho == 20 and t.nr == 20
+    assert t.frho_spline[0, 1:, 6].tolist() == [-1.0] * 20
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda b: b[:-3], r"line 15: file ends early; expected 20 values of r\*phi\(r\) of Cu-Cu \(got 5\)"),
+    (lambda b: b[:8] + ["-1.0 -1.0 x -1.0 -1.0"] + b[9:],
+     r"line 9: expected a number \(value 13 of 20 of F\(rho\) of Cu\), found 'x'"),
+    (lambda b: b[:4] + ["20 0.1 20 0.3"] + b[5:],
+     r"line 5: expected 'Nrho drho Nr dr cutoff', found '20 0.1 20 0.3'"),
+    (lambda b: b[:4] + ["20 0.1 20 -0.3 5.5"] + b[5:], r"line 5: need .* positive drho, dr"),
+    (lambda b: b[:5] + ["29 -63.5 3.615 fcc"] + b[6:], r"line 6: the mass of Cu must be positive"),
+    (lambda b: b[:3] + ["2 Cu"] + b[4:], r"line 4: expected 2 element names after the count 2"),
+    (lambda b: b[:3], r"line 3: file ends early; expected the number of elements"),
+])
+def test_malformed_setfl_names_file_and_line(tmp_path, edit, message):
+    path = write_setfl(tmp_path / "bad.eam.alloy", lines=edit)
+    with pytest.raises(InputError, match=message) as err:
+        read_eam(path)
+    assert str(err.value).startswith(f"{path}: line ")
+    assert "\n" not in str(err.value)
+
+
+def test_malformed_funcfl_and_unknown_names(tmp_path, lammps_potentials):
+    text = (lammps_potentials / "Cu_u3.eam").read_text().splitlines()
+    bad = tmp_path / "Cu_cut.eam"
+    bad.write_text("\n".join(text[:50]) + "\n")
+    with pytest.raises(InputError, match=rf"{bad}: line 50: file ends early; expected 500 "
+                                         r"values of F\(rho\) \(got 235\)"):
+        read_eam(bad)
+    (tmp_path / "x.eam").write_text("comment\ncopper 63.5\n")
+    with pytest.raises(InputError, match=r"line 2: expected 'atomic-number mass'"):
+        read_eam(tmp_path / "x.eam")
+    with pytest.raises(InputError, match=r"cannot tell the EAM format"):
+        read_eam(tmp_path / "potential.txt")
+    with pytest.raises(InputError, match=r"missing.eam: cannot read potential file"):
+        load_potential(str(tmp_path / "missing.eam"))
