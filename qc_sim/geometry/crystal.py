@@ -63,7 +63,8 @@ def build_crystal(lattice: Lattice, repeats=(1, 1, 1), orientation=None,
 def random_alloy(atoms: Atoms, species, fractions, seed: int, masses=None) -> Atoms:
     """A copy of ``atoms`` with species drawn at random in exact proportions ``fractions``.
 
-    The counts are ``round(fraction * n)`` (the remainder to the largest fractions); the
+    The counts are ``floor(fraction * n)``, the atoms left over going one each to the
+    species with the largest remainders (largest-remainder rounding, so they sum to n); the
     permutation comes from NumPy's PCG64 seeded with ``seed``, so a seed fixes the alloy.
     """
     species = tuple(species)
@@ -81,4 +82,5 @@ def random_alloy(atoms: Atoms, species, fractions, seed: int, masses=None) -> At
     return Atoms(positions=atoms.positions.copy(), box=atoms.box, species=species,
                  masses=species_masses(species, masses), types=types, ids=atoms.ids.copy(),
                  velocities=None if atoms.velocities is None else atoms.velocities.copy(),
-                 tags=dict(atoms.tags), dimension=atoms.dimension)
+                 tags={k: v.copy() for k, v in atoms.tags.items()},
+                 dimension=atoms.dimension)
