@@ -46,19 +46,13 @@ QC_KERNEL void eam_density(int n, const double* QC_RESTRICT x, const int* QC_RES
         const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
         const int ti = type[i];
         double rho = 0.0;
-        const int m_end = counts[i];
-        for (int k = 0; k < m_end; ++k) {
-            const long long slot = (long long)i * cap + k;
-            const int j = neighbors[slot], c = images[slot];
-            double dx, dy, dz;
-            qc_bond(x, box, xi, yi, zi, j, c, &dx, &dy, &dz);
-            const double rsq = dx * dx + dy * dy + dz * dz;
-            if (rsq >= cutsq) continue;
+        QC_CUTOFF_ROW(i, cutsq) {
             double p;
-            const int m = qc_eam_index(sqrt(rsq), rdr, nr, &p);
-            const double* coeff = rhor_spline + ((long long)type2rhor[type[j] * ntypes + ti] * (nr + 1) + m) * 7;
+            const int m = qc_eam_index(QC_ROW_R, rdr, nr, &p);
+            const double* coeff = rhor_spline + ((long long)type2rhor[type[QC_ROW_J] * ntypes + ti] * (nr + 1) + m) * 7;
             rho += qc_spline_value(coeff, p);
         }
+        QC_CUTOFF_ROW_END
         double p = rho * rdrho + 1.0;
         int m = (int)p;
         m = QC_MAX(1, QC_MIN(m, nrho - 1));
@@ -92,16 +86,10 @@ QC_KERNEL void eam_force(int n, const double* QC_RESTRICT x, const int* QC_RESTR
         const double fpi = fp[i];
         double fx = 0, fy = 0, fz = 0, ephi = 0;
         double v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0;
-        const int m_end = counts[i];
-        for (int k = 0; k < m_end; ++k) {
-            const long long slot = (long long)i * cap + k;
-            const int j = neighbors[slot], c = images[slot];
-            double dx, dy, dz;
-            qc_bond(x, box, xi, yi, zi, j, c, &dx, &dy, &dz);
-            const double rsq = dx * dx + dy * dy + dz * dz;
-            if (rsq >= cutsq) continue;
+        QC_CUTOFF_ROW(i, cutsq) {
+            const int j = QC_ROW_J;
+            const double dx = QC_ROW_DX, dy = QC_ROW_DY, dz = QC_ROW_DZ, r = QC_ROW_R;
             const int tj = type[j];
-            const double r = sqrt(rsq);
             double p;
             const int m = qc_eam_index(r, rdr, nr, &p);
             const int tij = type2rhor[ti * ntypes + tj], tji = type2rhor[tj * ntypes + ti];
@@ -120,6 +108,7 @@ QC_KERNEL void eam_force(int n, const double* QC_RESTRICT x, const int* QC_RESTR
             v0 += dx * dx * fpair; v1 += dy * dy * fpair; v2 += dz * dz * fpair;
             v3 += dx * dy * fpair; v4 += dx * dz * fpair; v5 += dy * dz * fpair;
         }
+        QC_CUTOFF_ROW_END
         force[3 * i] = fx; force[3 * i + 1] = fy; force[3 * i + 2] = fz;
         if (eflag) energy[i] += 0.5 * ephi;
         if (vflag) {

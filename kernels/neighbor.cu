@@ -56,6 +56,20 @@ QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
 }
 #endif
 
+/* Append neighbour j of i seen at bin-grid shift (sx, sy, sz) to the row (if it fits). */
+QC_DEVICE void qc_store_neighbor(int* QC_RESTRICT row, int* QC_RESTRICT irow, int* m, int cap,
+                                 int i, int j, int sx, int sy, int sz,
+                                 const int* QC_RESTRICT wrap)
+{
+    if (*m < cap) {
+        row[*m] = j;
+        irow[*m] = (sx + wrap[3 * i] - wrap[3 * j] + QC_IMAGE_BIAS)
+            | ((sy + wrap[3 * i + 1] - wrap[3 * j + 1] + QC_IMAGE_BIAS) << QC_IMAGE_BITS)
+            | ((sz + wrap[3 * i + 2] - wrap[3 * j + 2] + QC_IMAGE_BIAS) << (2 * QC_IMAGE_BITS));
+    }
+    ++*m;
+}
+
 /* x: (n,3) positions wrapped into the box; wrap: (n,3) box lengths removed; gid: (n,) ids;
  * xb: (n,3) the wrapped positions in bin order (xb[s] = x[bin_atoms[s]]), read contiguously;
  * atom_bin: (n,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin;
@@ -77,6 +91,10 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC
         int* row = neighbors + (long long)i * cap;
         int* irow = images + (long long)i * cap;
         int m = 0;
+#ifndef __CUDACC__
+        thread_local std::vector<int> cand, cand_shift;
+        int mc = 0;
+#endif
         for (int oz = -grid[5]; oz <= grid[5]; ++oz) {
             int bz = atom_bin[3 * i + 2] + oz, sz = 0;
             if (grid[8]) { sz = qc_floor_div(bz, grid[2]); bz -= sz * grid[2]; }
@@ -96,24 +114,45 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC
                     const int bin = (bz * grid[1] + by) * grid[0] + bx;
                     const double ox0 = sx * box[0], oy0 = sy * box[1], oz0 = sz * box[2];
                     const int self_image = (sx == 0 && sy == 0 && sz == 0);
-                    for (int s = bin_start[bin]; s < bin_start[bin + 1]; ++s) {
+                    const int s_end = bin_start[bin + 1];
+#ifndef __CUDACC__
+                    /* CPU: remember every candidate, advance past the accepted ones only
+                     * (no branch on the distance test); ids and images come after. */
+                    if ((int)cand.size() < mc + s_end - bin_start[bin]) {
+                        cand.resize(2 * (mc + s_end - bin_start[bin]));
+                        cand_shift.resize(cand.size());
+                    }
+                    const int packed = (sx + QC_IMAGE_BIAS) | ((sy + QC_IMAGE_BIAS) << QC_IMAGE_BITS)
+                                     | ((sz + QC_IMAGE_BIAS) << (2 * QC_IMAGE_BITS));
+                    for (int s = bin_start[bin]; s < s_end; ++s) {
+                        const double dx = (xb[3 * s] + ox0) - xi, dy = (xb[3 * s + 1] + oy0) - yi,
+                                     dz = (xb[3 * s + 2] + oz0) - zi;
+                        cand[mc] = s;
+                        cand_shift[mc] = packed;
+                        mc += (dx * dx + dy * dy + dz * dz < rc2) & !(self_image && bin_atoms[s] == i);
+                    }
+#else
+                    for (int s = bin_start[bin]; s < s_end; ++s) {
                         /* (x_j + shift) - x_i: the same rounding as the NumPy builder */
                         const double dx = (xb[3 * s] + ox0) - xi, dy = (xb[3 * s + 1] + oy0) - yi,
                                      dz = (xb[3 * s + 2] + oz0) - zi;
                         if (dx * dx + dy * dy + dz * dz < rc2) {
                             const int j = bin_atoms[s];
                             if (j == i && self_image) continue;
-                            const int code =
-                                (sx + wrap[3 * i] - wrap[3 * j] + QC_IMAGE_BIAS)
-                                | ((sy + wrap[3 * i + 1] - wrap[3 * j + 1] + QC_IMAGE_BIAS) << QC_IMAGE_BITS)
-                                | ((sz + wrap[3 * i + 2] - wrap[3 * j + 2] + QC_IMAGE_BIAS) << (2 * QC_IMAGE_BITS));
-                            if (m < cap) { row[m] = j; irow[m] = code; }
-                            ++m;
+                            qc_store_neighbor(row, irow, &m, cap, i, j, sx, sy, sz, wrap);
                         }
                     }
+#endif
                 }
             }
         }
+#ifndef __CUDACC__
+        for (int a = 0; a < mc; ++a) {
+            const int pk = cand_shift[a];
+            qc_store_neighbor(row, irow, &m, cap, i, bin_atoms[cand[a]], qc_image_shift(pk, 0),
+                              qc_image_shift(pk, 1), qc_image_shift(pk, 2), wrap);
+        }
+#endif
         counts[i] = m;
         if (m <= cap) qc_sort_row(row, irow, m, gid);
     }

@@ -4,7 +4,8 @@
  * Styles: 0 Lennard-Jones, 1 Morse. params[(ti*ntypes + tj)*QC_PAIR_NPARAM + k]:
  *   LJ:    epsilon (eV), sigma (A), cutoff (A), energy shift (eV)
  *   Morse: D0 (eV), alpha (1/A), r0 (A), cutoff (A), energy shift (eV)
- * The shift is subtracted from the pair energy (0 for the plain, unshifted form).
+ * The shift is subtracted from the pair energy (0 for the plain, unshifted form); cutsq is
+ * the square of the largest cutoff (each pair still checks its own).
  * Outputs: force (n,3) eV/A; if eflag, site energy (n,) eV = half the bond energies;
  * if vflag, per-atom virial (n,6) eV = 0.5 * sum_j d_ij (x) f_ij with d_ij = x_i - x_j
  * (xx, yy, zz, xy, xz, yz; LAMMPS's convention).
@@ -34,7 +35,7 @@ QC_KERNEL void pair_force(int n, int style, int ntypes, const double* QC_RESTRIC
                           const double* QC_RESTRICT x, const int* QC_RESTRICT type,
                           const double* QC_RESTRICT box, const int* QC_RESTRICT neighbors,
                           const int* QC_RESTRICT images, const int* QC_RESTRICT counts, int cap,
-                          int eflag, int vflag, double* QC_RESTRICT force,
+                          double cutsq, int eflag, int vflag, double* QC_RESTRICT force,
                           double* QC_RESTRICT energy, double* QC_RESTRICT virial)
 {
     QC_FOR(i, n) {
@@ -42,20 +43,17 @@ QC_KERNEL void pair_force(int n, int style, int ntypes, const double* QC_RESTRIC
         const double* pi = params + (long long)type[i] * ntypes * QC_PAIR_NPARAM;
         double fx = 0, fy = 0, fz = 0, ei = 0;
         double v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0;
-        const int m = counts[i];
-        for (int k = 0; k < m; ++k) {
-            const long long slot = (long long)i * cap + k;
-            const int j = neighbors[slot], c = images[slot];
-            double dx, dy, dz;
-            qc_bond(x, box, xi, yi, zi, j, c, &dx, &dy, &dz);
+        QC_CUTOFF_ROW(i, cutsq) {
+            const double dx = QC_ROW_DX, dy = QC_ROW_DY, dz = QC_ROW_DZ;
             double e, g;
-            if (!qc_pair_eval(style, pi + type[j] * QC_PAIR_NPARAM, dx * dx + dy * dy + dz * dz, &e, &g))
+            if (!qc_pair_eval(style, pi + type[QC_ROW_J] * QC_PAIR_NPARAM, dx * dx + dy * dy + dz * dz, &e, &g))
                 continue;
             fx += g * dx; fy += g * dy; fz += g * dz;
             ei += e;
             v0 += dx * dx * g; v1 += dy * dy * g; v2 += dz * dz * g;
             v3 += dx * dy * g; v4 += dx * dz * g; v5 += dy * dz * g;
         }
+        QC_CUTOFF_ROW_END
         force[3 * i] = fx; force[3 * i + 1] = fy; force[3 * i + 2] = fz;
         if (eflag) energy[i] = 0.5 * ei;
         if (vflag) {

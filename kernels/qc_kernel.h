@@ -64,4 +64,68 @@ QC_DEVICE void qc_bond(const double* QC_RESTRICT x, const double* QC_RESTRICT bo
     }
 }
 
+
+/* Looping over the neighbours of atom i that lie within the cutoff (rows hold every pair
+ * within cutoff + skin, in global-id order):
+ *
+ *     QC_CUTOFF_ROW(i, cutsq) { ... QC_ROW_J, QC_ROW_DX/DY/DZ (d = x_i - x_j), QC_ROW_R ... }
+ *     QC_CUTOFF_ROW_END
+ *
+ * expects x, box, xi, yi, zi, neighbors, images, counts and cap in scope. The accepted
+ * entries are visited in row order on both targets, so sums come out the same. On the CPU
+ * the row is first compacted without branches into a per-thread buffer (whether a pair is
+ * inside the cutoff is a coin toss that the branch predictor loses about half the time); on
+ * the GPU each thread tests and skips in place. */
+#ifdef __CUDACC__
+#define QC_CUTOFF_ROW(i, cutsq)                                                         \
+    for (int qc_k = 0, qc_end = counts[i]; qc_k < qc_end; ++qc_k) {                     \
+        const long long qc_slot = (long long)(i) * cap + qc_k;                          \
+        const int qc_j = neighbors[qc_slot];                                            \
+        double qc_dx, qc_dy, qc_dz;                                                     \
+        qc_bond(x, box, xi, yi, zi, qc_j, images[qc_slot], &qc_dx, &qc_dy, &qc_dz);     \
+        const double qc_rsq = qc_dx * qc_dx + qc_dy * qc_dy + qc_dz * qc_dz;            \
+        if (qc_rsq >= (cutsq)) continue;                                                \
+        const double qc_r = sqrt(qc_rsq);
+#define QC_CUTOFF_ROW_END }
+#else
+#include <vector>
+struct qc_row_buffer {
+    std::vector<int> j;
+    std::vector<double> d;
+};
+static inline qc_row_buffer& qc_row_scratch(int cap)
+{
+    thread_local qc_row_buffer buf;
+    if ((int)buf.j.size() < cap) { buf.j.resize(cap); buf.d.resize(4 * (size_t)cap); }
+    return buf;
+}
+#define QC_CUTOFF_ROW(i, cutsq)                                                         \
+    {                                                                                   \
+        qc_row_buffer& qc_buf = qc_row_scratch(cap);                                    \
+        int* QC_RESTRICT qc_bj = qc_buf.j.data();                                       \
+        double* QC_RESTRICT qc_bd = qc_buf.d.data();                                    \
+        int qc_m = 0;                                                                   \
+        for (int qc_k = 0, qc_end = counts[i]; qc_k < qc_end; ++qc_k) {                 \
+            const long long qc_slot = (long long)(i) * cap + qc_k;                      \
+            const int qc_jk = neighbors[qc_slot];                                       \
+            double qc_dxk, qc_dyk, qc_dzk;                                              \
+            qc_bond(x, box, xi, yi, zi, qc_jk, images[qc_slot], &qc_dxk, &qc_dyk, &qc_dzk); \
+            const double qc_rsqk = qc_dxk * qc_dxk + qc_dyk * qc_dyk + qc_dzk * qc_dzk;  \
+            qc_bj[qc_m] = qc_jk;                                                        \
+            qc_bd[4 * qc_m] = qc_dxk; qc_bd[4 * qc_m + 1] = qc_dyk;                     \
+            qc_bd[4 * qc_m + 2] = qc_dzk; qc_bd[4 * qc_m + 3] = qc_rsqk;                \
+            qc_m += qc_rsqk < (cutsq);                                                  \
+        }                                                                               \
+        for (int qc_a = 0; qc_a < qc_m; ++qc_a) {                                       \
+            const int qc_j = qc_bj[qc_a];                                               \
+            const double qc_dx = qc_bd[4 * qc_a], qc_dy = qc_bd[4 * qc_a + 1],          \
+                         qc_dz = qc_bd[4 * qc_a + 2], qc_r = sqrt(qc_bd[4 * qc_a + 3]);
+#define QC_CUTOFF_ROW_END }}
+#endif
+#define QC_ROW_J qc_j
+#define QC_ROW_DX qc_dx
+#define QC_ROW_DY qc_dy
+#define QC_ROW_DZ qc_dz
+#define QC_ROW_R qc_r
+
 #endif

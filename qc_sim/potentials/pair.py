@@ -63,7 +63,8 @@ class PairPotential:
         k = device.kernels("pair")
         k.pair_force(n, STYLES[self.style], len(self.species), device.asarray(self.kernel_params()),
                      positions, types, device.asarray(box.lengths), nlist.neighbors, nlist.images,
-                     nlist.counts, nlist.capacity, int(energy), int(virial), forces, site, vir)
+                     nlist.counts, nlist.capacity, self.cutoff**2, int(energy), int(virial),
+                     forces, site, vir)
         return ForceResult(forces, site if energy else None, vir if virial else None)
 
 
