@@ -110,3 +110,26 @@ def test_lj_nve_on_every_backend(backend):
     e0 = total_energy(system, state)
     state = dynamics.run(system, state, 500, 0.005)
     assert abs(total_energy(system, state) - e0) / abs(e0) < 1e-4
+
+
+def test_fused_integrator_kernels_give_the_numpy_bits():
+    """md_kick and md_drift evaluate the NumPy expressions in the same order (same bits);
+    displacement_sq agrees to round-off (NumPy may sum the three squares in another order)."""
+    from qc_sim.units import FTM2V
+
+    device = get_device("cpu")
+    k = device.kernels("integrate")
+    rng = np.random.default_rng(3)
+    n = 1000
+    v, f, x, ref = (rng.normal(size=(n, 3)) for _ in range(4))
+    m = rng.uniform(1, 200, n)
+    w = (rng.uniform(size=n) > 0.1).astype(float)
+    expect_v = v + (0.0005 * FTM2V) * f / m[:, None] * w[:, None]
+    k.md_kick(n, 0.0005 * FTM2V, f, m, w, v)
+    assert np.array_equal(v, expect_v)
+    expect_x = x + 0.001 * v * w[:, None]
+    k.md_drift(n, 0.001, v, w, x)
+    assert np.array_equal(x, expect_x)
+    d2 = np.empty(n)
+    k.displacement_sq(n, x, ref, d2)
+    assert np.allclose(d2, ((x - ref) ** 2).sum(axis=1), rtol=1e-15, atol=0)

@@ -78,12 +78,14 @@ def test_capacity_grows_on_overflow(backend):
     assert listed(nl, np.arange(300), 0) == brute_force(x, np.arange(300), box, 4.5)[0]
 
 
-def test_rebuild_only_after_half_the_skin():
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_rebuild_only_after_half_the_skin(backend):
     box = Box((0, 0, 0), (10, 10, 10))
     x = np.random.default_rng(1).uniform(0, 10, (50, 3))
-    nl = build(get_device("cpu"), x, np.arange(50), box, 3.0, 1.0)
+    device = get_device(backend)
+    nl = build(device, x, np.arange(50), box, 3.0, 1.0)
     y = x.copy()
     y[7, 0] += 0.49
-    assert not needs_rebuild(np, nl, y)
+    assert not needs_rebuild(device, nl, y)
     y[7, 0] += 0.02
-    assert needs_rebuild(np, nl, y)
+    assert needs_rebuild(device, nl, y)

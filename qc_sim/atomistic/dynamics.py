@@ -45,17 +45,26 @@ def init_state(system, velocities, step: int = 0, time: float = 0.0) -> MDState:
 
 
 def _kick(system, v, forces, dt):
-    """v += dt * f / m on free atoms (dt in ps)."""
+    """v += dt * f / m on free atoms (dt in ps); in place on compiled backends."""
+    if system.device.compiled:
+        system.device.kernels("integrate").md_kick(len(system), dt * FTM2V, forces,
+                                                  system.masses, system.free_weights, v)
+        return v
     return v + (dt * FTM2V) * forces / system.masses[:, None] * system.free
 
 
 def _drift(system, v, dt):
+    """x += dt * v on free atoms."""
+    if system.device.compiled:
+        system.device.kernels("integrate").md_drift(len(system), dt, v, system.free_weights,
+                                                   system.positions)
+        return
     system.set_positions(system.positions + dt * v * system.free)
 
 
 def nve_step(system, state: MDState, dt: float, energy: bool = False) -> MDState:
     """One velocity-Verlet step of ``dt`` ps; energies and virial computed if ``energy``."""
-    v = _kick(system, state.velocities, state.result.forces, 0.5 * dt)
+    v = _kick(system, state.velocities.copy(), state.result.forces, 0.5 * dt)
     _drift(system, v, dt)
     result = system.compute(energy=energy, virial=energy)
     v = _kick(system, v, result.forces, 0.5 * dt)
@@ -68,7 +77,7 @@ def langevin_step(system, state: MDState, dt: float, thermostat: Langevin,
     from qc_sim.atomistic.random import gaussian_noise
 
     xp = system.xp
-    v = _kick(system, state.velocities, state.result.forces, 0.5 * dt)
+    v = _kick(system, state.velocities.copy(), state.result.forces, 0.5 * dt)
     _drift(system, v, 0.5 * dt)
     c1 = math.exp(-dt / thermostat.damping)
     sigma = xp.sqrt((1.0 - c1 * c1) * BOLTZMANN * thermostat.temperature / (MVV2E * system.masses))

@@ -51,6 +51,7 @@ class AtomisticSystem:
         fixed = np.zeros(len(atoms), bool) if fixed is None else np.asarray(fixed, bool)
         self.fixed = device.asarray(fixed)
         self.free = device.asarray(~fixed, dtype=np.float64)[:, None]
+        self.free_weights = device.asarray(~fixed, dtype=np.float64)  # (n,), for kernels
         self.n_fixed = int(fixed.sum())
         self.nlist = None
         self.rebuilds = 0
@@ -75,7 +76,7 @@ class AtomisticSystem:
 
     def compute(self, energy: bool = True, virial: bool = True) -> ForceResult:
         """Forces (and site energies, virial) at the current positions."""
-        if self.nlist is None or needs_rebuild(self.xp, self.nlist, self.positions):
+        if self.nlist is None or needs_rebuild(self.device, self.nlist, self.positions):
             self._rebuild()
         return self.potential.compute(self.device, self.positions, self.types, self.box,
                                       self.nlist, energy=energy, virial=virial)

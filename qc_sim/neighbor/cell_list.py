@@ -84,11 +84,17 @@ def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
         capacity = int(longest * 1.2) + 8
 
 
-def needs_rebuild(xp, nlist: NeighborList, positions) -> bool:
+def needs_rebuild(device: Device, nlist: NeighborList, positions) -> bool:
     """True once any atom has moved more than half the skin since the list was built."""
-    if positions.shape[0] == 0:
+    n = positions.shape[0]
+    if n == 0:
         return False
-    d2 = ((positions - nlist.reference_positions) ** 2).sum(axis=1).max()
+    if device.compiled:
+        d2 = device.xp.empty(n)
+        device.kernels("integrate").displacement_sq(n, positions, nlist.reference_positions, d2)
+        d2 = d2.max()
+    else:
+        d2 = ((positions - nlist.reference_positions) ** 2).sum(axis=1).max()
     return bool(d2 > (0.5 * nlist.skin) ** 2)
 
 
