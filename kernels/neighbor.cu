@@ -15,37 +15,40 @@
 
 QC_DEVICE int qc_floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+/* Rows are sorted by (global id of j, image code). The sort runs on 64-bit keys
+ * (rank[j] << 30 | code), rank being the position of j's global id among all ids, and
+ * inv[rank] = j recovers the atom: one array moves instead of three. */
 #ifndef __CUDACC__
 #include <vector>
-/* CPU: insertion sort on a local copy of the keys (rows come out of the bins nearly sorted
- * when ids follow space, which makes this close to linear); keys are unique, so the order is
- * the same as the GPU's. */
+/* CPU: insertion sort of the keys in a per-thread buffer. */
 QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
-                           const long long* QC_RESTRICT gid)
+                           const int* QC_RESTRICT rank, const int* QC_RESTRICT inv)
 {
     thread_local std::vector<long long> keys;
-    keys.resize(m);
-    for (int a = 0; a < m; ++a) keys[a] = (gid[nb[a]] << 30) | (long long)im[a];
+    if ((int)keys.size() < m) keys.resize(2 * m);
+    long long* QC_RESTRICT k = keys.data();
+    for (int a = 0; a < m; ++a) k[a] = ((long long)rank[nb[a]] << 30) | (long long)im[a];
     for (int a = 1; a < m; ++a) {
-        const long long key = keys[a];
-        const int j = nb[a], c = im[a];
+        const long long key = k[a];
         int b = a - 1;
-        while (b >= 0 && keys[b] > key) {
-            keys[b + 1] = keys[b]; nb[b + 1] = nb[b]; im[b + 1] = im[b];
-            --b;
-        }
-        keys[b + 1] = key; nb[b + 1] = j; im[b + 1] = c;
+        while (b >= 0 && k[b] > key) { k[b + 1] = k[b]; --b; }
+        k[b + 1] = key;
+    }
+    for (int a = 0; a < m; ++a) {
+        nb[a] = inv[k[a] >> 30];
+        im[a] = (int)(k[a] & ((1LL << 30) - 1));
     }
 }
 #else
+/* GPU: insertion sort in place (no per-thread scratch). */
 QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
-                           const long long* QC_RESTRICT gid)
+                           const int* QC_RESTRICT rank, const int* QC_RESTRICT inv)
 {
     for (int a = 1; a < m; ++a) {
         const int j = nb[a], c = im[a];
-        const long long key = (gid[j] << 30) | (long long)c;
+        const long long key = ((long long)rank[j] << 30) | (long long)c;
         int b = a - 1;
-        while (b >= 0 && ((gid[nb[b]] << 30) | (long long)im[b]) > key) {
+        while (b >= 0 && (((long long)rank[nb[b]] << 30) | (long long)im[b]) > key) {
             nb[b + 1] = nb[b];
             im[b + 1] = im[b];
             --b;
@@ -70,14 +73,15 @@ QC_DEVICE void qc_store_neighbor(int* QC_RESTRICT row, int* QC_RESTRICT irow, in
     ++*m;
 }
 
-/* x: (n,3) positions wrapped into the box; wrap: (n,3) box lengths removed; gid: (n,) ids;
+/* x: (n,3) positions wrapped into the box; wrap: (n,3) box lengths removed;
+ * rank: (n,) position of each atom's global id among all ids, inv: its inverse;
  * xb: (n,3) the wrapped positions in bin order (xb[s] = x[bin_atoms[s]]), read contiguously;
  * atom_bin: (n,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin;
  * bin_start: (nbins+1,) offsets into bin_atoms, bins numbered (bz*nby + by)*nbx + bx;
  * grid: (nbx, nby, nbz, kx, ky, kz, perx, pery, perz) as ints; box: (Lx, Ly, Lz);
  * bw: bin widths (3,); bins whose nearest point is beyond the reach are skipped. */
 QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT wrap,
-                               const long long* QC_RESTRICT gid,
+                               const int* QC_RESTRICT rank, const int* QC_RESTRICT inv,
                                const double* QC_RESTRICT xb, const int* QC_RESTRICT atom_bin,
                                const int* QC_RESTRICT bin_atoms,
                                const int* QC_RESTRICT bin_start, const int* QC_RESTRICT grid,
@@ -154,6 +158,6 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC
         }
 #endif
         counts[i] = m;
-        if (m <= cap) qc_sort_row(row, irow, m, gid);
+        if (m <= cap) qc_sort_row(row, irow, m, rank, inv);
     }
 }

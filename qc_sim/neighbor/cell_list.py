@@ -98,6 +98,19 @@ def needs_rebuild(device: Device, nlist: NeighborList, positions) -> bool:
     return bool(d2 > (0.5 * nlist.skin) ** 2)
 
 
+def id_ranks(xp, ids):
+    """rank (n,) int32: where each atom's global id falls among all ids; inv: its inverse.
+    Ids that increase with the index (the common case) give the identity at no sorting cost."""
+    n = ids.shape[0]
+    if n < 2 or bool((ids[1:] > ids[:-1]).all()):
+        identity = xp.arange(n, dtype=xp.int32)
+        return identity, identity
+    inv = xp.argsort(ids, kind="stable").astype(xp.int32)
+    rank = xp.empty(n, dtype=xp.int32)
+    rank[inv] = xp.arange(n, dtype=xp.int32)
+    return rank, inv
+
+
 def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, order, start, reach,
                     cap):
     xp = device.xp
@@ -107,7 +120,8 @@ def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, ord
     cnt = xp.empty(n, dtype=xp.int32)
     k = device.kernels("neighbor")
     binned = xp.ascontiguousarray(positions[order])
-    k.build_full_list(n, positions, wrap, ids, binned, coord, order, start, device.asarray(grid.as_ints()),
+    rank, inv = id_ranks(xp, ids)
+    k.build_full_list(n, positions, wrap, rank, inv, binned, coord, order, start, device.asarray(grid.as_ints()),
                       device.asarray(box.lengths), device.asarray(grid.width), reach * reach, cap,
                       nbr, img, cnt)
     return nbr, img, cnt
