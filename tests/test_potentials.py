@@ -196,6 +196,24 @@ def test_compiled_and_numpy_backends_agree(name, lammps_potentials):
     assert np.abs(v_c - v_np).max() < 1e-12 * np.abs(v_np).max()
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", list(CASES))
+def test_gpu_agrees_with_cpu(name, lammps_potentials):
+    """Done-when (with a GPU): the GPU backend's forces agree with the CPU's to 1e-10."""
+    from qc_sim.backend.device import available_backends
+
+    reason = available_backends()["gpu"]
+    if reason is not None:
+        pytest.skip(f"no GPU backend: {reason}")
+    make_atoms, make_pot = CASES[name]
+    atoms, pot = make_atoms(), make_pot(lammps_potentials)
+    e_c, s_c, f_c, v_c = evaluate(atoms, pot, "cpu")
+    e_g, s_g, f_g, v_g = evaluate(atoms, pot, "gpu")
+    assert e_g == pytest.approx(e_c, rel=1e-10)
+    assert np.abs(f_g - f_c).max() <= 1e-10 * np.abs(f_c).max()
+    assert np.abs(v_g - v_c).max() <= 1e-10 * np.abs(v_c).max()
+
+
 def test_pair_potentials_match_their_formulas():
     from qc_sim.geometry import Atoms, Box
 
