@@ -50,13 +50,17 @@ class AtomisticSystem:
         self.masses = device.asarray(atoms.atom_masses, dtype=np.float64)
         fixed = np.zeros(len(atoms), bool) if fixed is None else np.asarray(fixed, bool)
         self.fixed = device.asarray(fixed)
-        self.free = device.asarray(~fixed, dtype=np.float64)[:, None]
-        self.free_weights = device.asarray(~fixed, dtype=np.float64)  # (n,), for kernels
+        self.free_weights = device.asarray(~fixed, dtype=np.float64)  # (n,): 1 free, 0 fixed
         self.n_fixed = int(fixed.sum())
         self.nlist = None
         self.rebuilds = 0
         self._capacity = None
         self.xp = xp
+
+    @property
+    def free(self):
+        """(n, 1) view of the free weights, to scale (n, 3) arrays."""
+        return self.free_weights[:, None]
 
     def __len__(self) -> int:
         return int(self.positions.shape[0])
