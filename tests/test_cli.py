@@ -80,6 +80,20 @@ BAD = {
     "negative timestep": ("[potential]\nstyle='lj'\nepsilon=1.0\nsigma=1.0\ncutoff=2.5\n"
                           "[dynamics]\ntimestep = -1.0\n", "[dynamics.timestep] must be positive"),
     "not toml": ("[lattice\n", "not valid TOML"),
+    "skew orientation": ("[lattice]\norientation = [[1, 1, 0], [1, 0, 0], [0, 0, 1]]\n",
+                         "[lattice.orientation] orientation directions [1, 1, 0] and [1, 0, 0] "
+                         "are not orthogonal"),
+    "left-handed orientation": ("[lattice]\norientation = [[1, 0, 0], [0, 0, 1], [0, 1, 0]]\n",
+                                "[lattice.orientation] orientation [[1, 0, 0], [0, 0, 1], "
+                                "[0, 1, 0]] is left-handed"),
+    "2D repeats": ("[lattice]\nkind = 'triangular'\nrepeats = [3, 3, 2]\n",
+                   "[lattice.repeats] a 2D lattice takes [nx, ny, 1]"),
+    "species without mass": ("[lattice]\nspecies = ['Xx']\n[potential]\nstyle='lj'\n"
+                             "epsilon=1.0\nsigma=1.0\ncutoff=2.5\n",
+                             "[lattice.species] ['Xx'] are not chemical elements"),
+    "species not in potential": ("[lattice]\nspecies = ['Fe']\n[potential]\nstyle = 'eam'\n"
+                                 "file = '" + str(ROOT / "cases/potentials/Cu_sutton_chen.eam.alloy")
+                                 + "'\n", "[lattice.species] ['Fe'] not in the potential"),
 }
 
 
@@ -101,6 +115,10 @@ def test_bad_arguments_exit_2():
     assert out.returncode == 2 and "Traceback" not in out.stderr
     out = qc_sim("run", "missing.toml")
     assert out.returncode == 2 and "cannot read the case file" in out.stderr
+    for steps in ("-1", "ten"):
+        out = qc_sim("run", ROOT / "cases" / "cu_nve.toml", "--steps", steps)
+        assert out.returncode == 2 and "Traceback" not in out.stderr
+        assert "--steps: expected a whole number >= 0" in out.stderr
 
 
 def test_malformed_potential_file_is_one_line(tmp_path):

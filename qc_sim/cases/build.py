@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from qc_sim.cases.checks import resolve_potential_file
+from qc_sim.errors import InputError
 from qc_sim.geometry import lattice as lattices
 from qc_sim.geometry.crystal import build_crystal, random_alloy
 from qc_sim.potentials import load_potential
@@ -17,7 +18,13 @@ def build_potential(case):
     pot = case.potential
     species = tuple(case.lattice.species)
     if pot.style == "eam":
-        return load_potential(resolve_potential_file(case, pot.file), species=species)
+        path = resolve_potential_file(case, pot.file)
+        potential = load_potential(path)
+        missing = [s for s in species if s not in potential.species]
+        if missing:
+            raise InputError(f"{case.path}: [lattice.species] {missing} not in the potential "
+                             f"{path.name} (it has {list(potential.species)})")
+        return load_potential(path, species=species)
     keys = ("epsilon", "sigma") if pot.style == "lj" else ("d0", "alpha", "r0")
     spec = {"style": pot.style, "cutoff": pot.cutoff, "shift": pot.shift,
             **{k: getattr(pot, k) for k in keys}}

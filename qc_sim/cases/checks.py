@@ -46,6 +46,26 @@ def _need(case, ok, key, msg):
         raise InputError(f"{case.path}: [{key}] {msg}")
 
 
+def _check_geometry(case) -> None:
+    """Orientation, 2D repeats and masses, checked before anything is built."""
+    from qc_sim.geometry import elements, lattice
+
+    lat = case.lattice
+    kind = {"fcc": lattice.fcc, "bcc": lattice.bcc, "sc": lattice.simple_cubic,
+            "triangular": lattice.triangular}[lat.kind](lat.a)
+    try:
+        lattice.oriented_cell(kind, lat.orientation)
+    except ValueError as exc:
+        raise InputError(f"{case.path}: [lattice.orientation] {exc}") from None
+    if kind.dimension == 2:
+        _need(case, lat.repeats[2] == 1, "lattice.repeats",
+              f"a 2D lattice takes [nx, ny, 1], got {list(lat.repeats)}")
+    unknown = [s for s in lat.species if not elements.is_element(s)]
+    if unknown and not lat.masses and case.potential.style != "eam":
+        raise InputError(f"{case.path}: [lattice.species] {unknown} are not chemical elements: "
+                         "give their masses in [lattice] masses")
+
+
 def check_case(case) -> None:
     lat, pot, dyn = case.lattice, case.potential, case.dynamics
     _need(case, lat.a > 0, "lattice.a", f"must be positive (Å), got {lat.a}")
@@ -55,6 +75,7 @@ def check_case(case) -> None:
     _need(case, len(lat.orientation) == 3 and all(len(o) == 3 for o in lat.orientation),
           "lattice.orientation", "needs three Miller directions [h, k, l]")
     _need(case, len(lat.species) >= 1, "lattice.species", "needs at least one element")
+    _check_geometry(case)
     if lat.fractions:
         _need(case, len(lat.fractions) == len(lat.species), "lattice.fractions",
               f"needs one fraction per species ({len(lat.species)})")

@@ -18,6 +18,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"qc-sim: error: {message}\n")
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="qc-sim", description="Concurrent atomistic-continuum simulation.")
     p.add_argument("--version", action="version", version=f"qc-sim {__version__}")
@@ -26,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("case", help="path to a TOML case file")
     r.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"),
                    help="override the case's backend")
-    r.add_argument("--steps", type=int, help="override the number of steps")
+    r.add_argument("--steps", type=_count, help="override the number of steps")
     v = sub.add_parser("validate", help="check a case file without running it")
     v.add_argument("case")
     sub.add_parser("info", help="version, backends, device, compiler")

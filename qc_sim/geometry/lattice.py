@@ -97,11 +97,12 @@ def period(lattice: Lattice, direction) -> float:
 
 def oriented_cell(lattice: Lattice, orientation=None) -> tuple[np.ndarray, np.ndarray]:
     """An orthogonal periodic cell of ``lattice`` with x, y, z along the three Miller
-    directions of ``orientation`` (default: the cube axes).
+    directions of ``orientation`` (default: the cube axes; a 2D lattice takes only that).
 
     Returns (positions (m, 3) Å inside ``[0, L)``, sorted by z, y, x; lengths L (3,) Å).
     """
-    if orientation is None:
+    identity = orientation is not None and np.array_equal(np.asarray(orientation), np.eye(3))
+    if orientation is None or (identity and not lattice.cubic):
         return _sorted(positions_in_cells(lattice, np.zeros((1, 3))), np.diag(lattice.cell))
     if not lattice.cubic:
         raise ValueError(f"the {lattice.name} lattice has a fixed orientation; "
