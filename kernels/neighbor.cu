@@ -59,6 +59,12 @@ QC_DEVICE void qc_sort_row(int* QC_RESTRICT nb, int* QC_RESTRICT im, int m,
 }
 #endif
 
+/* Distance from coordinate v to the interval [lo, lo + w] (0 inside). */
+QC_DEVICE double qc_gap(double v, double lo, double w)
+{
+    return QC_MAX(QC_MAX(lo - v, v - (lo + w)), 0.0);
+}
+
 /* Append neighbour j of i seen at bin-grid shift (sx, sy, sz) to the row (if it fits). */
 QC_DEVICE void qc_store_neighbor(int* QC_RESTRICT row, int* QC_RESTRICT irow, int* m, int cap,
                                  int i, int j, int sx, int sy, int sz,
@@ -75,17 +81,20 @@ QC_DEVICE void qc_store_neighbor(int* QC_RESTRICT row, int* QC_RESTRICT irow, in
 
 /* x: (n,3) positions wrapped into the box; wrap: (n,3) box lengths removed;
  * rank: (n,) position of each atom's global id among all ids, inv: its inverse;
- * xb: (n,3) the wrapped positions in bin order (xb[s] = x[bin_atoms[s]]), read contiguously;
- * atom_bin: (n,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin;
+ * xb: (3,n) the wrapped positions in bin order, coordinate by coordinate
+ * (xb[a*n + s] = x[bin_atoms[s]][a]), read contiguously;
+ * atom_bin: (n,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin,
+ * slot: its inverse (bin_atoms[slot[i]] = i);
  * bin_start: (nbins+1,) offsets into bin_atoms, bins numbered (bz*nby + by)*nbx + bx;
  * grid: (nbx, nby, nbz, kx, ky, kz, perx, pery, perz) as ints; box: (Lx, Ly, Lz);
- * bw: bin widths (3,); bins whose nearest point is beyond the reach are skipped. */
+ * bo, bw: bin-grid origin and bin widths (3,) (bin b spans [bo + b bw, bo + (b+1) bw)). */
 QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT wrap,
                                const int* QC_RESTRICT rank, const int* QC_RESTRICT inv,
                                const double* QC_RESTRICT xb, const int* QC_RESTRICT atom_bin,
-                               const int* QC_RESTRICT bin_atoms,
+                               const int* QC_RESTRICT bin_atoms, const int* QC_RESTRICT slot,
                                const int* QC_RESTRICT bin_start, const int* QC_RESTRICT grid,
-                               const double* QC_RESTRICT box, const double* QC_RESTRICT bw,
+                               const double* QC_RESTRICT box, const double* QC_RESTRICT bo,
+                               const double* QC_RESTRICT bw,
                                double rc2, int cap,
                                int* QC_RESTRICT neighbors, int* QC_RESTRICT images,
                                int* QC_RESTRICT counts)
@@ -97,54 +106,74 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC
         int m = 0;
 #ifndef __CUDACC__
         thread_local std::vector<int> cand, cand_shift;
+        thread_local std::vector<double> d2;
         int mc = 0;
 #endif
+        /* a bin is skipped when its nearest point is beyond the reach from atom i (with a
+         * slack far above round-off, so no pair inside the reach is ever lost) */
+        const double prune = rc2 + 1e-9;
         for (int oz = -grid[5]; oz <= grid[5]; ++oz) {
-            int bz = atom_bin[3 * i + 2] + oz, sz = 0;
+            const int uz = atom_bin[3 * i + 2] + oz;
+            const double gz = qc_gap(zi, bo[2] + uz * bw[2], bw[2]), gz2 = gz * gz;
+            if (gz2 > prune) continue;
+            int bz = uz, sz = 0;
             if (grid[8]) { sz = qc_floor_div(bz, grid[2]); bz -= sz * grid[2]; }
             else if (bz < 0 || bz >= grid[2]) continue;
             for (int oy = -grid[4]; oy <= grid[4]; ++oy) {
-                int by = atom_bin[3 * i + 1] + oy, sy = 0;
+                const int uy = atom_bin[3 * i + 1] + oy;
+                const double gy = qc_gap(yi, bo[1] + uy * bw[1], bw[1]), gyz2 = gy * gy + gz2;
+                if (gyz2 > prune) continue;
+                int by = uy, sy = 0;
                 if (grid[7]) { sy = qc_floor_div(by, grid[1]); by -= sy * grid[1]; }
                 else if (by < 0 || by >= grid[1]) continue;
                 for (int ox = -grid[3]; ox <= grid[3]; ++ox) {
-                    int bx = atom_bin[3 * i] + ox, sx = 0;
+                    const int ux = atom_bin[3 * i] + ox;
+                    const double gx = qc_gap(xi, bo[0] + ux * bw[0], bw[0]);
+                    if (gx * gx + gyz2 > prune) continue;
+                    int bx = ux, sx = 0;
                     if (grid[6]) { sx = qc_floor_div(bx, grid[0]); bx -= sx * grid[0]; }
                     else if (bx < 0 || bx >= grid[0]) continue;
-                    const double gx = QC_MAX(ox < 0 ? -ox - 1 : ox - 1, 0) * bw[0];
-                    const double gy = QC_MAX(oy < 0 ? -oy - 1 : oy - 1, 0) * bw[1];
-                    const double gz = QC_MAX(oz < 0 ? -oz - 1 : oz - 1, 0) * bw[2];
-                    if (gx * gx + gy * gy + gz * gz >= rc2) continue;
                     const int bin = (bz * grid[1] + by) * grid[0] + bx;
                     const double ox0 = sx * box[0], oy0 = sy * box[1], oz0 = sz * box[2];
                     const int self_image = (sx == 0 && sy == 0 && sz == 0);
-                    const int s_end = bin_start[bin + 1];
+                    const int s0 = bin_start[bin], s_end = bin_start[bin + 1];
+                    const int self_slot = self_image ? slot[i] : -1;
 #ifndef __CUDACC__
-                    /* CPU: remember every candidate, advance past the accepted ones only
-                     * (no branch on the distance test); ids and images come after. */
-                    if ((int)cand.size() < mc + s_end - bin_start[bin]) {
-                        cand.resize(2 * (mc + s_end - bin_start[bin]));
+                    /* CPU: squared distances of the whole bin first (a loop the compiler
+                     * vectorises), then every candidate is remembered and only the accepted
+                     * ones advance the count (no branch on the distance test); ids and images
+                     * come after. */
+                    const int nb = s_end - s0;
+                    if ((int)cand.size() < mc + nb) {
+                        cand.resize(2 * (mc + nb));
                         cand_shift.resize(cand.size());
+                    }
+                    if ((int)d2.size() < nb) d2.resize(2 * nb);
+                    double* QC_RESTRICT r2 = d2.data();
+                    const double* QC_RESTRICT bx_ = xb + s0;
+                    const double* QC_RESTRICT by_ = xb + n + s0;
+                    const double* QC_RESTRICT bz_ = xb + 2 * (long long)n + s0;
+                    for (int t = 0; t < nb; ++t) {
+                        const double dx = (bx_[t] + ox0) - xi, dy = (by_[t] + oy0) - yi,
+                                     dz = (bz_[t] + oz0) - zi;
+                        r2[t] = dx * dx + dy * dy + dz * dz;
                     }
                     const int packed = (sx + QC_IMAGE_BIAS) | ((sy + QC_IMAGE_BIAS) << QC_IMAGE_BITS)
                                      | ((sz + QC_IMAGE_BIAS) << (2 * QC_IMAGE_BITS));
-                    for (int s = bin_start[bin]; s < s_end; ++s) {
-                        const double dx = (xb[3 * s] + ox0) - xi, dy = (xb[3 * s + 1] + oy0) - yi,
-                                     dz = (xb[3 * s + 2] + oz0) - zi;
-                        cand[mc] = s;
-                        cand_shift[mc] = packed;
-                        mc += (dx * dx + dy * dy + dz * dz < rc2) & !(self_image && bin_atoms[s] == i);
+                    int* QC_RESTRICT cs = cand.data();
+                    int* QC_RESTRICT cp = cand_shift.data();
+                    for (int t = 0; t < nb; ++t) {
+                        cs[mc] = s0 + t;
+                        cp[mc] = packed;
+                        mc += (r2[t] < rc2) & (s0 + t != self_slot);
                     }
 #else
-                    for (int s = bin_start[bin]; s < s_end; ++s) {
+                    for (int s = s0; s < s_end; ++s) {
                         /* (x_j + shift) - x_i: the same rounding as the NumPy builder */
-                        const double dx = (xb[3 * s] + ox0) - xi, dy = (xb[3 * s + 1] + oy0) - yi,
-                                     dz = (xb[3 * s + 2] + oz0) - zi;
-                        if (dx * dx + dy * dy + dz * dz < rc2) {
-                            const int j = bin_atoms[s];
-                            if (j == i && self_image) continue;
-                            qc_store_neighbor(row, irow, &m, cap, i, j, sx, sy, sz, wrap);
-                        }
+                        const double dx = (xb[s] + ox0) - xi, dy = (xb[n + s] + oy0) - yi,
+                                     dz = (xb[2 * (long long)n + s] + oz0) - zi;
+                        if (dx * dx + dy * dy + dz * dz < rc2 && s != self_slot)
+                            qc_store_neighbor(row, irow, &m, cap, i, bin_atoms[s], sx, sy, sz, wrap);
                     }
 #endif
                 }

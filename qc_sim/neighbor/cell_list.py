@@ -119,10 +119,13 @@ def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, ord
     img = xp.empty((n, cap), dtype=xp.int32)
     cnt = xp.empty(n, dtype=xp.int32)
     k = device.kernels("neighbor")
-    binned = xp.ascontiguousarray(positions[order])
+    binned = xp.ascontiguousarray(positions[order].T)  # (3, n): coordinate by coordinate
+    slot = xp.empty(n, dtype=xp.int32)
+    slot[order] = xp.arange(n, dtype=xp.int32)
     rank, inv = id_ranks(xp, ids)
-    k.build_full_list(n, positions, wrap, rank, inv, binned, coord, order, start, device.asarray(grid.as_ints()),
-                      device.asarray(box.lengths), device.asarray(grid.width), reach * reach, cap,
+    k.build_full_list(n, positions, wrap, rank, inv, binned, coord, order, slot, start, device.asarray(grid.as_ints()),
+                      device.asarray(box.lengths), device.asarray(grid.origin),
+                      device.asarray(grid.width), reach * reach, cap,
                       nbr, img, cnt)
     return nbr, img, cnt
 
