@@ -230,9 +230,12 @@ def test_oriented_cell_rejects_bad_orientations(bad, message):
             build_crystal(lat, orientation=bad)
 
 
-def test_triangular_takes_no_orientation():
+def test_triangular_takes_no_orientation_but_the_identity():
+    x, lengths = oriented_cell(triangular(2.5), [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    x0, lengths0 = oriented_cell(triangular(2.5))
+    assert np.array_equal(x, x0) and np.array_equal(lengths, lengths0)
     with pytest.raises(ValueError, match="fixed orientation"):
-        oriented_cell(triangular(2.5), [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+        oriented_cell(triangular(2.5), [[0, 1, 0], [-1, 0, 0], [0, 0, 1]])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -101,8 +101,7 @@ def oriented_cell(lattice: Lattice, orientation=None) -> tuple[np.ndarray, np.nd
 
     Returns (positions (m, 3) Å inside ``[0, L)``, sorted by z, y, x; lengths L (3,) Å).
     """
-    identity = orientation is not None and np.array_equal(np.asarray(orientation), np.eye(3))
-    if orientation is None or (identity and not lattice.cubic):
+    if orientation is None or (not lattice.cubic and _is_identity(orientation)):
         return _sorted(positions_in_cells(lattice, np.zeros((1, 3))), np.diag(lattice.cell))
     if not lattice.cubic:
         raise ValueError(f"the {lattice.name} lattice has a fixed orientation; "
@@ -132,6 +131,13 @@ def oriented_cell(lattice: Lattice, orientation=None) -> tuple[np.ndarray, np.nd
     if len(x) != int(round(expected)):
         raise AssertionError(f"oriented cell holds {len(x)} sites, expected {expected:.3f}")
     return _sorted(x, lengths)
+
+
+def _is_identity(orientation) -> bool:
+    try:
+        return np.array_equal(np.asarray(orientation, dtype=float), np.eye(3))
+    except ValueError:  # ragged
+        return False
 
 
 def _sorted(x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
