@@ -287,6 +287,8 @@ def test_a_well_formed_small_setfl_reads(tmp_path):
     (lambda b: b[:-3], r"line 15: file ends early; expected 20 values of r\*phi\(r\) of Cu-Cu \(got 5\)"),
     (lambda b: b[:8] + ["-1.0 -1.0 x -1.0 -1.0"] + b[9:],
      r"line 9: expected a number \(value 13 of 20 of F\(rho\) of Cu\), found 'x'"),
+    (lambda b: b[:10] + ["0.5 0.5 nan 0.5 0.5"] + b[11:],
+     r"line 11: expected a number \(value 3 of 20 of rho\(r\) of Cu\), found 'nan'"),
     (lambda b: b[:4] + ["20 0.1 20 0.3"] + b[5:],
      r"line 5: expected 'Nrho drho Nr dr cutoff', found '20 0.1 20 0.3'"),
     (lambda b: b[:4] + ["20 0.1 20 -0.3 5.5"] + b[5:], r"line 5: need .* positive drho, dr"),

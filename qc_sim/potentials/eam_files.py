@@ -145,10 +145,14 @@ class _Lines:
 
 
 def _float(word, on_error):
+    """A finite number (Fortran's 1.0D-3 accepted); otherwise ``on_error()`` raises."""
     try:
-        return float(word.replace("D", "e").replace("d", "e"))
+        value = float(word.replace("D", "e").replace("d", "e"))
     except ValueError:
+        value = float("nan")
+    if not np.isfinite(value):
         on_error()
+    return value
 
 
 def _int(word, on_error):
