@@ -92,3 +92,29 @@ class AtomisticSystem:
     def wrapped_positions(self) -> np.ndarray:
         """Positions folded into the box along periodic axes, (n, 3) Å, on the host."""
         return self.box.wrap(self.device.to_host(self.positions))
+
+    # -- the solver protocol (qc_sim.solvers.protocol): y = positions, (3n,) Å ----------------
+
+    def get_dofs(self):
+        return self.positions.reshape(-1).copy()
+
+    def set_dofs(self, y) -> None:
+        """Move the free atoms to ``y`` (3n,); fixed atoms stay where they are."""
+        new = self.device.asarray(y).reshape(-1, 3)
+        self.set_positions(self.positions + (new - self.positions) * self.free)
+
+    def energy_forces(self):
+        r = self.compute(energy=True, virial=False)
+        return r.energy(), (r.forces * self.free).reshape(-1)
+
+    def max_force(self, forces) -> float:
+        """Largest atomic force norm, eV/Å."""
+        if forces.size == 0:
+            return 0.0
+        return float(self.xp.sqrt((forces.reshape(-1, 3) ** 2).sum(axis=1)).max())
+
+    def set_box(self, box) -> None:
+        """Replace the box (positions unchanged); the neighbour list is rebuilt."""
+        self.box = box
+        self.nlist = None
+

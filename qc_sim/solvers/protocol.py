@@ -1,0 +1,57 @@
+"""The protocol every solver consumes.
+
+A model exposes its degrees of freedom as one flat vector ``y`` (m,) of the model's array
+module ``xp`` (NumPy or CuPy), the energy (eV) and the forces ``-dE/dy`` (m,) at the current
+``y``, with fixed degrees of freedom carrying zero force. ``max_force(f)`` is the convergence
+measure in eV/Å, the model's own: the largest atomic force-vector norm for atoms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Minimizable(Protocol):
+    xp: object
+
+    def get_dofs(self):
+        """A copy of the current degrees of freedom, (m,)."""
+
+    def set_dofs(self, y) -> None:
+        """Move the model to ``y`` (m,)."""
+
+    def energy_forces(self) -> tuple[float, object]:
+        """Energy (eV) and forces -dE/dy (m,) at the current degrees of freedom; zero on
+        fixed ones."""
+
+    def max_force(self, forces) -> float:
+        """The convergence measure of ``forces`` (eV/Å)."""
+
+
+@dataclass(frozen=True)
+class MinimizeResult:
+    """What a minimisation did: ``converged`` when ``max_force <= fmax``; ``steps``
+    iterations, ``evaluations`` energy/force calls; ``energy`` (eV) and ``max_force`` (eV/Å)
+    at the returned state (the model is left there); ``message`` a one-line account."""
+
+    converged: bool
+    steps: int
+    evaluations: int
+    energy: float
+    max_force: float
+    message: str
+
+    def check(self) -> "MinimizeResult":
+        """The result itself, or :class:`NotConverged` carrying it."""
+        if not self.converged:
+            raise NotConverged(self)
+        return self
+
+
+class NotConverged(RuntimeError):
+    """A minimisation stopped at its step limit above the force tolerance."""
+
+    def __init__(self, result: MinimizeResult):
+        super().__init__(result.message)
+        self.result = result

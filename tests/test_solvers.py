@@ -1,0 +1,129 @@
+"""Minimisers on problems with known minima, through the one solver protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qc_sim.atomistic.cell import BoxRelaxation
+from qc_sim.atomistic.system import AtomisticSystem
+from qc_sim.backend import get_device
+from qc_sim.geometry import Atoms, Box, build_crystal, fcc
+from qc_sim.potentials import lennard_jones
+from qc_sim.potentials.eam import Eam
+from qc_sim.solvers import NotConverged, fire, lbfgs
+
+MINIMISERS = {"fire": fire, "lbfgs": lbfgs}
+
+
+class Quadratic:
+    """E = 1/2 sum k_i (y_i - c_i)^2 + coupling: a known minimum at c."""
+
+    xp = np
+
+    def __init__(self, k, c):
+        self.k, self.c = np.asarray(k, float), np.asarray(c, float)
+        self.y = np.zeros_like(self.c)
+        self.a = np.diag(self.k) + 0.3 * np.eye(len(self.k), k=1) + 0.3 * np.eye(len(self.k), k=-1)
+
+    def get_dofs(self):
+        return self.y.copy()
+
+    def set_dofs(self, y):
+        self.y = np.array(y, float)
+
+    def energy_forces(self):
+        d = self.y - self.c
+        return 0.5 * d @ self.a @ d, -(self.a @ d)
+
+    def max_force(self, f):
+        return float(np.abs(f).max())
+
+
+@pytest.mark.parametrize("method", MINIMISERS)
+def test_quadratic_minimum(method):
+    model = Quadratic([1.0, 4.0, 9.0, 2.5], [0.3, -1.2, 2.0, 0.7])
+    result = MINIMISERS[method](model, fmax=1e-8, max_steps=5000)
+    assert result.converged and result.max_force <= 1e-8
+    assert np.abs(model.y - model.c).max() < 1e-7
+    assert result.energy == pytest.approx(0.0, abs=1e-14)
+
+
+def lj13(seed=0):
+    """A 13-atom icosahedral cluster of LJ atoms (sigma = 1), slightly perturbed."""
+    phi = (1 + 5**0.5) / 2
+    v = [(0, 0, 0)]
+    for s1 in (-1, 1):
+        for s2 in (-1, 1):
+            v += [(0, s1, s2 * phi), (s1, s2 * phi, 0), (s2 * phi, 0, s1)]
+    x = np.array(v, float)
+    x[1:] *= 1.1 / np.linalg.norm(x[1], axis=-1)
+    x += np.random.default_rng(seed).normal(0, 0.03, x.shape) + 10.0
+    return Atoms(x, Box((0, 0, 0), (20, 20, 20), (False,) * 3), species=("X",), masses=(1.0,))
+
+
+@pytest.mark.parametrize("method", MINIMISERS)
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_lj13_reaches_the_known_global_minimum(method, backend):
+    """Wales & Doye, J. Phys. Chem. A 101 (1997) 5111: E(LJ13) = -44.326801 epsilon."""
+    system = AtomisticSystem(lj13(), lennard_jones(1.0, 1.0, 10.0), get_device(backend), skin=0.5)
+    result = MINIMISERS[method](system, fmax=1e-6, max_steps=5000)
+    assert result.converged, result.message
+    assert result.energy == pytest.approx(-44.326801, abs=1e-6)
+
+
+@pytest.mark.parametrize("method", MINIMISERS)
+def test_not_converging_is_reported(method):
+    system = AtomisticSystem(lj13(), lennard_jones(1.0, 1.0, 10.0), get_device("cpu"))
+    result = MINIMISERS[method](system, fmax=1e-10, max_steps=3)
+    assert not result.converged
+    assert "did not converge in 3 steps" in result.message and "> 1e-10" in result.message
+    with pytest.raises(NotConverged, match="did not converge"):
+        result.check()
+
+
+@pytest.mark.parametrize("method", MINIMISERS)
+def test_fixed_atoms_stay(method):
+    atoms = lj13()
+    fixed = np.zeros(len(atoms), bool)
+    fixed[[0, 4, 7]] = True
+    system = AtomisticSystem(atoms, lennard_jones(1.0, 1.0, 10.0), get_device("cpu"),
+                             fixed=fixed)
+    result = MINIMISERS[method](system, fmax=1e-6, max_steps=5000)
+    assert result.converged, result.message
+    assert np.array_equal(np.asarray(system.positions)[fixed], atoms.positions[fixed])
+    assert result.energy < -40.0
+
+
+@pytest.mark.parametrize("method", MINIMISERS)
+def test_box_relaxation_gives_the_mishin_copper_lattice_constant(method, lammps_potentials):
+    """Mishin et al., Phys. Rev. B 63 (2001) 224106: Cu a0 = 3.615 Å, E_c = 3.54 eV."""
+    atoms = build_crystal(fcc(3.55), (3, 3, 3), species=("Cu",))
+    atoms.positions += np.random.default_rng(0).normal(0, 0.02, atoms.positions.shape)
+    system = AtomisticSystem(atoms, Eam.from_file(lammps_potentials / "Cu_mishin1.eam.alloy"),
+                             get_device("cpu"), skin=0.5)
+    model = BoxRelaxation(system, pressure=0.0)
+    result = MINIMISERS[method](model, fmax=1e-6, max_steps=5000)
+    assert result.converged, result.message
+    a = model.lengths / 3
+    assert np.abs(a - 3.615).max() < 1e-3
+    assert np.abs(a - a.mean()).max() < 1e-5  # cubic stays cubic
+    assert result.energy / len(atoms) == pytest.approx(-3.54, abs=0.01)
+    assert np.abs(model.stress()).max() < 1.0  # bar
+
+
+def test_box_relaxation_under_pressure_shrinks_the_crystal(lammps_potentials):
+    """At 1 GPa the relaxed volume follows the bulk modulus, B = (C11 + 2 C12) / 3 = 138.4 GPa
+    for Mishin Cu: V/V0 = 1 - P/B + (1 + B') / 2 (P/B)^2 + ..., the second-order term
+    (B' ~ 5) being +1.6e-4."""
+    atoms = build_crystal(fcc(3.615), (3, 3, 3), species=("Cu",))
+    pot = Eam.from_file(lammps_potentials / "Cu_mishin1.eam.alloy")
+    ambient = BoxRelaxation(AtomisticSystem(atoms, pot, get_device("cpu"), skin=0.5))
+    fire(ambient, fmax=1e-6).check()
+    squeezed = BoxRelaxation(AtomisticSystem(atoms, pot, get_device("cpu"), skin=0.5),
+                             pressure=1e4)
+    fire(squeezed, fmax=1e-6).check()
+    ratio = np.prod(squeezed.lengths) / np.prod(ambient.lengths)
+    first_order = 1 - 1 / 138.4
+    assert 0 < ratio - first_order < 4e-4
+    assert np.abs(squeezed.stress() + 1e4).max() < 1.0  # stress = -P on every axis
