@@ -128,3 +128,39 @@ def evaluate(atoms, potential) -> dict:
                     virial=site_virial.sum(axis=0), site_virial=site_virial)
     finally:
         lmp.close()
+
+
+def cubic_elastic_constants(potential, element: str, kind: str, a0: float,
+                            strain: float = 1e-5) -> tuple[float, float, float]:
+    """(C11, C12, C44) in GPa from LAMMPS: central differences of the pressure tensor under
+    a normal strain (C11, C12) and a shear tilt of the triclinic box (C44), as LAMMPS's
+    ELASTIC example does (no internal relaxation: a simple Bravais lattice needs none)."""
+    lammps = load()
+    lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    try:
+        index = list(potential.species).index(element) + 1
+        lmp.commands_list([
+            "units metal", "atom_style atomic", "boundary p p p",
+            f"lattice {kind} {_num(a0)}", "region box prism 0 3 0 3 0 3 0 0 0",
+            f"create_box {len(potential.species)} box", f"create_atoms {index} box",
+            *[f"mass {k + 1} 1.0" for k in range(len(potential.species))],
+            *pair_commands(potential), "thermo_style custom step pe pxx pyy pzz pxy", "run 0"])
+        lo, hi = lmp.extract_box()[:2]
+        ly = hi[1] - lo[1]
+
+        plus, minus = [], []
+        for sign, store in ((1, plus), (-1, minus)):
+            lmp.commands_list([f"change_box all x scale {_num(1 + sign * strain)} remap", "run 0"])
+            store.append(np.array([lmp.get_thermo(k) for k in ("pxx", "pyy", "pzz")]))
+            lmp.commands_list([f"change_box all x scale {_num(1 / (1 + sign * strain))} remap"])
+            lmp.commands_list([f"change_box all xy delta {_num(sign * strain * ly)} remap units box",
+                               "run 0"])
+            store.append(np.array([lmp.get_thermo("pxy")]))
+            lmp.commands_list([f"change_box all xy delta {_num(-sign * strain * ly)} remap units box"])
+        dp = (plus[0] - minus[0]) / (2 * strain)  # bar per unit strain
+        dpxy = (plus[1] - minus[1]) / (2 * strain)
+        c11, c12 = -dp[0] / 1e4, -0.5 * (dp[1] + dp[2]) / 1e4
+        c44 = -float(dpxy[0]) / 1e4
+        return float(c11), float(c12), c44
+    finally:
+        lmp.close()

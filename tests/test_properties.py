@@ -1,0 +1,59 @@
+"""Material properties from a potential, against published values and LAMMPS."""
+
+from __future__ import annotations
+
+import pytest
+
+from qc_sim.backend import get_device
+from qc_sim.errors import InputError
+from qc_sim.potentials import lennard_jones
+from qc_sim.potentials.eam import Eam
+from qc_sim.properties.bulk import bulk_properties, equilibrium_lattice
+
+
+@pytest.fixture(scope="module")
+def mishin_cu(lammps_potentials):
+    pot = Eam.from_file(lammps_potentials / "Cu_mishin1.eam.alloy")
+    return pot, bulk_properties(pot, "Cu", "fcc", get_device("cpu"))
+
+
+def test_mishin_copper_lattice_and_cohesive_energy(mishin_cu):
+    """Mishin et al., Phys. Rev. B 63 (2001) 224106: a0 = 3.615 Å, E_c = 3.54 eV."""
+    _, bulk = mishin_cu
+    assert bulk.lattice_constant == pytest.approx(3.615, abs=1e-3)
+    assert bulk.cohesive_energy == pytest.approx(3.54, abs=0.01)
+
+
+def test_mishin_copper_elastic_constants_match_lammps(mishin_cu, lammps_module):
+    """Within 1 GPa of LAMMPS on the same potential (which shears a triclinic box for C44,
+    where qc-sim stretches the crystal turned by 45 degrees), and near the published 169.9,
+    122.6, 76.2 GPa."""
+    pot, bulk = mishin_cu
+    c11, c12, c44 = lammps_module.cubic_elastic_constants(pot, "Cu", "fcc",
+                                                           bulk.lattice_constant)
+    assert abs(bulk.C11 - c11) < 1.0 and abs(bulk.C12 - c12) < 1.0 and abs(bulk.C44 - c44) < 1.0
+    assert (bulk.C11, bulk.C12, bulk.C44) == pytest.approx((169.9, 122.6, 76.2), abs=0.5)
+
+
+def test_bcc_iron_elastic_constants_match_lammps(lammps_potentials, lammps_module):
+    pot = Eam.from_file(lammps_potentials / "Fe_mm.eam.fs")
+    bulk = bulk_properties(pot, "Fe", "bcc", get_device("cpu"))
+    assert bulk.lattice_constant == pytest.approx(2.855, abs=2e-3)  # Mendelev et al. 2003
+    c11, c12, c44 = lammps_module.cubic_elastic_constants(pot, "Fe", "bcc",
+                                                           bulk.lattice_constant)
+    assert abs(bulk.C11 - c11) < 1.0 and abs(bulk.C12 - c12) < 1.0 and abs(bulk.C44 - c44) < 1.0
+
+
+def test_lj_fcc_lattice_constant_is_the_lattice_sum_minimum():
+    """Full LJ fcc lattice sums (cutoff 5 sigma): a0 = 1.5424 sigma (nearest neighbours at
+    1.0906 sigma, a little below the 1.09 of the infinite sum because of the cutoff)."""
+    pot = lennard_jones(1.0, 1.0, 5.0)
+    a0, e0 = equilibrium_lattice(pot, "X", "fcc", get_device("cpu"))
+    assert a0 / 2**0.5 == pytest.approx(1.09, abs=0.003)
+    assert e0 == pytest.approx(-8.6, abs=0.1)  # -8.61 epsilon per atom for the infinite sum
+
+
+def test_a_potential_without_a_stable_lattice_is_refused():
+    repulsive = lennard_jones(-1.0, 1.0, 3.0)
+    with pytest.raises(InputError, match="no stable fcc lattice for X"):
+        equilibrium_lattice(repulsive, "X", "fcc", get_device("cpu"))
