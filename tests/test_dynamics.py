@@ -133,3 +133,14 @@ def test_fused_integrator_kernels_give_the_numpy_bits():
     d2 = np.empty(n)
     k.displacement_sq(n, x, ref, d2)
     assert np.allclose(d2, ((x - ref) ** 2).sum(axis=1), rtol=1e-15, atol=0)
+
+
+def test_a_run_leaves_the_callers_atoms_alone(lammps_potentials):
+    atoms = build_crystal(fcc(3.615), repeats=(3, 3, 3), species=("Cu",))
+    before = atoms.positions.copy()
+    system = AtomisticSystem(atoms, Eam.from_file(lammps_potentials / "Cu_u3.eam"),
+                             get_device("cpu"))
+    v = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, 300.0, 5)
+    dynamics.run(system, dynamics.init_state(system, v), 20, 0.002)
+    assert np.array_equal(atoms.positions, before)
+    assert not np.array_equal(positions_of(system), before)

@@ -57,3 +57,24 @@ def test_a_potential_without_a_stable_lattice_is_refused():
     repulsive = lennard_jones(-1.0, 1.0, 3.0)
     with pytest.raises(InputError, match="no stable fcc lattice for X"):
         equilibrium_lattice(repulsive, "X", "fcc", get_device("cpu"))
+
+
+def test_mishin_copper_surfaces_stacking_fault_and_vacancy(mishin_cu):
+    """Mishin et al. 2001, Table: surface energies (111) 1239, (100) 1345, (110) 1475 mJ/m^2;
+    gamma_isf 44.4 mJ/m^2, gamma_us 158-161 mJ/m^2; vacancy formation 1.27 eV."""
+    from qc_sim.properties.defects import (stacking_fault_curve, stacking_fault_energies,
+                                           surface_energy, vacancy_formation_energy)
+
+    pot, bulk = mishin_cu
+    device = get_device("cpu")
+    a0, ec = bulk.lattice_constant, bulk.cohesive_energy
+    surfaces = {p: surface_energy(pot, "Cu", "fcc", a0, ec, p, device)
+                for p in ("111", "100", "110")}
+    assert surfaces == pytest.approx({"111": 1239, "100": 1345, "110": 1475}, abs=2)
+    shifts, curve = stacking_fault_curve(pot, "Cu", a0, device)
+    gamma_us, gamma_isf = stacking_fault_energies(shifts, curve)
+    assert gamma_isf == pytest.approx(44.4, abs=2.0)
+    assert 150 < gamma_us < 170
+    assert curve[0] == 0.0 and curve[-1] > gamma_us  # beyond the partial: towards AA stacking
+    assert vacancy_formation_energy(pot, "Cu", "fcc", a0, device) == pytest.approx(1.27,
+                                                                                   abs=0.01)

@@ -43,7 +43,8 @@ class AtomisticSystem:
         self.skin = float(skin)
         self.box = atoms.box
         xp = device.xp
-        self.positions = device.asarray(atoms.positions, dtype=np.float64)
+        # a copy: the run moves these, never the caller's Atoms
+        self.positions = device.asarray(atoms.positions, dtype=np.float64).copy()
         pot_types = species_map(atoms.species, potential.species)[atoms.types]
         self.types = device.asarray(pot_types, dtype=np.int32)
         self.ids = device.asarray(atoms.ids, dtype=np.int64)

@@ -4,6 +4,7 @@ and the coupled model unchanged."""
 
 from qc_sim.solvers.fire import Fire, fire
 from qc_sim.solvers.lbfgs import lbfgs
+from qc_sim.solvers.masked import Masked
 from qc_sim.solvers.protocol import MinimizeResult, Minimizable, NotConverged
 
-__all__ = ["Minimizable", "MinimizeResult", "NotConverged", "Fire", "fire", "lbfgs"]
+__all__ = ["Minimizable", "MinimizeResult", "NotConverged", "Fire", "fire", "lbfgs", "Masked"]
