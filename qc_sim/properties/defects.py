@@ -100,3 +100,42 @@ def vacancy_formation_energy(potential, element, kind, a0, device, repeats=(4, 4
     defect = _system(atoms.select(np.arange(n) != k), potential, device)
     relaxed = fire(defect, fmax=fmax, max_steps=20_000).check()
     return relaxed.energy - (n - 1) / n * perfect
+
+
+def vacancy_hop_endpoints(potential, element, kind, a0, device, repeats=(4, 4, 4),
+                          fmax=1e-3):
+    """Relaxed initial and final systems of a nearest-neighbour vacancy hop (fixed box):
+    a vacancy at the central site, and the neighbour that jumps into it."""
+    atoms, k = vacancy_crystal(element, kind, a0, repeats)
+    d = atoms.box.minimum_image(atoms.positions - atoms.positions[k])
+    r = np.linalg.norm(d, axis=1)
+    r[k] = np.inf
+    j = int(np.argmin(r))
+    keep = np.arange(len(atoms)) != k
+    initial = atoms.select(keep)
+    final = atoms.select(keep)
+    moved = int(np.sum(keep[:j]))  # index of the jumping atom among the kept ones
+    final.positions[moved] = atoms.positions[j] - d[j]  # the vacant site, nearest image
+    ends = []
+    for a in (initial, final):
+        system = _system(a, potential, device)
+        fire(system, fmax=fmax, max_steps=20_000).check()
+        ends.append(system)
+    return ends
+
+
+def vacancy_migration(potential, element, kind, a0, device, repeats=(4, 4, 4), images=5,
+                      spring=0.1, fmax=0.01, on_step=None):
+    """Climbing-image NEB of the vacancy hop: a :class:`~qc_sim.solvers.neb.NebResult`."""
+    from qc_sim.solvers.neb import Band, interpolate, run_neb
+
+    if images < 1:
+        raise ValueError(f"the number of images must be at least 1, got {images}")
+    first, last = vacancy_hop_endpoints(potential, element, kind, a0, device, repeats)
+    path = [first]
+    for y in interpolate(first.get_dofs(), last.get_dofs(), images):
+        image = _system(first.atoms, potential, device)
+        image.set_dofs(y)
+        path.append(image)
+    path.append(last)
+    return run_neb(Band(path, k=spring, climb=True), fmax=fmax, on_step=on_step)
