@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qc_sim.cases.schema import load_case
@@ -129,3 +130,74 @@ def test_malformed_potential_file_is_one_line(tmp_path):
     out = qc_sim("run", case)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "bad.eam.alloy" in out.stderr and "line 5" in out.stderr, out.stderr
+
+
+# ---- qc-sim properties --------------------------------------------------------------------
+
+def test_properties_json_for_mishin_copper(tmp_path, lammps_potentials):
+    import json
+
+    out = qc_sim("properties", lammps_potentials / "Cu_mishin1.eam.alloy", "--element", "Cu",
+                 "--json", "--plot", tmp_path / "figs", "--backend", "cpu")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    expected = {"lattice_constant": 3.615, "cohesive_energy": 3.54, "C11": 169.9, "C12": 122.6,
+                "C44": 76.2, "surface_energy_111": 1239, "surface_energy_100": 1345,
+                "surface_energy_110": 1475, "gamma_isf": 44.4, "vacancy_formation_energy": 1.27,
+                "vacancy_migration_energy": 0.69}
+    tolerance = {"lattice_constant": 1e-3, "cohesive_energy": 0.01, "gamma_isf": 2.0,
+                 "vacancy_formation_energy": 0.01, "vacancy_migration_energy": 0.01}
+    for key, value in expected.items():
+        assert data[key] == pytest.approx(value, abs=tolerance.get(key, 2.0)), key
+    assert 150 < data["gamma_us"] < 170
+    assert data["bridging"]["tendency"].startswith("ductile")
+    assert data["neb"]["converged"] and data["neb"]["images"] == 5
+    for stage in ("[1/5] lattice constant", "[5/5] vacancy migration"):
+        assert stage in out.stderr  # plain progress lines in a batch log
+    assert {p.name for p in (tmp_path / "figs").iterdir()} == {"stacking_fault.png",
+                                                               "vacancy_neb.png"}
+
+
+def test_properties_text_report_for_bcc_iron(lammps_potentials):
+    out = qc_sim("properties", "Fe_mm.eam.fs", "--element", "Fe", "--lattice", "bcc")
+    assert out.returncode == 0, out.stderr
+    assert "lattice constant            2.855" in out.stdout
+    assert "intrinsic stacking fault    n/a" in out.stdout
+    assert "vacancy migration (CI-NEB)  0.6" in out.stdout
+
+
+def test_properties_that_cannot_converge_exit_1(lammps_potentials):
+    out = qc_sim("properties", "Cu_mishin1.eam.alloy", "--element", "Cu", "--max-steps", "2")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        "qc-sim: not converged: FIRE did not converge in 2 steps")
+
+
+def write_repulsive_setfl(path):
+    """A setfl whose atoms only repel: no lattice is stable."""
+    nr, dr = 200, 0.03
+    r = np.arange(nr) * dr
+    lines = ["repulsive", "test", "file", "1 Rp", f"{nr} 0.1 {nr} {dr} 5.9", "1 10.0 3.0 fcc"]
+    lines += [" ".join("0.0" for _ in range(nr))] * 2
+    lines += [" ".join(f"{v:.10e}" for v in 10.0 * np.exp(-r))]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--element", "Xx"), "element 'Xx' is not in the potential (it has Cu)"),
+    (("--element", "Cu", "--images", "-2"), "--images must be at least 1, got -2"),
+    (("--element", "Cu", "--lattice", "hcp"), "argument --lattice: invalid choice: 'hcp'"),
+])
+def test_properties_bad_input_is_one_line_exit_2(args, message, lammps_potentials):
+    out = qc_sim("properties", lammps_potentials / "Cu_mishin1.eam.alloy", *args)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+def test_properties_of_a_potential_without_a_stable_lattice(tmp_path):
+    path = write_repulsive_setfl(tmp_path / "repulsive.eam.alloy")
+    out = qc_sim("properties", path, "--element", "Rp")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "no stable fcc lattice for Rp" in out.stderr.strip().splitlines()[-1]

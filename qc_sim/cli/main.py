@@ -1,7 +1,8 @@
-"""The ``qc-sim`` command: ``run``, ``validate``, ``info``.
+"""The ``qc-sim`` command: ``run``, ``validate``, ``properties``, ``info``.
 
 Bad input (case file, potential file, arguments) ends with one line on stderr naming what is
-wrong and where, and exit status 2, never a traceback.
+wrong and where, and exit status 2, never a traceback; a relaxation that does not converge
+in the steps allowed ends with one line and exit status 1.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 
 from qc_sim import __version__
 from qc_sim.errors import BackendUnavailable, InputError
+from qc_sim.solvers.protocol import NotConverged
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,6 +42,17 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a case file without running it")
     v.add_argument("case")
     sub.add_parser("info", help="version, backends, device, compiler")
+    pr = sub.add_parser("properties", help="lattice constant, elastic constants, surface and "
+                        "stacking-fault energies, vacancy formation and migration of a potential")
+    pr.add_argument("potential", help="EAM file (.eam, .eam.alloy, .eam.fs)")
+    pr.add_argument("--element", required=True, help="element of the file to study")
+    pr.add_argument("--lattice", choices=("fcc", "bcc"), default="fcc")
+    pr.add_argument("--json", action="store_true", help="print one JSON object")
+    pr.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR")
+    pr.add_argument("--images", type=int, default=5, help="inner NEB images (default 5)")
+    pr.add_argument("--max-steps", type=_count, default=20_000,
+                    help="steps allowed to each relaxation and to the NEB")
+    pr.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"), default=None)
     return p
 
 
@@ -58,6 +71,10 @@ def main(argv=None) -> int:
             build_potential(case)  # reads and checks the potential file too
             print(f"{case.path}: valid")
             return 0
+        if args.command == "properties":
+            from qc_sim.cli.properties import run_properties
+
+            return run_properties(args)
         if args.command == "info":
             from qc_sim.cli.info import print_info
 
@@ -65,6 +82,9 @@ def main(argv=None) -> int:
     except (InputError, BackendUnavailable) as exc:
         print(f"qc-sim: error: {exc}", file=sys.stderr)
         return 2
+    except NotConverged as exc:
+        print(f"qc-sim: not converged: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

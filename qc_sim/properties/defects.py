@@ -40,44 +40,56 @@ def _slab(potential, element, kind, a0, orientation, min_thickness, min_width=0.
 
 
 def surface_energy(potential, element, kind, a0, cohesive_energy, plane, device,
-                   fmax=1e-4) -> float:
+                   fmax=1e-4, max_steps=20_000) -> float:
     """Relaxed energy of the ``plane`` ("100", "110", "111") surface, mJ/m^2."""
     atoms = _slab(potential, element, kind, a0, SURFACES[plane], 6 * potential.cutoff)
     system = _system(atoms, potential, device)
-    result = fire(system, fmax=fmax, max_steps=20_000).check()
+    result = fire(system, fmax=fmax, max_steps=max_steps).check()
     area = atoms.box.lengths[0] * atoms.box.lengths[1]
     return (result.energy + len(atoms) * cohesive_energy) / (2 * area) * EV_PER_A2_TO_MJ_PER_M2
 
 
-def stacking_fault_curve(potential, element, a0, device, points=13, fmax=1e-4):
-    """The generalised stacking-fault energy on fcc (111) along [11-2], from 0 to the
-    partial Burgers vector a/sqrt(6) and on to 1.5 of it: (shifts in units of the partial
-    (points,), energies mJ/m^2 (points,)). The upper half is displaced rigidly; every atom
-    relaxes normal to the plane only (the standard GSF constraint)."""
-    atoms = _slab(potential, element, "fcc", a0, SURFACES["111"], 8 * potential.cutoff)
+# slip systems for the generalised stacking-fault curve: orientation (z normal to the slip
+# plane, y along the shift), and the shift's unit (Å per lattice constant): the Shockley
+# partial a/sqrt(6) on fcc {111}<112>, the full a sqrt(3)/2 on bcc {110}<111>.
+SLIP_SYSTEMS = {
+    "fcc": ([[1, -1, 0], [1, 1, -2], [1, 1, 1]], 1.0 / np.sqrt(6.0), np.linspace(0.0, 1.5, 13)),
+    "bcc": ([[-1, 1, -2], [-1, 1, 1], [1, 1, 0]], np.sqrt(3.0) / 2.0, np.linspace(0.0, 1.0, 13)),
+}
+
+
+def stacking_fault_curve(potential, element, a0, device, kind="fcc", fmax=1e-4,
+                         max_steps=20_000):
+    """The generalised stacking-fault energy on the slip plane of ``kind``: fcc (111) along
+    [11-2] from 0 to 1.5 Shockley partials a/sqrt(6), or bcc (110) along [-111] over one
+    Burgers vector a sqrt(3)/2. Returns (shifts in those units, energies in mJ/m^2). The
+    upper half is displaced rigidly; every atom relaxes normal to the plane only (the
+    standard GSF constraint)."""
+    orientation, unit, shifts = SLIP_SYSTEMS[kind]
+    atoms = _slab(potential, element, kind, a0, orientation, 8 * potential.cutoff)
     z = atoms.positions[:, 2]
-    mid = 0.5 * (z.min() + z.max())
-    upper = z > mid
-    b_partial = a0 / np.sqrt(6.0)
+    upper = z > 0.5 * (z.min() + z.max())
     area = atoms.box.lengths[0] * atoms.box.lengths[1]
     mask = np.zeros((len(atoms), 3), bool)
     mask[:, 2] = True
-    shifts = np.linspace(0.0, 1.5, points)
     energies = []
     for s in shifts:
         x = atoms.positions.copy()
-        x[upper, 1] += s * b_partial
+        x[upper, 1] += s * unit * a0
         system = _system(atoms, potential, device)
         system.set_positions(x)
         energies.append(fire(Masked(system, mask.reshape(-1)), fmax=fmax,
-                             max_steps=20_000).check().energy)
+                             max_steps=max_steps).check().energy)
     energies = np.array(energies)
     return shifts, (energies - energies[0]) / area * EV_PER_A2_TO_MJ_PER_M2
 
 
-def stacking_fault_energies(shifts, curve) -> tuple[float, float]:
-    """(gamma_us, gamma_isf) in mJ/m^2 from a GSF curve whose shifts include 1 (the partial):
-    the largest energy before the partial and the energy at it."""
+def stacking_fault_energies(shifts, curve, kind="fcc") -> tuple[float, float | None]:
+    """(gamma_us, gamma_isf) in mJ/m^2 from a GSF curve. fcc: the largest energy before the
+    partial (shift 1) and the energy at it; bcc has no stable fault on {110}: the largest
+    energy on the curve, and None."""
+    if kind == "bcc":
+        return float(curve.max()), None
     k = int(np.argmin(np.abs(shifts - 1.0)))
     if abs(shifts[k] - 1.0) > 1e-9:
         raise ValueError("the stacking-fault curve must include the partial (shift 1)")
@@ -92,18 +104,18 @@ def vacancy_crystal(element, kind, a0, repeats=(4, 4, 4)):
 
 
 def vacancy_formation_energy(potential, element, kind, a0, device, repeats=(4, 4, 4),
-                             fmax=1e-4) -> float:
+                             fmax=1e-4, max_steps=20_000) -> float:
     """E_f = E(N - 1, relaxed at fixed box) - (N - 1)/N E(N), eV."""
     atoms, k = vacancy_crystal(element, kind, a0, repeats)
     n = len(atoms)
     perfect = _system(atoms, potential, device).compute(energy=True, virial=False).energy()
     defect = _system(atoms.select(np.arange(n) != k), potential, device)
-    relaxed = fire(defect, fmax=fmax, max_steps=20_000).check()
+    relaxed = fire(defect, fmax=fmax, max_steps=max_steps).check()
     return relaxed.energy - (n - 1) / n * perfect
 
 
 def vacancy_hop_endpoints(potential, element, kind, a0, device, repeats=(4, 4, 4),
-                          fmax=1e-3):
+                          fmax=1e-3, max_steps=20_000):
     """Relaxed initial and final systems of a nearest-neighbour vacancy hop (fixed box):
     a vacancy at the central site, and the neighbour that jumps into it."""
     atoms, k = vacancy_crystal(element, kind, a0, repeats)
@@ -119,23 +131,25 @@ def vacancy_hop_endpoints(potential, element, kind, a0, device, repeats=(4, 4, 4
     ends = []
     for a in (initial, final):
         system = _system(a, potential, device)
-        fire(system, fmax=fmax, max_steps=20_000).check()
+        fire(system, fmax=fmax, max_steps=max_steps).check()
         ends.append(system)
     return ends
 
 
 def vacancy_migration(potential, element, kind, a0, device, repeats=(4, 4, 4), images=5,
-                      spring=0.1, fmax=0.01, on_step=None):
+                      spring=0.1, fmax=0.01, max_steps=2000, on_step=None):
     """Climbing-image NEB of the vacancy hop: a :class:`~qc_sim.solvers.neb.NebResult`."""
     from qc_sim.solvers.neb import Band, interpolate, run_neb
 
     if images < 1:
         raise ValueError(f"the number of images must be at least 1, got {images}")
-    first, last = vacancy_hop_endpoints(potential, element, kind, a0, device, repeats)
+    first, last = vacancy_hop_endpoints(potential, element, kind, a0, device, repeats,
+                                        max_steps=max_steps)
     path = [first]
     for y in interpolate(first.get_dofs(), last.get_dofs(), images):
         image = _system(first.atoms, potential, device)
         image.set_dofs(y)
         path.append(image)
     path.append(last)
-    return run_neb(Band(path, k=spring, climb=True), fmax=fmax, on_step=on_step)
+    return run_neb(Band(path, k=spring, climb=True), fmax=fmax, max_steps=max_steps,
+                   on_step=on_step)
