@@ -127,3 +127,75 @@ def test_box_relaxation_under_pressure_shrinks_the_crystal(lammps_potentials):
     first_order = 1 - 1 / 138.4
     assert 0 < ratio - first_order < 4e-4
     assert np.abs(squeezed.stress() + 1e4).max() < 1.0  # stress = -P on every axis
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_replicas_evaluated_together_equal_one_by_one(backend):
+    from qc_sim.atomistic.replicas import Replicas
+
+    rng = np.random.default_rng(4)
+    atoms = build_crystal(fcc(5.26), (3, 3, 3), species=("Ar",))
+    pot = lennard_jones(0.0104, 3.4, 8.0, species=("Ar",))
+    systems = []
+    for _ in range(4):
+        s = AtomisticSystem(atoms, pot, get_device(backend), skin=0.3)
+        s.set_positions(atoms.positions + rng.normal(0, 0.2, atoms.positions.shape))
+        systems.append(s)
+    together = Replicas(systems).energy_forces()
+    for s, (e, f) in zip(systems, together):
+        e1, f1 = s.energy_forces()
+        assert e == e1 and np.array_equal(np.asarray(f), np.asarray(f1))
+    assert len({e for e, _ in together}) == 4  # four different configurations
+
+
+class MullerBrown:
+    """The Müller-Brown surface (Theor. Chim. Acta 53 (1979) 75), one point in 2D."""
+
+    xp = np
+    A = (-200.0, -100.0, -170.0, 15.0)
+    a = (-1.0, -1.0, -6.5, 0.7)
+    b = (0.0, 0.0, 11.0, 0.6)
+    c = (-10.0, -10.0, -6.5, 0.7)
+    x0 = (1.0, 0.0, -0.5, -1.0)
+    y0 = (0.0, 0.5, 1.5, 1.0)
+
+    def __init__(self, point):
+        self.p = np.array(point, float)
+
+    def get_dofs(self):
+        return self.p.copy()
+
+    def set_dofs(self, y):
+        self.p = np.array(y, float)
+
+    def energy_forces(self):
+        x, y = self.p
+        e, g = 0.0, np.zeros(2)
+        for A, a, b, c, x0, y0 in zip(self.A, self.a, self.b, self.c, self.x0, self.y0):
+            dx, dy = x - x0, y - y0
+            t = A * np.exp(a * dx * dx + b * dx * dy + c * dy * dy)
+            e += t
+            g += t * np.array([2 * a * dx + b * dy, b * dx + 2 * c * dy])
+        return e, -g
+
+    def max_force(self, f):
+        return float(np.linalg.norm(f))
+
+
+def test_climbing_image_finds_the_mueller_brown_saddle():
+    """From minimum A (-0.558, 1.442) to minimum C (-0.050, 0.467) the band must climb to
+    the saddle S1 (-0.822, 0.624), E = -40.665."""
+    from qc_sim.solvers import Fire
+    from qc_sim.solvers.neb import Band, interpolate, run_neb
+
+    ends = [MullerBrown((-0.558, 1.442)), MullerBrown((-0.050, 0.467))]
+    for end in ends:
+        fire(end, fmax=1e-6, params=Fire(dt=1e-3, dt_max=1e-2, max_move=0.01)).check()
+    inner = [MullerBrown(p) for p in interpolate(ends[0].p, ends[1].p, 9)]
+    band = Band([ends[0], *inner, ends[1]], k=50.0, climb=True)
+    result = run_neb(band, fmax=1e-3, max_steps=20_000,
+                     params=Fire(dt=1e-3, dt_max=1e-2, max_move=0.01, n_delay=20))
+    assert result.converged, result.message
+    top = max(band.images[1:-1], key=lambda m: m.energy_forces()[0])
+    assert np.abs(top.p - [-0.822, 0.624]).max() < 2e-3
+    assert top.energy_forces()[0] == pytest.approx(-40.665, abs=0.01)

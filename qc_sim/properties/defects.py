@@ -138,7 +138,9 @@ def vacancy_hop_endpoints(potential, element, kind, a0, device, repeats=(4, 4, 4
 
 def vacancy_migration(potential, element, kind, a0, device, repeats=(4, 4, 4), images=5,
                       spring=0.1, fmax=0.01, max_steps=2000, on_step=None):
-    """Climbing-image NEB of the vacancy hop: a :class:`~qc_sim.solvers.neb.NebResult`."""
+    """Climbing-image NEB of the vacancy hop: a :class:`~qc_sim.solvers.neb.NebResult`.
+    The inner images are evaluated together, in one launch of the potential's kernels."""
+    from qc_sim.atomistic.replicas import batch_energy_forces
     from qc_sim.solvers.neb import Band, interpolate, run_neb
 
     if images < 1:
@@ -151,5 +153,6 @@ def vacancy_migration(potential, element, kind, a0, device, repeats=(4, 4, 4), i
         image.set_dofs(y)
         path.append(image)
     path.append(last)
-    return run_neb(Band(path, k=spring, climb=True), fmax=fmax, max_steps=max_steps,
+    band = Band(path, k=spring, climb=True, evaluate_batch=batch_energy_forces)
+    return run_neb(band, fmax=fmax, max_steps=max_steps,
                    on_step=on_step)

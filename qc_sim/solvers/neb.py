@@ -6,8 +6,10 @@ points fixed), and is itself one: its degrees of freedom are those of the inner 
 forces the NEB forces, so FIRE drives it as it drives atoms. For image i with tangent tau:
 ``F_i = F_perp + k (|R_{i+1} - R_i| - |R_i - R_{i-1}|) tau``, and the climbing image (the
 highest, once ``climb`` is on) feels ``F - 2 (F . tau) tau`` and no spring. Convergence is
-on the largest NEB force over all images. The inner images are evaluated one after another
-(``evaluate``); batching them into one launch is left to the GPU work.
+on the largest NEB force over all images. The inner images are evaluated together by
+``evaluate_batch`` when one is given (for atomistic images
+:func:`qc_sim.atomistic.replicas.batch_energy_forces`, one kernel launch for all of them),
+else one after another.
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ def improved_tangent(e_prev, e, e_next, t_plus, t_minus, xp=np):
 class Band:
     """Images ``images[0..n-1]`` (end points first and last), spring constant ``k`` (eV/Å^2)."""
 
-    def __init__(self, images, k: float = 0.1, climb: bool = True):
+    def __init__(self, images, k: float = 0.1, climb: bool = True, evaluate_batch=None):
         if len(images) < 3:
             raise ValueError(f"a band needs at least one inner image, got {len(images)} images")
         self.images = list(images)
         self.k = float(k)
         self.climb = climb
         self.xp = images[0].xp
+        self.evaluate_batch = evaluate_batch
         self.evaluations = 0
         self.energies = np.zeros(len(images))
         for end in (0, -1):
@@ -58,8 +61,12 @@ class Band:
             start += size
 
     def evaluate(self):
-        """Energies and true forces of the inner images (one after another)."""
-        out = [im.energy_forces() for im in self.images[1:-1]]
+        """Energies and true forces of the inner images, [(energy, forces)]."""
+        inner = self.images[1:-1]
+        if self.evaluate_batch is not None:
+            out = self.evaluate_batch(inner)
+        else:
+            out = [im.energy_forces() for im in inner]
         self.evaluations += len(out)
         return out
 
