@@ -100,28 +100,27 @@ def plot(props: Properties, folder) -> list:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    shifts, curve = props.gsf
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(shifts, curve, "o-")
+
+    def figure(x, y, xlabel, ylabel, title, name):
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.plot(x, y, "o-")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        fig.tight_layout()
+        fig.savefig(folder / name, dpi=120)
+        plt.close(fig)
+        return folder / name
+
     unit = "Shockley partial a/√6" if props.lattice == "fcc" else "Burgers vector a√3/2"
-    ax.set_xlabel(f"shift ({unit})")
-    ax.set_ylabel("energy (mJ/m²)")
-    ax.set_title(f"{props.element} {props.lattice}: generalised stacking fault")
-    fig.tight_layout()
-    written.append(folder / "stacking_fault.png")
-    fig.savefig(written[-1], dpi=120)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(props.neb.coordinate, props.neb.energies, "o-")
-    ax.set_xlabel("reaction coordinate (Å)")
-    ax.set_ylabel("energy (eV)")
-    ax.set_title(f"{props.element}: vacancy hop, barrier {props.neb.barrier:.3f} eV")
-    fig.tight_layout()
-    written.append(folder / "vacancy_neb.png")
-    fig.savefig(written[-1], dpi=120)
-    plt.close(fig)
-    return written
+    return [
+        figure(*props.gsf, f"shift ({unit})", "energy (mJ/m²)",
+               f"{props.element} {props.lattice}: generalised stacking fault",
+               "stacking_fault.png"),
+        figure(props.neb.coordinate, props.neb.energies, "reaction coordinate (Å)",
+               "energy (eV)", f"{props.element}: vacancy hop, barrier {props.neb.barrier:.3f} eV",
+               "vacancy_neb.png"),
+    ]
 
 
 def as_json(props: Properties) -> dict:

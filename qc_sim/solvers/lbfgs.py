@@ -19,6 +19,9 @@ def lbfgs(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: int = 20,
           on_step=None) -> MinimizeResult:
     from scipy.optimize import minimize
 
+    if not getattr(model, "conservative", True):
+        raise ValueError("L-BFGS needs forces that are the gradient of the energy; this model's "
+                         "are not (e.g. a non-hydrostatic target stress): use FIRE")
     xp = model.xp
     to_host = (lambda a: a.get()) if hasattr(xp, "cuda") else np.asarray
     count = {"evaluations": 0}
