@@ -220,3 +220,41 @@ def test_box_relaxation_to_a_uniaxial_stress(lammps_potentials):
     assert np.abs(pulled.stress() - [2e3, 0, 0]).max() < 1.0
     with pytest.raises(ValueError, match="use FIRE"):
         lbfgs(pulled)
+
+
+def test_idpp_keeps_a_rotating_bond_length_where_linear_interpolation_shortens_it():
+    from qc_sim.atomistic.idpp import idpp_path
+    from qc_sim.solvers.neb import interpolate
+
+    box = Box((-5, -5, -5), (5, 5, 5), (False,) * 3)
+    first = np.array([[-1.0, 0, 0], [1.0, 0, 0], [0.0, 0, 3.0]])
+    last = np.array([[0.0, -1, 0], [0.0, 1, 0], [0.0, 0, 3.0]])
+    linear = [y.reshape(-1, 3) for y in interpolate(first.reshape(-1), last.reshape(-1), 5)]
+    assert np.linalg.norm(linear[2][1] - linear[2][0]) == pytest.approx(2**0.5, rel=1e-12)
+    path = idpp_path(first, last, box, 5, fmax=1e-4)
+    bonds = [np.linalg.norm(x[1] - x[0]) for x in path]
+    assert np.abs(np.array(bonds) - 2.0).max() < 0.02
+
+
+def test_idpp_forces_are_minus_its_gradient():
+    from qc_sim.atomistic.idpp import IdppImage
+
+    rng = np.random.default_rng(2)
+    box = Box((0, 0, 0), (6, 6, 6), (True, True, False))
+    x = rng.uniform(0, 6, (8, 3))
+    target = rng.uniform(1.5, 3.0, (8, 8))
+    target = 0.5 * (target + target.T)
+    image = IdppImage(x, target, box)
+    _, f = image.energy_forces()
+    h = 1e-6
+    for k in range(0, 24, 5):
+        y = image.get_dofs()
+        y[k] += h
+        image.set_dofs(y)
+        ep = image.energy_forces()[0]
+        y[k] -= 2 * h
+        image.set_dofs(y)
+        em = image.energy_forces()[0]
+        y[k] += h
+        image.set_dofs(y)
+        assert f[k] == pytest.approx(-(ep - em) / (2 * h), rel=1e-6, abs=1e-8)

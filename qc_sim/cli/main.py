@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="print one JSON object")
     pr.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR")
     pr.add_argument("--images", type=int, default=5, help="inner NEB images (default 5)")
+    pr.add_argument("--interpolation", choices=("linear", "idpp"), default="linear",
+                    help="initial NEB path (default linear)")
     pr.add_argument("--max-steps", type=_count, default=20_000,
                     help="steps allowed to each relaxation and to the NEB")
     pr.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"), default=None)

@@ -71,6 +71,7 @@ def run_properties(args) -> int:
 
     props = report.compute_properties(potential, args.element, args.lattice, device,
                                       images=args.images, max_steps=args.max_steps,
+                                      interpolation=args.interpolation,
                                       progress=on_stage)
     if args.plot:
         for png in report.plot(props, args.plot):

@@ -137,9 +137,11 @@ def vacancy_hop_endpoints(potential, element, kind, a0, device, repeats=(4, 4, 4
 
 
 def vacancy_migration(potential, element, kind, a0, device, repeats=(4, 4, 4), images=5,
-                      spring=0.1, fmax=0.01, max_steps=2000, on_step=None):
+                      spring=0.1, fmax=0.01, max_steps=2000, interpolation="linear",
+                      on_step=None):
     """Climbing-image NEB of the vacancy hop: a :class:`~qc_sim.solvers.neb.NebResult`.
-    The inner images are evaluated together, in one launch of the potential's kernels."""
+    Images start on the ``interpolation`` path ("linear" or "idpp"); the inner images are
+    evaluated together, in one launch of the potential's kernels."""
     from qc_sim.atomistic.replicas import batch_energy_forces
     from qc_sim.solvers.neb import Band, interpolate, run_neb
 
@@ -147,8 +149,18 @@ def vacancy_migration(potential, element, kind, a0, device, repeats=(4, 4, 4), i
         raise ValueError(f"the number of images must be at least 1, got {images}")
     first, last = vacancy_hop_endpoints(potential, element, kind, a0, device, repeats,
                                         max_steps=max_steps)
+    if interpolation == "idpp":
+        from qc_sim.atomistic.idpp import idpp_path
+
+        starts = [x.reshape(-1) for x in idpp_path(np.asarray(first.positions),
+                                                    np.asarray(last.positions), first.box,
+                                                    images)]
+    elif interpolation == "linear":
+        starts = interpolate(first.get_dofs(), last.get_dofs(), images)
+    else:
+        raise ValueError(f"interpolation {interpolation!r} is not one of linear, idpp")
     path = [first]
-    for y in interpolate(first.get_dofs(), last.get_dofs(), images):
+    for y in starts:
         image = _system(first.atoms, potential, device)
         image.set_dofs(y)
         path.append(image)

@@ -55,7 +55,7 @@ class Properties:
 
 
 def compute_properties(potential, element, kind, device, images=5, max_steps=20_000,
-                       progress=None) -> Properties:
+                       interpolation="linear", progress=None) -> Properties:
     """All stages in order; ``progress(stage_index, message)`` is told as each one ends."""
     out = Properties(element, kind)
     v = out.values
@@ -83,7 +83,8 @@ def compute_properties(potential, element, kind, device, images=5, max_steps=20_
         3, lambda: vacancy_formation_energy(potential, element, kind, a0, device,
                                             max_steps=max_steps))
     out.neb = stage(4, lambda: vacancy_migration(potential, element, kind, a0, device,
-                                                 images=images, max_steps=max_steps))
+                                                 images=images, max_steps=max_steps,
+                                                 interpolation=interpolation))
     if not out.neb.converged:
         raise NotConverged(out.neb)
     v["vacancy_migration_energy"] = out.neb.barrier
