@@ -48,6 +48,15 @@ class Eam:
     def cutoff(self) -> float:
         return float(self.tables.cutoff)
 
+    def site_terms(self, r, species: int = 0):
+        """Energy of a site of type ``species`` whose neighbours (all of that type) lie at
+        distances ``r`` (..., m) Å, and its derivative in each distance: (E (...), dE/dr
+        (..., m)), with E = F(sum rho(r)) + 1/2 sum phi(r), interpolated as LAMMPS does. The
+        Cauchy-Born material evaluates the potential through this call."""
+        from qc_sim.potentials.eam_reference import site_terms
+
+        return site_terms(self.tables, np.asarray(r, float), species)
+
     def compute(self, device, positions, types, box, nlist, energy=True, virial=True):
         if not device.compiled:
             f, e, v = eam_compute(self.tables, positions, types, box.lengths, nlist.neighbors,

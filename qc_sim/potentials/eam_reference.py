@@ -75,3 +75,32 @@ def eam_compute(tables, positions, types, box_lengths, neighbors, images, counts
         bonds = bond_virial(d, fpair)
         vir = np.stack([_per_atom(n, i, bonds[:, a]) for a in range(6)], axis=1)
     return forces, site, vir
+
+
+def site_terms(tables, r, t: int = 0):
+    """Site energy (...) and dE/dr (..., m) of a type-``t`` site with type-``t`` neighbours at
+    distances ``r`` (..., m): the same interpolation as :func:`eam_compute`."""
+    tb = tables
+    shape = r.shape
+    inside = r < tb.cutoff
+    flat = np.where(inside, r, tb.cutoff).reshape(-1)
+    m, p = spline_index(flat, 1.0 / tb.dr, tb.nr)
+    crho = tb.rhor_spline[tb.type2rhor[t, t], m]
+    cz = tb.z2r_spline[tb.type2z2r[t, t], m]
+    keep = inside.reshape(-1)
+    rho_r = np.where(keep, spline_value(crho, p), 0.0).reshape(shape)
+    rho_p = np.where(keep, spline_slope(crho, p), 0.0).reshape(shape)
+    z2, z2p = spline_value(cz, p), spline_slope(cz, p)
+    phi = z2 / flat
+    phip = z2p / flat - phi / flat
+    phi = np.where(keep, phi, 0.0).reshape(shape)
+    phip = np.where(keep, phip, 0.0).reshape(shape)
+    rho = rho_r.sum(axis=-1)
+    mr, pr = spline_index(rho.reshape(-1), 1.0 / tb.drho, tb.nrho, lowest=1)
+    cf = tb.frho_spline[tb.type2frho[t], mr]
+    fp = spline_slope(cf, pr)
+    embed = spline_value(cf, pr)
+    above = rho.reshape(-1) > tb.rhomax
+    embed = np.where(above, embed + fp * (rho.reshape(-1) - tb.rhomax), embed)
+    energy = embed.reshape(rho.shape) + 0.5 * phi.sum(axis=-1)
+    return energy, fp.reshape(rho.shape)[..., None] * rho_p + 0.5 * phip

@@ -49,6 +49,22 @@ class PairPotential:
         col = 2 if self.style == "lj" else 3
         return float(self.params[:, :, col].max())
 
+    def site_terms(self, r, species: int = 0):
+        """Energy of a site of ``species`` whose neighbours (all of that species) lie at
+        distances ``r`` (..., m) Å, and its derivative in each distance: (E (...), dE/dr
+        (..., m)). Half of each bond is the site's (DESIGN section 2). The Cauchy-Born
+        material evaluates the potential through this call."""
+        r = np.asarray(r, float)
+        p = self.params[species, species]
+        rc = p[2] if self.style == "lj" else p[3]
+        inside = r < rc
+        safe = np.where(inside, r, rc)
+        e, g = _energy_and_g(self.style, np.broadcast_to(p, safe.shape + (NPARAM,)).reshape(-1, NPARAM),
+                             safe.reshape(-1))
+        e = np.where(inside, e.reshape(r.shape), 0.0)
+        dedr = np.where(inside, -(g * safe.reshape(-1)).reshape(r.shape), 0.0)
+        return 0.5 * e.sum(axis=-1), 0.5 * dedr
+
     def kernel_params(self) -> np.ndarray:
         return np.ascontiguousarray(self.params.reshape(-1))
 

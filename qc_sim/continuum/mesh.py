@@ -1,0 +1,166 @@
+"""P1 simplex meshes (triangles in 2D, tetrahedra in 3D) whose nodes are lattice sites.
+
+:func:`lattice_points` picks the nodes: every site inside the fine zone, and away from it
+only the sites of coarser sub-lattices (spacing doubling with distance at the coarsening
+``rate``); :func:`delaunay_mesh` connects them (SciPy's Qhull) and drops the flat simplices
+that co-spherical lattice sites can leave on the hull; :class:`Mesh` holds the reference
+geometry every element needs (shape-function gradients, volumes), the node-to-element CSR
+map that forces are gathered through, element quality and point location.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Mesh:
+    """nodes (nn, d) Å; elements (ne, d + 1) node indices, positively oriented."""
+
+    nodes: np.ndarray
+    elements: np.ndarray
+    node_sets: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.nodes = np.ascontiguousarray(self.nodes, float)
+        self.elements = np.ascontiguousarray(self.elements, np.int64)
+        self.dim = self.nodes.shape[1]
+        if self.elements.shape[1] != self.dim + 1:
+            raise ValueError(f"a {self.dim}D P1 mesh needs {self.dim + 1} nodes per element")
+        edges = self.nodes[self.elements[:, 1:]] - self.nodes[self.elements[:, :1]]  # (ne,d,d)
+        det = np.linalg.det(edges)
+        flip = det < 0
+        if flip.any():  # orient every element positively
+            self.elements[flip, :2] = self.elements[flip, 1::-1][:, :2]
+            edges = self.nodes[self.elements[:, 1:]] - self.nodes[self.elements[:, :1]]
+            det = np.linalg.det(edges)
+        if np.any(det <= 0):
+            raise ValueError(f"{int((det <= 0).sum())} elements have no volume")
+        self.volumes = det / (1.0 if self.dim == 1 else (2.0 if self.dim == 2 else 6.0))
+        inv = np.linalg.inv(edges)  # rows of inv^T are the gradients of N_1..N_d
+        grads = np.empty((len(self.elements), self.dim + 1, self.dim))
+        grads[:, 1:, :] = np.transpose(inv, (0, 2, 1))
+        grads[:, 0, :] = -grads[:, 1:, :].sum(axis=1)
+        self.gradients = grads  # (ne, d+1, d): dN_a/dX
+        self._csr()
+
+    def _csr(self):
+        """Node-to-element map: for node a, entries start[a]:start[a+1] of (element, local
+        index), sorted by element, so gathers run in a fixed order with no atomics."""
+        ne, k = self.elements.shape
+        flat = self.elements.reshape(-1)
+        order = np.lexsort((np.repeat(np.arange(ne), k), flat))
+        self.csr_element = (order // k).astype(np.int64)
+        self.csr_local = (order % k).astype(np.int64)
+        counts = np.bincount(flat, minlength=len(self.nodes))
+        self.csr_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    def quality(self) -> np.ndarray:
+        """Per element: d * inradius / circumradius-like ratio, 1 for the regular simplex;
+        here the normalised volume over the mean edge length^d (1 for regular)."""
+        idx = [(i, j) for i in range(self.dim + 1) for j in range(i + 1, self.dim + 1)]
+        lengths = np.stack([np.linalg.norm(self.nodes[self.elements[:, i]]
+                                           - self.nodes[self.elements[:, j]], axis=1)
+                            for i, j in idx], axis=1)
+        rms = np.sqrt((lengths**2).mean(axis=1))
+        regular = np.sqrt(3) / 4 if self.dim == 2 else 1 / (6 * np.sqrt(2))
+        return self.volumes / (regular * rms**self.dim)
+
+    def gather(self, element_values) -> np.ndarray:
+        """Sum per-element, per-local-node values (ne, d+1, ...) into nodes (nn, ...)."""
+        contrib = element_values[self.csr_element, self.csr_local]
+        out = np.zeros((self.n_nodes,) + element_values.shape[2:])
+        counts = np.diff(self.csr_start)
+        owner = np.repeat(np.arange(self.n_nodes), counts)
+        np.add.at(out, owner, contrib)
+        return out
+
+    def locate(self, points, tol=1e-9):
+        """(element index (p,), barycentric coordinates (p, d+1)) of reference points; -1 where
+        a point lies in no element."""
+        from scipy.spatial import cKDTree
+
+        points = np.atleast_2d(np.asarray(points, float))
+        centroids = self.nodes[self.elements].mean(axis=1)
+        tree = cKDTree(centroids)
+        found = np.full(len(points), -1)
+        bary = np.zeros((len(points), self.dim + 1))
+        k = min(32, len(self.elements))
+        _, cand = tree.query(points, k=k)
+        cand = np.atleast_2d(cand)
+        for c in range(k):
+            e = cand[:, c]
+            todo = found < 0
+            if not todo.any():
+                break
+            lam = self._barycentric(e[todo], points[todo])
+            inside = np.all(lam >= -tol, axis=1)
+            idx = np.nonzero(todo)[0][inside]
+            found[idx] = e[todo][inside]
+            bary[idx] = lam[inside]
+        return found, bary
+
+    def _barycentric(self, elements, points):
+        x0 = self.nodes[self.elements[elements, 0]]
+        lam_rest = np.einsum("pad,pd->pa", self.gradients[elements, 1:, :], points - x0)
+        return np.concatenate([1 - lam_rest.sum(axis=1, keepdims=True), lam_rest], axis=1)
+
+
+def delaunay_mesh(points, seed: int = 0) -> Mesh:
+    """A Delaunay triangulation of ``points`` (n, d) with no flat simplex.
+
+    Lattice sites are co-spherical in groups (the 8 corners of a cube, the 6 of an fcc
+    octahedron), where the Delaunay triangulation is not unique and a triangulation of the
+    group can contain a simplex with zero volume. The ties are broken by lifting the points
+    to ``|x - c|^2 + eps * u`` (u random in [0, 1), fixed by ``seed``; eps far below any true
+    difference of lifts) and taking the lower convex hull (Qhull): a regular triangulation
+    of the unperturbed points, and one whose simplices all have volume, since a lower facet
+    cannot stand on co-planar points.
+    """
+    from scipy.spatial import ConvexHull, cKDTree
+
+    points = np.asarray(points, float)
+    n, d = points.shape
+    centred = points - points.mean(axis=0)
+    lift = (centred**2).sum(axis=1)
+    nearest = cKDTree(points).query(points, k=2)[0][:, 1].min()  # smallest spacing
+    eps = 1e-7 * nearest**2
+    u = np.random.default_rng(seed).uniform(0.0, 1.0, n)
+    hull = ConvexHull(np.column_stack([centred, lift + eps * u]), qhull_options="Qt Qbb")
+    lower = hull.equations[:, d] < -1e-12
+    return Mesh(points, hull.simplices[lower])
+
+
+def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_level: int = 6):
+    """Sites of ``lattice`` in the box [lo, hi]: all of them inside the fine box
+    [fine_lo, fine_hi], and farther out only those whose conventional-cell indices are
+    multiples of 2^level, level = floor(log2(1 + rate * distance / a)) (capped)."""
+    from qc_sim.geometry.lattice import positions_in_cells
+
+    d = lattice.dimension
+    lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
+    fine_lo, fine_hi = np.asarray(fine_lo, float)[:d], np.asarray(fine_hi, float)[:d]
+    cell = np.diag(lattice.cell)[:d]
+    n_lo = np.floor(lo / cell).astype(int) - 1
+    n_hi = np.ceil(hi / cell).astype(int) + 1
+    axes = [np.arange(a, b + 1) for a, b in zip(n_lo, n_hi)] + [np.zeros(1)] * (3 - d)
+    cells = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    basis_index = np.repeat(np.arange(len(lattice.basis))[None, :], len(cells), axis=0).ravel()
+    cell_index = np.repeat(cells, len(lattice.basis), axis=0)
+    x = positions_in_cells(lattice, cells)[:, :d]
+    inside = np.all((x >= lo - 1e-9) & (x <= hi + 1e-9), axis=1)
+    x, cell_index, basis_index = x[inside], cell_index[inside], basis_index[inside]
+    gap = np.maximum(np.maximum(fine_lo - x, x - fine_hi), 0.0)
+    distance = np.sqrt((gap**2).sum(axis=1))
+    level = np.minimum(np.floor(np.log2(1.0 + rate * distance / lattice.a)), max_level)
+    step = (2 ** level).astype(int)
+    on_grid = np.all(cell_index[:, :d] % step[:, None] == 0, axis=1) & (basis_index == 0)
+    on_boundary = np.any((np.abs(x - lo) < 1e-9) | (np.abs(x - hi) < 1e-9), axis=1)
+    keep = (distance == 0) | on_grid | (on_boundary & on_grid)
+    return x[keep]
