@@ -146,3 +146,87 @@ def test_nodal_forces_are_minus_the_energy_gradient(lammps_potentials):
             y[node, a] -= 2 * h
             em = region.energy_and_forces(y)[0]
             assert f[node, a] == pytest.approx(-(ep - em) / (2 * h), rel=1e-5, abs=1e-7)
+
+
+def square_mesh(n):
+    """Unit square, n x n squares each cut into two triangles (alternating diagonals)."""
+    g = np.linspace(0.0, 1.0, n + 1)
+    X, Y = np.meshgrid(g, g, indexing="ij")
+    nodes = np.column_stack([X.ravel(), Y.ravel()])
+    idx = np.arange((n + 1) ** 2).reshape(n + 1, n + 1)
+    tris = []
+    for i in range(n):
+        for j in range(n):
+            a, b, c, d = idx[i, j], idx[i + 1, j], idx[i + 1, j + 1], idx[i, j + 1]
+            tris += [(a, b, c), (a, c, d)] if (i + j) % 2 == 0 else [(a, b, d), (b, c, d)]
+    return Mesh(nodes, np.array(tris))
+
+
+LAM, MU = 1.0, 0.5
+
+
+def exact_u(p):
+    x, y = p[..., 0], p[..., 1]
+    return np.stack([np.sin(np.pi * x) * np.sin(np.pi * y), x * (1 - x) * y * (1 - y)], axis=-1)
+
+
+def exact_grad(p):
+    x, y = p[..., 0], p[..., 1]
+    pi = np.pi
+    g = np.empty(p.shape[:-1] + (2, 2))
+    g[..., 0, 0] = pi * np.cos(pi * x) * np.sin(pi * y)
+    g[..., 0, 1] = pi * np.sin(pi * x) * np.cos(pi * y)
+    g[..., 1, 0] = (1 - 2 * x) * y * (1 - y)
+    g[..., 1, 1] = x * (1 - x) * (1 - 2 * y)
+    return g
+
+
+def body_force(p):
+    """b = -div sigma for the exact u: -(mu lap u + (lam + mu) grad div u)."""
+    x, y = p[..., 0], p[..., 1]
+    pi = np.pi
+    lap = np.stack([-2 * pi**2 * np.sin(pi * x) * np.sin(pi * y),
+                    -2 * y * (1 - y) - 2 * x * (1 - x)], axis=-1)
+    grad_div = np.stack([-pi**2 * np.sin(pi * x) * np.sin(pi * y) + (1 - 2 * x) * (1 - 2 * y),
+                         pi**2 * np.cos(pi * x) * np.cos(pi * y) - 2 * x * (1 - x)], axis=-1)
+    return -(MU * lap + (LAM + MU) * grad_div)
+
+
+def test_linear_elastic_p1_converges_at_the_theoretical_rates():
+    """Manufactured solution on the unit square, u = 0 on the boundary, Newton-Krylov solve:
+    the L2 error falls as h^2 and the energy-norm error as h."""
+    from qc_sim.continuum.linear_elastic import LinearElastic
+    from qc_sim.solvers import newton_krylov
+
+    material = LinearElastic.isotropic(LAM, MU, dim=2)
+    l2, energy = [], []
+    sizes = [8, 16, 32, 64]
+    # 6-point quadrature of degree 4 on the triangle (barycentric, weights sum to 1)
+    a1, b1, w1 = 0.445948490915965, 0.108103018168070, 0.223381589678011
+    a2, b2, w2 = 0.091576213509771, 0.816847572980459, 0.109951743655322
+    bary = np.array([[a1, a1, b1], [a1, b1, a1], [b1, a1, a1],
+                     [a2, a2, b2], [a2, b2, a2], [b2, a2, a2]])
+    weights = np.array([w1] * 3 + [w2] * 3)
+    for n in sizes:
+        mesh = square_mesh(n)
+        boundary = np.any((mesh.nodes < 1e-12) | (mesh.nodes > 1 - 1e-12), axis=1)
+        region = ContinuumRegion(mesh, material, held=boundary)
+        region.external = region.body_force_loads(body_force)
+        result = newton_krylov(region, fmax=1e-12, max_steps=5)
+        assert result.converged, result.message
+        u_h = region.x - mesh.nodes
+        corners = mesh.nodes[mesh.elements]
+        q = np.einsum("qa,ead->eqd", bary, corners)
+        uq = np.einsum("qa,ead->eqd", bary, u_h[mesh.elements])
+        err = ((uq - exact_u(q)) ** 2).sum(axis=-1)
+        l2.append(np.sqrt((mesh.volumes[:, None] * weights * err).sum()))
+        grad_h = region.deformation_gradients() - np.eye(2)
+        de = grad_h[:, None] - exact_grad(q)
+        eps = 0.5 * (de + np.swapaxes(de, -1, -2))
+        dens = np.einsum("eqij,ijkl,eqkl->eq", eps, material.C, eps)
+        energy.append(np.sqrt((mesh.volumes[:, None] * weights * dens).sum()))
+    l2_rate = np.log2(np.array(l2[:-1]) / l2[1:])
+    energy_rate = np.log2(np.array(energy[:-1]) / energy[1:])
+    print("L2 rates", l2_rate, "energy rates", energy_rate)
+    assert np.all(np.abs(l2_rate[1:] - 2.0) < 0.1)
+    assert np.all(np.abs(energy_rate[1:] - 1.0) < 0.1)

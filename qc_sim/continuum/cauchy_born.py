@@ -84,14 +84,15 @@ class CauchyBorn:
         return self.energy_stress(F)[1]
 
     def tangent(self, F=None, h: float = 1e-6):
-        """dP/dF (d, d, d, d) at F (default I), by central differences of the analytic P."""
+        """dP/dF (..., d, d, d, d) at F (..., d, d) (default I), by central differences of
+        the analytic P."""
         F = np.eye(self.dim) if F is None else np.asarray(F, float)
-        A = np.zeros((self.dim,) * 4)
+        A = np.zeros(F.shape + (self.dim, self.dim))
         for k in range(self.dim):
             for m in range(self.dim):
                 dF = np.zeros((self.dim, self.dim))
                 dF[k, m] = h
-                A[:, :, k, m] = (self.stress(F + dF) - self.stress(F - dF)) / (2 * h)
+                A[..., k, m] = (self.stress(F + dF) - self.stress(F - dF)) / (2 * h)
         return A
 
     def cubic_moduli(self):

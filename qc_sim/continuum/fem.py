@@ -18,10 +18,13 @@ class ContinuumRegion:
 
     xp = np
 
-    def __init__(self, mesh, material, held=None):
+    def __init__(self, mesh, material, held=None, external_forces=None):
         self.mesh = mesh
         self.material = material
         self.x = mesh.nodes.copy()
+        # dead loads (body forces, tractions) as nodal forces (nn, d), eV/Å
+        self.external = (np.zeros_like(self.x) if external_forces is None
+                         else np.asarray(external_forces, float))
         held = np.zeros(mesh.n_nodes, bool) if held is None else np.asarray(held, bool)
         self.held = held
         self.free = (~held).astype(float)[:, None]
@@ -36,7 +39,50 @@ class ContinuumRegion:
         W, P = self.material.energy_stress(F)
         v = self.mesh.volumes
         element_forces = -np.einsum("e,edf,eaf->ead", v, P, self.mesh.gradients)
-        return float(v @ W), self.mesh.gather(element_forces)
+        x = self.x if x is None else x
+        work = float(((x - self.mesh.nodes) * self.external).sum())
+        return float(v @ W) - work, self.mesh.gather(element_forces) + self.external
+
+    def body_force_loads(self, body_force):
+        """Consistent P1 nodal loads of a body force ``b(X)`` (eV/Å^4; a callable of points
+        (p, d) returning (p, d)), by the element's vertex (lumped) rule at second order:
+        the mid-edge quadrature, exact for quadratic b."""
+        m = self.mesh
+        nodes = m.nodes[m.elements]  # (ne, d+1, d)
+        k = m.dim + 1
+        loads = np.zeros((len(m.elements), k, m.dim))
+        if m.dim == 2:  # mid-edge rule: weight 1/3 each, N_a = 1/2 on its two edges
+            pairs = [(0, 1), (1, 2), (0, 2)]
+            for i, j in pairs:
+                b = body_force(0.5 * (nodes[:, i] + nodes[:, j]))
+                for a in (i, j):
+                    loads[:, a] += (m.volumes / 3.0)[:, None] * 0.5 * b
+        else:  # 4-point rule of degree 2 on the tetrahedron
+            alpha, beta = 0.5854101966249685, 0.1381966011250105
+            for q in range(4):
+                lam = np.full(4, beta)
+                lam[q] = alpha
+                b = body_force(np.einsum("a,ead->ed", lam, nodes))
+                loads += (m.volumes / 4.0)[:, None, None] * lam[None, :, None] * b[:, None, :]
+        return m.gather(loads)
+
+    def tangent_matrix(self):
+        """The stiffness d(-f)/dx (nn*d, nn*d) (scipy.sparse CSR) at the current positions,
+        from the material's tangent dP/dF."""
+        import scipy.sparse as sp
+
+        m = self.mesh
+        F = self.deformation_gradients()
+        A = self.material.tangent(F)  # (ne, d, d, d, d)
+        g = m.gradients
+        Ke = np.einsum("e,eaj,eijkl,ebl->eaibk", m.volumes, g, A, g)  # (ne, k, d, k, d)
+        d = m.dim
+        k = d + 1
+        dof = (m.elements[:, :, None] * d + np.arange(d)[None, None, :]).reshape(len(m.elements), -1)
+        rows = np.repeat(dof, k * d, axis=1).reshape(-1)
+        cols = np.tile(dof, (1, k * d)).reshape(-1)
+        n = m.n_nodes * d
+        return sp.csr_matrix((Ke.reshape(-1), (rows, cols)), shape=(n, n))
 
     def deform_held(self, F) -> None:
         """Put the held nodes at ``F X`` (an applied homogeneous deformation of the boundary)."""
@@ -55,6 +101,10 @@ class ContinuumRegion:
     def energy_forces(self):
         e, f = self.energy_and_forces()
         return e, (f * self.free).reshape(-1)
+
+    def free_mask(self):
+        """(nn*d,) True on the degrees of freedom the solvers may move."""
+        return np.repeat(~self.held, self.mesh.dim)
 
     def max_force(self, forces) -> float:
         f = np.asarray(forces).reshape(-1, self.mesh.dim)

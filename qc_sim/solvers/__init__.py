@@ -5,6 +5,8 @@ and the coupled model unchanged."""
 from qc_sim.solvers.fire import Fire, fire
 from qc_sim.solvers.lbfgs import lbfgs
 from qc_sim.solvers.masked import Masked
+from qc_sim.solvers.newton import newton_krylov
 from qc_sim.solvers.protocol import MinimizeResult, Minimizable, NotConverged
 
-__all__ = ["Minimizable", "MinimizeResult", "NotConverged", "Fire", "fire", "lbfgs", "Masked"]
+__all__ = ["Minimizable", "MinimizeResult", "NotConverged", "Fire", "fire", "lbfgs", "Masked",
+           "newton_krylov"]
