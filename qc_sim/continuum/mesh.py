@@ -61,6 +61,61 @@ class Mesh:
     def n_nodes(self) -> int:
         return len(self.nodes)
 
+    def boundary_faces(self) -> np.ndarray:
+        """Faces (nf, d) that belong to one element only, oriented with outward normals."""
+        k = self.dim + 1
+        faces, owner_vertex = [], []
+        for drop in range(k):
+            keep = [i for i in range(k) if i != drop]
+            faces.append(self.elements[:, keep])
+            owner_vertex.append(self.elements[:, drop])
+        faces = np.concatenate(faces)
+        opposite = np.concatenate(owner_vertex)
+        key = np.sort(faces, axis=1)
+        _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+        single = first[counts == 1]
+        faces, opposite = faces[single], opposite[single]
+        normals = self.face_normals(faces)
+        inward = ((self.nodes[opposite] - self.nodes[faces[:, 0]]) * normals).sum(axis=1) > 0
+        faces[inward, :2] = faces[inward, 1::-1][:, :2]
+        return faces
+
+    def face_normals(self, faces) -> np.ndarray:
+        """Area-weighted normals (nf, d) of faces (nf, d): |n| is the face's area (length)."""
+        p = self.nodes[faces]
+        if self.dim == 2:
+            t = p[:, 1] - p[:, 0]
+            return np.column_stack([t[:, 1], -t[:, 0]])
+        return 0.5 * np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+
+    def tag_box_sides(self, tol: float = 1e-6) -> dict:
+        """Node sets and face sets of the sides of the bounding box: "xlo", "xhi", "ylo", ...
+        (a face belongs to a side when all its nodes lie on it)."""
+        lo, hi = self.nodes.min(axis=0), self.nodes.max(axis=0)
+        faces = self.boundary_faces()
+        self.face_sets = {}
+        for axis, name in enumerate("xyz"[: self.dim]):
+            for side, value in (("lo", lo[axis]), ("hi", hi[axis])):
+                on = np.abs(self.nodes[:, axis] - value) < tol
+                self.node_sets[f"{name}{side}"] = on
+                self.face_sets[f"{name}{side}"] = faces[np.all(on[faces], axis=1)]
+        return self.face_sets
+
+    def traction_loads(self, faces, traction) -> np.ndarray:
+        """Nodal forces (nn, d) of a constant ``traction`` (d,) (eV/Å^3 in 3D) on ``faces``:
+        each face's force, area times traction, shared equally by its nodes."""
+        area = np.linalg.norm(self.face_normals(faces), axis=1)
+        per_node = (area / self.dim)[:, None] * np.asarray(traction, float)[None, :]
+        out = np.zeros_like(self.nodes)
+        for j in range(self.dim):
+            np.add.at(out, faces[:, j], per_node)
+        return out
+
+    def quality_report(self) -> dict:
+        q = self.quality()
+        return {"elements": int(len(self.elements)), "nodes": int(self.n_nodes),
+                "min_quality": float(q.min()), "median_quality": float(np.median(q))}
+
     def quality(self) -> np.ndarray:
         """Per element: d * inradius / circumradius-like ratio, 1 for the regular simplex;
         here the normalised volume over the mean edge length^d (1 for regular)."""
