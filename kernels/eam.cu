@@ -11,26 +11,7 @@
  * grid = (nrho, nr, ntypes); scal = (rdrho, rdr, rhomax, cutoff^2).
  */
 #include "qc_kernel.h"
-
-QC_DEVICE int qc_eam_index(double x, double rdx, int npoints, double* p)
-{
-    double q = x * rdx + 1.0;
-    int m = (int)q;
-    m = QC_MIN(m, npoints - 1);
-    q -= m;
-    *p = QC_MIN(q, 1.0);
-    return m;
-}
-
-QC_DEVICE double qc_spline_value(const double* QC_RESTRICT c, double p)
-{
-    return ((c[3] * p + c[4]) * p + c[5]) * p + c[6];
-}
-
-QC_DEVICE double qc_spline_slope(const double* QC_RESTRICT c, double p)
-{
-    return (c[0] * p + c[1]) * p + c[2];
-}
+#include "qc_eam_spline.h"
 
 QC_KERNEL void eam_density(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT type,
                            const double* QC_RESTRICT box, const int* QC_RESTRICT neighbors,
@@ -53,18 +34,10 @@ QC_KERNEL void eam_density(int n, const double* QC_RESTRICT x, const int* QC_RES
             rho += qc_spline_value(coeff, p);
         }
         QC_CUTOFF_ROW_END
-        double p = rho * rdrho + 1.0;
-        int m = (int)p;
-        m = QC_MAX(1, QC_MIN(m, nrho - 1));
-        p -= m;
-        p = QC_MIN(p, 1.0);
-        const double* coeff = frho_spline + ((long long)type2frho[ti] * (nrho + 1) + m) * 7;
-        fp[i] = qc_spline_slope(coeff, p);
-        if (eflag) {
-            double phi = qc_spline_value(coeff, p);
-            if (rho > rhomax) phi += fp[i] * (rho - rhomax);
-            energy[i] = phi;
-        }
+        double embed;
+        fp[i] = qc_eam_embedding(frho_spline + (long long)type2frho[ti] * (nrho + 1) * 7, rho,
+                                 rdrho, nrho, rhomax, &embed);
+        if (eflag) energy[i] = embed;
     }
 }
 

@@ -326,3 +326,39 @@ def test_newton_krylov_solves_a_cauchy_born_block_under_traction(lammps_potentia
     _, f = a.energy_and_forces()
     reaction = -f[mesh.node_sets["xlo"]].sum(axis=0)  # what the support pushes back with
     assert reaction == pytest.approx(-load.sum(axis=0), abs=1e-6)
+
+
+@pytest.mark.parametrize("which", ["eam", "lj"])
+def test_cauchy_born_kernel_equals_the_numpy_path(which, lammps_potentials):
+    """kernels/cauchy_born.cu (element energy density and stress, node gather) against the
+    NumPy path, on a deformed 3D mesh."""
+    device = get_device("cpu")
+    if which == "eam":
+        pot, lat = Eam.from_file(lammps_potentials / "Fe_mm.eam.fs"), bcc(2.855)
+    else:
+        pot, lat = lennard_jones(0.0104, 3.4, 8.5), fcc(5.26)
+    rng = np.random.default_rng(7)
+    F = np.eye(3) + rng.uniform(-0.05, 0.05, (200, 3, 3))
+    W0, P0 = CauchyBorn(pot, lat).energy_stress(F)
+    W1, P1 = CauchyBorn(pot, lat, device=device).energy_stress(F)
+    assert np.abs(W1 - W0).max() <= 1e-12 * np.abs(W0).max()
+    assert np.abs(P1 - P0).max() <= 1e-12 * np.abs(P0).max()
+    _, mesh = graded_mesh_3d()
+    x = mesh.nodes + rng.normal(0, 0.05, mesh.nodes.shape)
+    e0, f0 = ContinuumRegion(mesh, CauchyBorn(pot, bcc(2.855) if which == "eam" else lat)
+                             ).energy_and_forces(x)
+    region = ContinuumRegion(mesh, CauchyBorn(pot, bcc(2.855) if which == "eam" else lat,
+                                              device=device), device=device)
+    e1, f1 = region.energy_and_forces(x)
+    assert e1 == pytest.approx(e0, rel=1e-12)
+    assert np.abs(f1 - f0).max() <= 1e-12 * np.abs(f0).max()
+
+
+def test_cauchy_born_kernel_in_2d():
+    device = get_device("cpu")
+    pot, lat = lennard_jones(1.0, 1.0, 2.5), triangular(1.12)
+    F = np.eye(2) + np.random.default_rng(8).uniform(-0.05, 0.05, (50, 2, 2))
+    W0, P0 = CauchyBorn(pot, lat).energy_stress(F)
+    W1, P1 = CauchyBorn(pot, lat, device=device).energy_stress(F)
+    assert np.abs(W1 - W0).max() <= 1e-12 * np.abs(W0).max()
+    assert np.abs(P1 - P0).max() <= 1e-12 * np.abs(P0).max()

@@ -40,7 +40,8 @@ class CauchyBorn:
     compresses further raises ValueError (sites beyond the shell could enter the cutoff).
     """
 
-    def __init__(self, potential, lattice: Lattice, species: int = 0, min_stretch: float = 0.7):
+    def __init__(self, potential, lattice: Lattice, species: int = 0, min_stretch: float = 0.7,
+                 device=None):
         if not is_bravais(lattice):
             raise ValueError(f"the {lattice.name} lattice has more than one site per primitive "
                              "cell: Cauchy-Born needs inner relaxation there (not supported)")
@@ -59,6 +60,8 @@ class CauchyBorn:
         order = np.lexsort(sites[keep].T[::-1])
         self.shell = sites[keep][order][:, : self.dim]  # (m, dim) Å
         self.volume = lattice.atomic_volume  # Å^3 per site (Å^2 in 2D)
+        self.device = device  # compiled backends run kernels/cauchy_born.cu
+        self._kernel_args = None
 
     def _check(self, F):
         s = np.linalg.svd(F, compute_uv=False)
@@ -71,11 +74,44 @@ class CauchyBorn:
         F (..., d, d)."""
         F = np.asarray(F, float)
         self._check(F)
+        if self.device is not None and self.device.compiled:
+            return self._energy_stress_compiled(F)
         x = np.einsum("...ab,mb->...ma", F, self.shell)
         r = np.sqrt((x * x).sum(axis=-1))
         e, dedr = self.potential.site_terms(r, self.species)
         P = np.einsum("...m,...ma,mb->...ab", dedr / r, x, self.shell) / self.volume
         return e / self.volume, P
+
+    def _energy_stress_compiled(self, F):
+        from qc_sim.potentials.eam import Eam
+        from qc_sim.potentials.pair import STYLES
+
+        dev, d = self.device, self.dim
+        flat = dev.asarray(F.reshape(-1, d * d))
+        ne = flat.shape[0]
+        W, P = dev.xp.empty(ne), dev.xp.empty((ne, d * d))
+        k = dev.kernels("cauchy_born")
+        if self._kernel_args is None:
+            pot, s = self.potential, self.species
+            if isinstance(pot, Eam):
+                t = pot.tables
+                self._kernel_args = ("eam", (
+                    dev.asarray(np.array([t.nrho, t.nr], np.int32)),
+                    dev.asarray(np.array([1 / t.drho, 1 / t.dr, t.rhomax, t.cutoff**2])),
+                    dev.asarray(t.frho_spline[t.type2frho[s]].reshape(-1)),
+                    dev.asarray(t.rhor_spline[t.type2rhor[s, s]].reshape(-1)),
+                    dev.asarray(t.z2r_spline[t.type2z2r[s, s]].reshape(-1))))
+            else:
+                self._kernel_args = ("pair", (STYLES[pot.style],
+                                              dev.asarray(pot.params[s, s].copy())))
+        kind, args = self._kernel_args
+        shell = dev.asarray(self.shell)
+        if kind == "eam":
+            k.cb_eam(ne, d, flat, shell, len(self.shell), *args, 1.0 / self.volume, W, P)
+        else:
+            k.cb_pair(ne, d, flat, shell, len(self.shell), *args, 1.0 / self.volume, W, P)
+        W, P = dev.to_host(W), dev.to_host(P)
+        return W.reshape(F.shape[:-2]), P.reshape(F.shape)
 
     def energy(self, F):
         return self.energy_stress(F)[0]

@@ -18,8 +18,9 @@ class ContinuumRegion:
 
     xp = np
 
-    def __init__(self, mesh, material, held=None, external_forces=None):
+    def __init__(self, mesh, material, held=None, external_forces=None, device=None):
         self.mesh = mesh
+        self.device = device
         self.material = material
         self.x = mesh.nodes.copy()
         # dead loads (body forces, tractions) as nodal forces (nn, d), eV/Å
@@ -41,7 +42,7 @@ class ContinuumRegion:
         element_forces = -np.einsum("e,edf,eaf->ead", v, P, self.mesh.gradients)
         x = self.x if x is None else x
         work = float(((x - self.mesh.nodes) * self.external).sum())
-        return float(v @ W) - work, self.mesh.gather(element_forces) + self.external
+        return float(v @ W) - work, self.mesh.gather(element_forces, self.device) + self.external
 
     def body_force_loads(self, body_force):
         """Consistent P1 nodal loads of a body force ``b(X)`` (eV/Å^4; a callable of points

@@ -127,8 +127,17 @@ class Mesh:
         regular = np.sqrt(3) / 4 if self.dim == 2 else 1 / (6 * np.sqrt(2))
         return self.volumes / (regular * rms**self.dim)
 
-    def gather(self, element_values) -> np.ndarray:
-        """Sum per-element, per-local-node values (ne, d+1, ...) into nodes (nn, ...)."""
+    def gather(self, element_values, device=None) -> np.ndarray:
+        """Sum per-element, per-local-node values (ne, d+1, ...) into nodes (nn, ...), each
+        node's entries in CSR order (compiled backends: ``kernels/cauchy_born.cu``)."""
+        if device is not None and device.compiled:
+            ncomp = int(np.prod(element_values.shape[2:]))
+            out = device.xp.empty((self.n_nodes, ncomp))
+            device.kernels("cauchy_born").gather_nodes(
+                self.n_nodes, ncomp, self.dim + 1, device.asarray(self.csr_start),
+                device.asarray(self.csr_element), device.asarray(self.csr_local),
+                device.asarray(np.ascontiguousarray(element_values, float)), out)
+            return device.to_host(out).reshape((self.n_nodes,) + element_values.shape[2:])
         contrib = element_values[self.csr_element, self.csr_local]
         out = np.zeros((self.n_nodes,) + element_values.shape[2:])
         counts = np.diff(self.csr_start)
