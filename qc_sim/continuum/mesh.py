@@ -194,7 +194,7 @@ def delaunay_mesh(points, seed: int = 0) -> Mesh:
     centred = points - points.mean(axis=0)
     lift = (centred**2).sum(axis=1)
     nearest = cKDTree(points).query(points, k=2)[0][:, 1].min()  # smallest spacing
-    eps = 1e-7 * nearest**2
+    eps = 1e-4 * nearest**2  # lattice co-sphericity is exact or off by O(a^2)
     u = np.random.default_rng(seed).uniform(0.0, 1.0, n)
     hull = ConvexHull(np.column_stack([centred, lift + eps * u]), qhull_options="Qt Qbb")
     lower = hull.equations[:, d] < -1e-12
@@ -204,7 +204,8 @@ def delaunay_mesh(points, seed: int = 0) -> Mesh:
 def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_level: int = 6):
     """Sites of ``lattice`` in the box [lo, hi]: all of them inside the fine box
     [fine_lo, fine_hi], and farther out only those whose conventional-cell indices are
-    multiples of 2^level, level = floor(log2(1 + rate * distance / a)) (capped)."""
+    multiples of 2^level, level = floor(log2(1 + rate * distance / a)) (capped); on the
+    faces of the box the rule applies within the face, so the faces stay covered."""
     from qc_sim.geometry.lattice import positions_in_cells
 
     d = lattice.dimension
@@ -224,7 +225,14 @@ def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_lev
     distance = np.sqrt((gap**2).sum(axis=1))
     level = np.minimum(np.floor(np.log2(1.0 + rate * distance / lattice.a)), max_level)
     step = (2 ** level).astype(int)
-    on_grid = np.all(cell_index[:, :d] % step[:, None] == 0, axis=1) & (basis_index == 0)
-    on_boundary = np.any((np.abs(x - lo) < 1e-9) | (np.abs(x - hi) < 1e-9), axis=1)
-    keep = (distance == 0) | on_grid | (on_boundary & on_grid)
+    on_face = (np.abs(x - lo) < 1e-9) | (np.abs(x - hi) < 1e-9)  # (n, d)
+    # a coarse site: cell indices multiples of the step (along a face, only in its plane, so
+    # the faces of the box keep sites and the mesh covers the whole box)
+    divisible = (cell_index[:, :d] % step[:, None] == 0) | on_face
+    # and no coarse layer closer than half a step to a face it is not on (thin elements)
+    to_face = np.minimum(x - lo, hi - x)
+    roomy = (to_face >= 0.5 * step[:, None] * cell[None, :] - 1e-9) | on_face
+    on_grid = (np.all(divisible & roomy, axis=1)
+               & ((basis_index == 0) | on_face.any(axis=1)))
+    keep = (distance == 0) | on_grid
     return x[keep]
