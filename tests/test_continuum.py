@@ -362,3 +362,53 @@ def test_cauchy_born_kernel_in_2d():
     W1, P1 = CauchyBorn(pot, lat, device=device).energy_stress(F)
     assert np.abs(W1 - W0).max() <= 1e-12 * np.abs(W0).max()
     assert np.abs(P1 - P0).max() <= 1e-12 * np.abs(P0).max()
+
+
+def periodic_slab(lammps_potentials):
+    """A thin fcc slab periodic along z = [001] (two cells), graded in x and y."""
+    a = 3.615
+    lat = fcc(a)
+    lo, hi = (0.0, 0.0, 0.0), (24 * a, 24 * a, 2 * a)
+    pts = lattice_points(lat, lo, hi, (9 * a, 9 * a, 0), (15 * a, 15 * a, 2 * a), rate=0.4,
+                         max_level=2, periodic=(False, False, True))
+    mesh = delaunay_mesh(pts, periodic=(False, False, True), lo=lo, hi=hi)
+    pot = Eam.from_file(lammps_potentials / "Cu_mishin1.eam.alloy")
+    return lat, mesh, CauchyBorn(pot, fcc(3.6149250663890298))
+
+
+def test_periodic_slab_tiles_its_period_and_passes_the_patch_test(lammps_potentials):
+    lat, mesh, material = periodic_slab(lammps_potentials)
+    a = 3.615
+    assert mesh.volumes.sum() == pytest.approx(24 * a * 24 * a * 2 * a)
+    assert np.any(mesh.shifts[:, :, 2] != 0)  # elements wrap across the period
+    assert mesh.quality().min() > 0.05
+    side = np.any((np.abs(mesh.nodes[:, :2]) < 1e-6) | (np.abs(mesh.nodes[:, :2] - 24 * a) < 1e-6),
+                  axis=1)  # the open faces only: the periodic faces are interior
+    region = ContinuumRegion(mesh, material, held=side)
+    F = np.array([[1.01, 0.004, 0.0], [-0.003, 0.995, 0.0], [0.002, 0.001, 1.008]])
+    region.set_dofs((mesh.nodes @ F.T).reshape(-1))
+    region.deform_held(F)
+    _, f = region.energy_and_forces()
+    scale = np.abs(material.stress(F)).max() * mesh.volumes.max() ** (2 / 3)
+    assert np.abs(f[~side]).max() < 1e-10 * scale
+    with pytest.raises(ValueError, match="must map that axis onto itself"):
+        region.deform_held(np.array([[1.0, 0, 0.01], [0, 1, 0], [0, 0, 1]]))
+
+
+def test_periodic_slab_forces_are_minus_the_energy_gradient(lammps_potentials):
+    lat, mesh, material = periodic_slab(lammps_potentials)
+    region = ContinuumRegion(mesh, material)
+    rng = np.random.default_rng(9)
+    x = mesh.nodes + rng.normal(0, 0.03, mesh.nodes.shape)
+    _, f = region.energy_and_forces(x)
+    wrapped = np.nonzero(np.any(mesh.shifts[:, :, 2] != 0, axis=1))[0]
+    nodes = np.unique(mesh.elements[wrapped])[:4]  # nodes of elements across the period
+    h = 1e-6
+    for node in nodes:
+        for k in range(3):
+            y = x.copy()
+            y[node, k] += h
+            ep = region.energy_and_forces(y)[0]
+            y[node, k] -= 2 * h
+            em = region.energy_and_forces(y)[0]
+            assert f[node, k] == pytest.approx(-(ep - em) / (2 * h), rel=1e-5, abs=1e-7)

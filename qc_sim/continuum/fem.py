@@ -29,10 +29,12 @@ class ContinuumRegion:
         held = np.zeros(mesh.n_nodes, bool) if held is None else np.asarray(held, bool)
         self.held = held
         self.free = (~held).astype(float)[:, None]
+        self.period = mesh.period.copy()  # current period vector lengths (periodic axes)
 
     def deformation_gradients(self, x=None):
         x = self.x if x is None else x
-        return np.einsum("ead,eaf->edf", x[self.mesh.elements], self.mesh.gradients)
+        corners = self.mesh.element_coordinates(x, self.period)
+        return np.einsum("ead,eaf->edf", corners, self.mesh.gradients)
 
     def energy_and_forces(self, x=None):
         """Total energy (eV) and nodal forces (nn, d) at node positions ``x``."""
@@ -86,9 +88,17 @@ class ContinuumRegion:
         return sp.csr_matrix((Ke.reshape(-1), (rows, cols)), shape=(n, n))
 
     def deform_held(self, F) -> None:
-        """Put the held nodes at ``F X`` (an applied homogeneous deformation of the boundary)."""
+        """Put the held nodes at ``F X`` (an applied homogeneous deformation of the boundary);
+        along a periodic axis p the period becomes ``F[p, p] L_p`` (F must map the axis onto
+        itself: F[i, p] = 0 for i != p)."""
         F = np.asarray(F, float)
         self.x[self.held] = self.mesh.nodes[self.held] @ F.T
+        for p in np.nonzero(self.mesh.period > 0)[0]:
+            column = np.delete(F[:, p], p)
+            if np.any(np.abs(column) > 1e-15):
+                raise ValueError(f"a deformation of a mesh periodic along axis {p} must map "
+                                 f"that axis onto itself (F[i, {p}] = 0 for i != {p})")
+            self.period[p] = F[p, p] * self.mesh.period[p]
 
     # -- the solver protocol --------------------------------------------------------------
 

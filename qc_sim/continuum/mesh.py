@@ -17,11 +17,18 @@ import numpy as np
 
 @dataclass
 class Mesh:
-    """nodes (nn, d) Å; elements (ne, d + 1) node indices, positively oriented."""
+    """nodes (nn, d) Å; elements (ne, d + 1) node indices, positively oriented.
+
+    A mesh periodic along some axes has ``period`` (d,) (0 along open axes) and ``shifts``
+    (ne, d + 1, d) integers: element e's local node a sits at
+    ``nodes[elements[e, a]] + shifts[e, a] * period`` (its image across the period).
+    """
 
     nodes: np.ndarray
     elements: np.ndarray
     node_sets: dict = field(default_factory=dict)
+    period: np.ndarray | None = None
+    shifts: np.ndarray | None = None
 
     def __post_init__(self):
         self.nodes = np.ascontiguousarray(self.nodes, float)
@@ -29,12 +36,19 @@ class Mesh:
         self.dim = self.nodes.shape[1]
         if self.elements.shape[1] != self.dim + 1:
             raise ValueError(f"a {self.dim}D P1 mesh needs {self.dim + 1} nodes per element")
-        edges = self.nodes[self.elements[:, 1:]] - self.nodes[self.elements[:, :1]]  # (ne,d,d)
+        self.period = (np.zeros(self.dim) if self.period is None
+                       else np.asarray(self.period, float))
+        self.shifts = (np.zeros(self.elements.shape + (self.dim,), np.int64)
+                       if self.shifts is None else np.asarray(self.shifts, np.int64))
+        corners = self.element_coordinates(self.nodes)
+        edges = corners[:, 1:] - corners[:, :1]  # (ne, d, d)
         det = np.linalg.det(edges)
         flip = det < 0
         if flip.any():  # orient every element positively
-            self.elements[flip, :2] = self.elements[flip, 1::-1][:, :2]
-            edges = self.nodes[self.elements[:, 1:]] - self.nodes[self.elements[:, :1]]
+            for arr in (self.elements, self.shifts):
+                arr[flip, :2] = arr[flip, 1::-1][:, :2]
+            corners = self.element_coordinates(self.nodes)
+            edges = corners[:, 1:] - corners[:, :1]
             det = np.linalg.det(edges)
         if np.any(det <= 0):
             raise ValueError(f"{int((det <= 0).sum())} elements have no volume")
@@ -45,6 +59,15 @@ class Mesh:
         grads[:, 0, :] = -grads[:, 1:, :].sum(axis=1)
         self.gradients = grads  # (ne, d+1, d): dN_a/dX
         self._csr()
+
+    def element_coordinates(self, x, period=None) -> np.ndarray:
+        """Corner positions (ne, d+1, d) of every element for node positions ``x`` (nn, d),
+        periodic images unfolded with ``period`` (default: the reference period)."""
+        period = self.period if period is None else period
+        corners = x[self.elements]
+        if np.any(self.period):
+            corners = corners + self.shifts * np.asarray(period)[None, None, :]
+        return corners
 
     def _csr(self):
         """Node-to-element map: for node a, entries start[a]:start[a+1] of (element, local
@@ -120,9 +143,8 @@ class Mesh:
         """Per element: d * inradius / circumradius-like ratio, 1 for the regular simplex;
         here the normalised volume over the mean edge length^d (1 for regular)."""
         idx = [(i, j) for i in range(self.dim + 1) for j in range(i + 1, self.dim + 1)]
-        lengths = np.stack([np.linalg.norm(self.nodes[self.elements[:, i]]
-                                           - self.nodes[self.elements[:, j]], axis=1)
-                            for i, j in idx], axis=1)
+        c = self.element_coordinates(self.nodes)
+        lengths = np.stack([np.linalg.norm(c[:, i] - c[:, j], axis=1) for i, j in idx], axis=1)
         rms = np.sqrt((lengths**2).mean(axis=1))
         regular = np.sqrt(3) / 4 if self.dim == 2 else 1 / (6 * np.sqrt(2))
         return self.volumes / (regular * rms**self.dim)
@@ -151,7 +173,7 @@ class Mesh:
         from scipy.spatial import cKDTree
 
         points = np.atleast_2d(np.asarray(points, float))
-        centroids = self.nodes[self.elements].mean(axis=1)
+        centroids = self.element_coordinates(self.nodes).mean(axis=1)
         tree = cKDTree(centroids)
         found = np.full(len(points), -1)
         bary = np.zeros((len(points), self.dim + 1))
@@ -171,41 +193,67 @@ class Mesh:
         return found, bary
 
     def _barycentric(self, elements, points):
-        x0 = self.nodes[self.elements[elements, 0]]
+        x0 = self.element_coordinates(self.nodes)[elements, 0]
         lam_rest = np.einsum("pad,pd->pa", self.gradients[elements, 1:, :], points - x0)
         return np.concatenate([1 - lam_rest.sum(axis=1, keepdims=True), lam_rest], axis=1)
 
 
-def delaunay_mesh(points, seed: int = 0) -> Mesh:
-    """A Delaunay triangulation of ``points`` (n, d) with no flat simplex.
+def delaunay_mesh(points, seed: int = 0, periodic=None, lo=None, hi=None) -> Mesh:
+    """A Delaunay triangulation of ``points`` (n, d) with no flat simplex; periodic along the
+    axes flagged in ``periodic``, with period ``hi - lo`` (points in [lo, hi) there).
 
     Lattice sites are co-spherical in groups (the 8 corners of a cube, the 6 of an fcc
     octahedron), where the Delaunay triangulation is not unique and a triangulation of the
     group can contain a simplex with zero volume. The ties are broken by lifting the points
-    to ``|x - c|^2 + eps * u`` (u random in [0, 1), fixed by ``seed``; eps far below any true
-    difference of lifts) and taking the lower convex hull (Qhull): a regular triangulation
-    of the unperturbed points, and one whose simplices all have volume, since a lower facet
-    cannot stand on co-planar points.
+    to ``|x - c|^2 + eps * u`` (u random in [0, 1), fixed by ``seed`` and shared by the
+    periodic images of a point; eps far below any true difference of lifts) and taking the
+    lower convex hull (Qhull): a regular triangulation of the unperturbed points (the same
+    for every periodic image), whose simplices all have volume, since a lower facet cannot
+    stand on co-planar points. Along a periodic axis the points are copied one period to
+    each side, and the simplices whose centroid falls in [lo, hi) are kept: they tile the
+    period exactly, their nodes folded back with integer shifts.
     """
     from scipy.spatial import ConvexHull, cKDTree
 
     points = np.asarray(points, float)
     n, d = points.shape
-    centred = points - points.mean(axis=0)
+    periodic = np.zeros(d, bool) if periodic is None else np.asarray(periodic, bool)[:d]
+    period = np.zeros(d)
+    if periodic.any():
+        lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
+        period[periodic] = (hi - lo)[periodic]
+        if np.any((points[:, periodic] < lo[periodic] - 1e-9)
+                  | (points[:, periodic] >= hi[periodic] - 1e-9)):
+            raise ValueError("along a periodic axis the points must lie in [lo, hi)")
+    ranges = [(-1, 0, 1) if p else (0,) for p in periodic]
+    images = np.array(np.meshgrid(*ranges, indexing="ij")).reshape(d, -1).T  # (k, d)
+    padded = (points[None, :, :] + images[:, None, :] * period).reshape(-1, d)
+    origin = np.tile(np.arange(n), len(images))
+    shift = np.repeat(images, n, axis=0)
+    centred = padded - padded.mean(axis=0)
     lift = (centred**2).sum(axis=1)
     nearest = cKDTree(points).query(points, k=2)[0][:, 1].min()  # smallest spacing
     eps = 1e-4 * nearest**2  # lattice co-sphericity is exact or off by O(a^2)
-    u = np.random.default_rng(seed).uniform(0.0, 1.0, n)
+    u = np.random.default_rng(seed).uniform(0.0, 1.0, n)[origin]
     hull = ConvexHull(np.column_stack([centred, lift + eps * u]), qhull_options="Qt Qbb")
-    lower = hull.equations[:, d] < -1e-12
-    return Mesh(points, hull.simplices[lower])
+    simplices = hull.simplices[hull.equations[:, d] < -1e-12]
+    if not periodic.any():
+        return Mesh(points, simplices)
+    centroid = padded[simplices].mean(axis=1)
+    inside = np.all((centroid[:, periodic] >= lo[periodic])
+                    & (centroid[:, periodic] < hi[periodic]), axis=1)
+    simplices = simplices[inside]
+    return Mesh(points, origin[simplices], period=period, shifts=shift[simplices])
 
 
-def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_level: int = 6):
+def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_level: int = 6,
+                   periodic=None):
     """Sites of ``lattice`` in the box [lo, hi]: all of them inside the fine box
     [fine_lo, fine_hi], and farther out only those whose conventional-cell indices are
     multiples of 2^level, level = floor(log2(1 + rate * distance / a)) (capped); on the
-    faces of the box the rule applies within the face, so the faces stay covered."""
+    faces of the box the rule applies within the face, so the faces stay covered. Along a
+    ``periodic`` axis every cell layer is kept (no coarsening across the period, whose
+    images would otherwise share Delaunay ties) and the sites lie in [lo, hi)."""
     from qc_sim.geometry.lattice import positions_in_cells
 
     d = lattice.dimension
@@ -219,20 +267,21 @@ def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_lev
     basis_index = np.repeat(np.arange(len(lattice.basis))[None, :], len(cells), axis=0).ravel()
     cell_index = np.repeat(cells, len(lattice.basis), axis=0)
     x = positions_in_cells(lattice, cells)[:, :d]
-    inside = np.all((x >= lo - 1e-9) & (x <= hi + 1e-9), axis=1)
+    periodic = np.zeros(d, bool) if periodic is None else np.asarray(periodic, bool)[:d]
+    inside = np.all((x >= lo - 1e-9) & ((x <= hi + 1e-9) & ~periodic | (x < hi - 1e-9)), axis=1)
     x, cell_index, basis_index = x[inside], cell_index[inside], basis_index[inside]
     gap = np.maximum(np.maximum(fine_lo - x, x - fine_hi), 0.0)
     distance = np.sqrt((gap**2).sum(axis=1))
     level = np.minimum(np.floor(np.log2(1.0 + rate * distance / lattice.a)), max_level)
     step = (2 ** level).astype(int)
-    on_face = (np.abs(x - lo) < 1e-9) | (np.abs(x - hi) < 1e-9)  # (n, d)
+    on_face = ((np.abs(x - lo) < 1e-9) | (np.abs(x - hi) < 1e-9)) & ~periodic  # (n, d)
     # a coarse site: cell indices multiples of the step (along a face, only in its plane, so
     # the faces of the box keep sites and the mesh covers the whole box)
-    divisible = (cell_index[:, :d] % step[:, None] == 0) | on_face
+    divisible = (cell_index[:, :d] % step[:, None] == 0) | on_face | periodic
     # and no coarse layer closer than half a step to a face it is not on (thin elements)
     to_face = np.minimum(x - lo, hi - x)
-    roomy = (to_face >= 0.5 * step[:, None] * cell[None, :] - 1e-9) | on_face
-    on_grid = (np.all(divisible & roomy, axis=1)
-               & ((basis_index == 0) | on_face.any(axis=1)))
+    roomy = (to_face >= 0.5 * step[:, None] * cell[None, :] - 1e-9) | on_face | periodic
+    # coarse sites: the cell corners (basis site 0), and on a face every site of the face
+    on_grid = np.all(divisible & roomy, axis=1) & ((basis_index == 0) | on_face.any(axis=1))
     keep = (distance == 0) | on_grid
     return x[keep]
