@@ -281,7 +281,8 @@ def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_lev
     # and no coarse layer closer than half a step to a face it is not on (thin elements)
     to_face = np.minimum(x - lo, hi - x)
     roomy = (to_face >= 0.5 * step[:, None] * cell[None, :] - 1e-9) | on_face | periodic
-    # coarse sites: the cell corners (basis site 0), and on a face every site of the face
-    on_grid = np.all(divisible & roomy, axis=1) & ((basis_index == 0) | on_face.any(axis=1))
+    # coarse sites are cell corners (basis site 0); the box should span whole cells so that
+    # its faces carry corner sites
+    on_grid = np.all(divisible & roomy, axis=1) & (basis_index == 0)
     keep = (distance == 0) | on_grid
     return x[keep]
