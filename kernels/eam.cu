@@ -7,6 +7,9 @@
  *                F(rho_i) (linearly extrapolated above rhomax, as LAMMPS does);
  *   eam_force:   f_i = sum_j [F'_i rho'_{j->i} + F'_j rho'_{i->j} + phi'_ij] (x_i - x_j)/r
  *                and, if eflag, adds 0.5 * sum_j phi_ij to the site energy.
+ * Weighted energies sum_i w_i E_i (the blended handshake, DESIGN section 2): the caller
+ * passes F' already multiplied by w, and with wflag the pair term of bond ij is weighted by
+ * (w_i + w_j) / 2 (the site energies are multiplied by w afterwards).
  * Spline tables are flattened (table, m, 7) with m = 0..npoints (row 0 unused, as LAMMPS).
  * grid = (nrho, nr, ntypes); scal = (rdrho, rdr, rhomax, cutoff^2).
  */
@@ -47,7 +50,8 @@ QC_KERNEL void eam_force(int n, const double* QC_RESTRICT x, const int* QC_RESTR
                          const int* QC_RESTRICT grid, const double* QC_RESTRICT scal,
                          const double* QC_RESTRICT rhor_spline, const double* QC_RESTRICT z2r_spline,
                          const int* QC_RESTRICT type2rhor, const int* QC_RESTRICT type2z2r,
-                         const double* QC_RESTRICT fp, int eflag, int vflag,
+                         const double* QC_RESTRICT fp, const double* QC_RESTRICT weight,
+                         int wflag, int eflag, int vflag,
                          double* QC_RESTRICT force, double* QC_RESTRICT energy,
                          double* QC_RESTRICT virial)
 {
@@ -73,7 +77,8 @@ QC_KERNEL void eam_force(int n, const double* QC_RESTRICT x, const int* QC_RESTR
             const double z2p = qc_spline_slope(cz, p), z2 = qc_spline_value(cz, p);
             const double recip = 1.0 / r;
             const double phi = z2 * recip;
-            const double phip = z2p * recip - phi * recip;
+            double phip = z2p * recip - phi * recip;
+            if (wflag) phip *= 0.5 * (weight[i] + weight[j]);
             const double psip = fpi * rhojp + fp[j] * rhoip + phip;
             const double fpair = -psip * recip;
             fx += dx * fpair; fy += dy * fpair; fz += dz * fpair;

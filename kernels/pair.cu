@@ -8,7 +8,8 @@
  * the square of the largest cutoff (each pair still checks its own).
  * Outputs: force (n,3) eV/A; if eflag, site energy (n,) eV = half the bond energies;
  * if vflag, per-atom virial (n,6) eV = 0.5 * sum_j d_ij (x) f_ij with d_ij = x_i - x_j
- * (xx, yy, zz, xy, xz, yz; LAMMPS's convention).
+ * (xx, yy, zz, xy, xz, yz; LAMMPS's convention). With wflag the energy is the weighted
+ * sum_i w_i E_i (the blended handshake): bond ij's force is weighted by (w_i + w_j) / 2.
  */
 #include "qc_kernel.h"
 
@@ -18,7 +19,8 @@ QC_KERNEL void pair_force(int n, int style, int ntypes, const double* QC_RESTRIC
                           const double* QC_RESTRICT x, const int* QC_RESTRICT type,
                           const double* QC_RESTRICT box, const int* QC_RESTRICT neighbors,
                           const int* QC_RESTRICT images, const int* QC_RESTRICT counts, int cap,
-                          double cutsq, int eflag, int vflag, double* QC_RESTRICT force,
+                          double cutsq, const double* QC_RESTRICT weight, int wflag,
+                          int eflag, int vflag, double* QC_RESTRICT force,
                           double* QC_RESTRICT energy, double* QC_RESTRICT virial)
 {
     QC_FOR(i, n) {
@@ -31,6 +33,7 @@ QC_KERNEL void pair_force(int n, int style, int ntypes, const double* QC_RESTRIC
             double e, g;
             if (!qc_pair_eval(style, pi + type[QC_ROW_J] * QC_PAIR_NPARAM, dx * dx + dy * dy + dz * dz, &e, &g))
                 continue;
+            if (wflag) g *= 0.5 * (weight[i] + weight[QC_ROW_J]);
             fx += g * dx; fy += g * dy; fz += g * dz;
             ei += e;
             v0 += dx * dx * g; v1 += dy * dy * g; v2 += dz * dz * g;
@@ -38,7 +41,7 @@ QC_KERNEL void pair_force(int n, int style, int ntypes, const double* QC_RESTRIC
         }
         QC_CUTOFF_ROW_END
         force[3 * i] = fx; force[3 * i + 1] = fy; force[3 * i + 2] = fz;
-        if (eflag) energy[i] = 0.5 * ei;
+        if (eflag) energy[i] = 0.5 * ei * (wflag ? weight[i] : 1.0);
         if (vflag) {
             virial[6 * i] = 0.5 * v0; virial[6 * i + 1] = 0.5 * v1; virial[6 * i + 2] = 0.5 * v2;
             virial[6 * i + 3] = 0.5 * v3; virial[6 * i + 4] = 0.5 * v4; virial[6 * i + 5] = 0.5 * v5;

@@ -318,3 +318,44 @@ def test_malformed_funcfl_and_unknown_names(tmp_path, lammps_potentials):
         read_eam(tmp_path / "potential.txt")
     with pytest.raises(InputError, match=r"missing.eam: cannot read potential file"):
         load_potential(str(tmp_path / "missing.eam"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["funcfl Cu", "setfl Al-Cu random alloy", "free Cu cluster",
+                                  "LJ shifted, two species", "Morse shifted"])
+def test_weighted_site_energies_and_their_forces(name, backend, lammps_potentials):
+    """sum_i w_i E_i (the blended handshake's atomistic energy): forces are its negative
+    gradient, all-ones weights give the plain energy, and both backends agree."""
+    make_atoms, make_pot = CASES[name]
+    atoms, pot = make_atoms(), make_pot(lammps_potentials)
+    dev = get_device(backend)
+    w = np.random.default_rng(5).uniform(0.0, 1.0, len(atoms))
+    types = np.array([pot.species.index(atoms.species[t]) for t in range(len(atoms.species))],
+                     np.int32)[atoms.types]
+
+    def weighted(x, weights):
+        xd = dev.asarray(x)
+        nl = build(dev, xd, dev.asarray(atoms.ids), atoms.box, pot.cutoff, skin=0.3)
+        r = pot.compute(dev, xd, dev.asarray(types), atoms.box, nl, weights=dev.asarray(weights))
+        return r.energy(), np.array(dev.to_host(r.forces))
+
+    e_plain, _, f_plain, _ = evaluate(atoms, pot, backend)
+    e1, f1 = weighted(atoms.positions, np.ones(len(atoms)))
+    assert e1 == pytest.approx(e_plain, rel=1e-14) and np.abs(f1 - f_plain).max() < 1e-12
+    e_w, f_w = weighted(atoms.positions, w)
+    h = min(1e-5, 0.1 * cutoff_gap(atoms, pot))
+    for i in (0, 7, 19):
+        for a in range(3):
+            x = atoms.positions.copy()
+            x[i, a] += h
+            ep = weighted(x, w)[0]
+            x[i, a] -= 2 * h
+            em = weighted(x, w)[0]
+            assert f_w[i, a] == pytest.approx(-(ep - em) / (2 * h), abs=2e-6)
+    if backend == "cpu":
+        ref = get_device("numpy")
+        nl = build(ref, atoms.positions, atoms.ids, atoms.box, pot.cutoff, 0.3)
+        r = pot.compute(ref, atoms.positions, types, atoms.box, nl, weights=w)
+        e_np, f_np = r.energy(), r.forces
+        assert e_w == pytest.approx(e_np, rel=1e-13)
+        assert np.abs(f_w - f_np).max() < 1e-12 * max(1.0, np.abs(f_np).max())

@@ -79,12 +79,17 @@ class AtomisticSystem:
         self._capacity = self.nlist.capacity
         self.rebuilds += 1
 
-    def compute(self, energy: bool = True, virial: bool = True) -> ForceResult:
-        """Forces (and site energies, virial) at the current positions."""
+    def compute(self, energy: bool = True, virial: bool = True, weights=None) -> ForceResult:
+        """Forces (and site energies, virial) at the current positions; with per-atom
+        ``weights`` (device array) those of the weighted energy sum_i w_i E_i."""
         if self.nlist is None or needs_rebuild(self.device, self.nlist, self.positions):
             self._rebuild()
+        if weights is None:
+            return self.potential.compute(self.device, self.positions, self.types, self.box,
+                                          self.nlist, energy=energy, virial=virial)
         return self.potential.compute(self.device, self.positions, self.types, self.box,
-                                      self.nlist, energy=energy, virial=virial)
+                                      self.nlist, energy=energy, virial=virial,
+                                      weights=weights)
 
     def set_positions(self, positions) -> None:
         """Replace positions (n, 3) Å (host or device array); the list is rebuilt if needed."""

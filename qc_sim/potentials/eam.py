@@ -57,12 +57,16 @@ class Eam:
 
         return site_terms(self.tables, np.asarray(r, float), species)
 
-    def compute(self, device, positions, types, box, nlist, energy=True, virial=True):
+    def compute(self, device, positions, types, box, nlist, energy=True, virial=True,
+                weights=None):
+        """ForceResult of the energy, or of sum_i w_i E_i with per-atom ``weights``."""
         if not device.compiled:
             f, e, v = eam_compute(self.tables, positions, types, box.lengths, nlist.neighbors,
-                                  nlist.images, nlist.counts, energy=energy, virial=virial)
+                                  nlist.images, nlist.counts, energy=energy, virial=virial,
+                                  weights=weights)
             return ForceResult(f, e, v)
-        return _compute_compiled(self, device, positions, types, box, nlist, energy, virial)
+        return _compute_compiled(self, device, positions, types, box, nlist, energy, virial,
+                                 weights)
 
 
 def _device_tables(pot: Eam, device):
@@ -84,7 +88,8 @@ def _device_tables(pot: Eam, device):
     return cache[device.name]
 
 
-def _compute_compiled(pot: Eam, device, positions, types, box, nlist, energy, virial):
+def _compute_compiled(pot: Eam, device, positions, types, box, nlist, energy, virial,
+                      weights=None):
     xp = device.xp
     n = positions.shape[0]
     t = _device_tables(pot, device)
@@ -98,6 +103,11 @@ def _compute_compiled(pot: Eam, device, positions, types, box, nlist, energy, vi
               t["grid"], t["scal"])
     k.eam_density(n, *common, t["frho"], t["rhor"], t["type2frho"], t["type2rhor"],
                   int(energy), fp, site)
+    if weights is not None:
+        fp = fp * weights
     k.eam_force(n, *common, t["rhor"], t["z2r"], t["type2rhor"], t["type2z2r"], fp,
+                xp.ones(1) if weights is None else weights, int(weights is not None),
                 int(energy), int(virial), forces, site, vir)
+    if energy and weights is not None:
+        site = site * weights
     return ForceResult(forces, site if energy else None, vir if virial else None)

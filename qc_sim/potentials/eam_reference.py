@@ -36,8 +36,9 @@ def _per_atom(n, i, values):
 
 
 def eam_compute(tables, positions, types, box_lengths, neighbors, images, counts,
-                energy=True, virial=True):
-    """Forces (n, 3), site energies (n,) or None, per-atom virials (n, 6) or None."""
+                energy=True, virial=True, weights=None):
+    """Forces (n, 3), site energies (n,) or None, per-atom virials (n, 6) or None; with
+    per-atom ``weights`` those of sum_i w_i E_i."""
     t = tables
     n = positions.shape[0]
     types = np.asarray(types)
@@ -53,6 +54,7 @@ def eam_compute(tables, positions, types, box_lengths, neighbors, images, counts
     mrho, prho = spline_index(rho, 1.0 / t.drho, t.nrho, lowest=1)
     cf = t.frho_spline[t.type2frho[types], mrho]
     fp = spline_slope(cf, prho)
+    fp_w = fp if weights is None else fp * weights
 
     rhoip = spline_slope(t.rhor_spline[t.type2rhor[ti, tj], m], p)
     rhojp = spline_slope(t.rhor_spline[t.type2rhor[tj, ti], m], p)
@@ -61,7 +63,9 @@ def eam_compute(tables, positions, types, box_lengths, neighbors, images, counts
     recip = 1.0 / r
     phi = z2 * recip
     phip = z2p * recip - phi * recip
-    fpair = -(fp[i] * rhojp + fp[j] * rhoip + phip) * recip
+    if weights is not None:
+        phip = phip * (0.5 * (weights[i] + weights[j]))
+    fpair = -(fp_w[i] * rhojp + fp_w[j] * rhoip + phip) * recip
     forces = np.stack([_per_atom(n, i, d[:, a] * fpair) for a in range(3)], axis=1)
 
     site = None
@@ -70,6 +74,8 @@ def eam_compute(tables, positions, types, box_lengths, neighbors, images, counts
         above = rho > t.rhomax
         embed[above] += fp[above] * (rho[above] - t.rhomax)
         site = embed + 0.5 * _per_atom(n, i, phi)
+        if weights is not None:
+            site = site * weights
     vir = None
     if virial:
         bonds = bond_virial(d, fpair)

@@ -68,9 +68,12 @@ class PairPotential:
     def kernel_params(self) -> np.ndarray:
         return np.ascontiguousarray(self.params.reshape(-1))
 
-    def compute(self, device, positions, types, box, nlist, energy=True, virial=True):
+    def compute(self, device, positions, types, box, nlist, energy=True, virial=True,
+                weights=None):
+        """ForceResult of the energy, or of sum_i w_i E_i with per-atom ``weights``."""
         if not device.compiled:
-            return pair_reference(self, device.xp, positions, types, box.lengths, nlist, energy, virial)
+            return pair_reference(self, device.xp, positions, types, box.lengths, nlist, energy,
+                                  virial, weights)
         xp = device.xp
         n = positions.shape[0]
         forces = xp.empty((n, 3))
@@ -79,8 +82,9 @@ class PairPotential:
         k = device.kernels("pair")
         k.pair_force(n, STYLES[self.style], len(self.species), device.asarray(self.kernel_params()),
                      positions, types, device.asarray(box.lengths), nlist.neighbors, nlist.images,
-                     nlist.counts, nlist.capacity, self.cutoff**2, int(energy), int(virial),
-                     forces, site, vir)
+                     nlist.counts, nlist.capacity, self.cutoff**2,
+                     xp.ones(1) if weights is None else weights, int(weights is not None),
+                     int(energy), int(virial), forces, site, vir)
         return ForceResult(forces, site if energy else None, vir if virial else None)
 
 
@@ -108,7 +112,8 @@ def morse(d0, alpha, r0, cutoff, species=("X",), shift=False) -> PairPotential:
     return _make("morse", [("d0", d0), ("alpha", alpha), ("r0", r0)], species, cutoff, shift)
 
 
-def pair_reference(pot: PairPotential, xp, positions, types, box_lengths, nlist, energy, virial):
+def pair_reference(pot: PairPotential, xp, positions, types, box_lengths, nlist, energy, virial,
+                   weights=None):
     """Readable NumPy version of ``kernels/pair.cu``: same inputs, same ForceResult."""
     n = positions.shape[0]
     i, j, d = pair_vectors(xp, positions, box_lengths, nlist.neighbors, nlist.images, nlist.counts)
@@ -118,8 +123,12 @@ def pair_reference(pot: PairPotential, xp, positions, types, box_lengths, nlist,
     keep = r < rc
     i, d, p, r = i[keep], d[keep], p[keep], r[keep]
     e, g = _energy_and_g(pot.style, p, r)
+    if weights is not None:
+        g = g * (0.5 * (weights[i] + weights[j[keep]]))
     forces = gather_pairs(xp, n, i, g[:, None] * d)
     site = 0.5 * gather_pairs(xp, n, i, e) if energy else None
+    if site is not None and weights is not None:
+        site = site * weights
     vir = gather_pairs(xp, n, i, bond_virial(d, g)) if virial else None
     return ForceResult(forces, site, vir)
 
