@@ -18,9 +18,13 @@ class ContinuumRegion:
 
     xp = np
 
-    def __init__(self, mesh, material, held=None, external_forces=None, device=None):
+    def __init__(self, mesh, material, held=None, external_forces=None, device=None,
+                 element_weights=None):
         self.mesh = mesh
         self.device = device
+        # per-element weights of the energy (1 - beta in a blended handshake), default 1
+        self.element_weights = (np.ones(len(mesh.elements)) if element_weights is None
+                                else np.asarray(element_weights, float))
         self.material = material
         self.x = mesh.nodes.copy()
         # dead loads (body forces, tractions) as nodal forces (nn, d), eV/Å
@@ -40,7 +44,7 @@ class ContinuumRegion:
         """Total energy (eV) and nodal forces (nn, d) at node positions ``x``."""
         F = self.deformation_gradients(x)
         W, P = self.material.energy_stress(F)
-        v = self.mesh.volumes
+        v = self.mesh.volumes * self.element_weights
         element_forces = -np.einsum("e,edf,eaf->ead", v, P, self.mesh.gradients)
         x = self.x if x is None else x
         work = float(((x - self.mesh.nodes) * self.external).sum())

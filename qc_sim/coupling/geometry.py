@@ -1,0 +1,122 @@
+"""Building a coupled model's geometry from a lattice, a domain and a region of interest.
+
+Zones by the distance d of a lattice site outside a spherical core of radius r_core (d <= 0
+inside): core (beta = 1), handshake (0 < d < w, beta ramps to 0), continuum (beta = 0).
+The mesh's nodes are every site of a fine box around core and handshake and a graded
+subset beyond; every site with beta > 0 is an atom and a node. Padding atoms are the
+continuum sites within ``reach`` of those atoms: their positions are interpolated from the
+mesh, ``x_p = sum_I N_I(X_p) y_I``, rows of the sparse matrix ``interpolation`` (atoms x nodes),
+whose transpose returns their forces to the nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qc_sim.continuum.mesh import Mesh, delaunay_mesh, lattice_points
+from qc_sim.coupling.blend import blend_weight
+from qc_sim.geometry.lattice import Lattice, positions_in_cells
+
+CORE, HANDSHAKE, CONTINUUM = 0, 1, 2
+ZONE_NAMES = ("core", "handshake", "continuum")
+
+
+@dataclass
+class CoupledGeometry:
+    lattice: Lattice
+    lo: np.ndarray
+    hi: np.ndarray
+    center: np.ndarray
+    core_radius: float
+    width: float
+    mesh: Mesh
+    node_beta: np.ndarray  # (nn,)
+    node_zone: np.ndarray  # (nn,) CORE, HANDSHAKE or CONTINUUM
+    held: np.ndarray  # (nn,) nodes on the outer boundary
+    atom_sites: np.ndarray  # (na, d) reference positions of all atoms (blended + padding)
+    atom_beta: np.ndarray  # (na,)
+    atom_node: np.ndarray  # (na,) the node an atom is, or -1 for interpolated padding
+    interpolation: object  # scipy.sparse (na, nn)
+    element_beta: np.ndarray  # (ne,) beta at element centroids
+
+    @property
+    def dim(self) -> int:
+        return self.mesh.dim
+
+    def distance(self, points) -> np.ndarray:
+        return np.linalg.norm(np.asarray(points) - self.center, axis=1) - self.core_radius
+
+
+def _all_sites(lattice, lo, hi):
+    d = lattice.dimension
+    cell = np.diag(lattice.cell)[:d]
+    n_lo = np.floor(lo / cell).astype(int) - 1
+    n_hi = np.ceil(hi / cell).astype(int) + 1
+    axes = [np.arange(a, b + 1) for a, b in zip(n_lo, n_hi)] + [np.zeros(1)] * (3 - d)
+    cells = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    x = positions_in_cells(lattice, cells)[:, :d]
+    inside = np.all((x >= lo - 1e-9) & (x <= hi + 1e-9), axis=1)
+    return x[inside]
+
+
+def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: float,
+                   reach: float, rate: float = 0.5, max_level: int = 6) -> CoupledGeometry:
+    """Zones, mesh, atoms and padding for a spherical (circular in 2D) core.
+
+    lo, hi: the domain box (Å), spanning whole lattice cells; center, core_radius: the core;
+    width: the handshake width (Å); reach: how far padding must extend beyond the blended
+    atoms (one cutoff for energy-based couplings, two for force-based EAM).
+    """
+    import scipy.sparse as sp
+    from scipy.spatial import cKDTree
+
+    d = lattice.dimension
+    lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
+    center = np.asarray(center, float)[:d]
+    outer = core_radius + width
+    fine_lo, fine_hi = center - outer - lattice.a, center + outer + lattice.a
+    if np.any(fine_lo - reach < lo) or np.any(fine_hi + reach > hi):
+        raise ValueError(f"the domain must extend at least the reach ({reach:.2f} Å) beyond "
+                         f"the handshake on every side")
+    nodes = lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate=rate, max_level=max_level)
+    mesh = delaunay_mesh(nodes)
+    dist = np.linalg.norm(mesh.nodes - center, axis=1) - core_radius
+    node_beta = blend_weight(dist, width)
+    node_zone = np.where(dist <= 0, CORE, np.where(node_beta > 0, HANDSHAKE, CONTINUUM))
+    on_box = np.any((np.abs(mesh.nodes - lo) < 1e-6) | (np.abs(mesh.nodes - hi) < 1e-6), axis=1)
+
+    sites = _all_sites(lattice, lo, hi)
+    site_beta = blend_weight(np.linalg.norm(sites - center, axis=1) - core_radius, width)
+    blended = sites[site_beta > 0]
+    near = cKDTree(blended).query(sites, k=1, distance_upper_bound=reach)[0] < np.inf
+    padding = near & (site_beta == 0)
+    atom_sites = np.concatenate([blended, sites[padding]])
+    atom_beta = np.concatenate([site_beta[site_beta > 0], np.zeros(int(padding.sum()))])
+
+    node_tree = cKDTree(mesh.nodes)
+    gap, nearest = node_tree.query(atom_sites, k=1)
+    atom_node = np.where(gap < 1e-6, nearest, -1)
+    if np.any(atom_node[: len(blended)] < 0):
+        raise AssertionError("a blended atom is not a mesh node")
+    rows, cols, vals = [], [], []
+    is_node = atom_node >= 0
+    rows.append(np.nonzero(is_node)[0])
+    cols.append(atom_node[is_node])
+    vals.append(np.ones(int(is_node.sum())))
+    slaved = np.nonzero(~is_node)[0]
+    if len(slaved):
+        element, bary = mesh.locate(atom_sites[slaved])
+        if np.any(element < 0):
+            raise ValueError("a padding atom lies outside the mesh")
+        rows.append(np.repeat(slaved, d + 1))
+        cols.append(mesh.elements[element].reshape(-1))
+        vals.append(bary.reshape(-1))
+    phi = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(len(atom_sites), mesh.n_nodes))
+    centroids = mesh.element_coordinates(mesh.nodes).mean(axis=1)
+    element_beta = blend_weight(np.linalg.norm(centroids - center, axis=1) - core_radius, width)
+    return CoupledGeometry(lattice, lo, hi, center, float(core_radius), float(width), mesh,
+                           node_beta, node_zone, on_box, atom_sites, atom_beta, atom_node, phi,
+                           element_beta)
