@@ -198,6 +198,20 @@ class Mesh:
         return np.concatenate([1 - lam_rest.sum(axis=1, keepdims=True), lam_rest], axis=1)
 
 
+def position_hash(points, seed: int = 0) -> np.ndarray:
+    """A pseudo-random number in [0, 1) for each point, a function of its position (rounded
+    to 1e-6 Å) and ``seed`` only (splitmix64 of the packed coordinates)."""
+    q = np.round(np.asarray(points, float) / 1e-6).astype(np.int64).view(np.uint64)
+    mult = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9],
+                    dtype=np.uint64)[: q.shape[1]]
+    with np.errstate(over="ignore"):
+        h = np.bitwise_xor.reduce(q * mult, axis=1) ^ np.uint64(seed * 0x2545F4914F6CDD1D % 2**64)
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> np.uint64(31))
+    return (h >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
 def delaunay_mesh(points, seed: int = 0, periodic=None, lo=None, hi=None) -> Mesh:
     """A Delaunay triangulation of ``points`` (n, d) with no flat simplex; periodic along the
     axes flagged in ``periodic``, with period ``hi - lo`` (points in [lo, hi) there).
@@ -205,8 +219,10 @@ def delaunay_mesh(points, seed: int = 0, periodic=None, lo=None, hi=None) -> Mes
     Lattice sites are co-spherical in groups (the 8 corners of a cube, the 6 of an fcc
     octahedron), where the Delaunay triangulation is not unique and a triangulation of the
     group can contain a simplex with zero volume. The ties are broken by lifting the points
-    to ``|x - c|^2 + eps * u`` (u random in [0, 1), fixed by ``seed`` and shared by the
-    periodic images of a point; eps far below any true difference of lifts) and taking the
+    to ``|x - c|^2 + eps * u`` (u in [0, 1) a hash of the point's position and ``seed``, so
+    the same point set gives the same mesh whatever the order, two point sets that differ
+    only somewhere (a vacancy) get the same elements away from it, and periodic images share
+    u; eps far below any true difference of lifts) and taking the
     lower convex hull (Qhull): a regular triangulation of the unperturbed points (the same
     for every periodic image), whose simplices all have volume, since a lower facet cannot
     stand on co-planar points. Along a periodic axis the points are copied one period to
@@ -234,7 +250,7 @@ def delaunay_mesh(points, seed: int = 0, periodic=None, lo=None, hi=None) -> Mes
     lift = (centred**2).sum(axis=1)
     nearest = cKDTree(points).query(points, k=2)[0][:, 1].min()  # smallest spacing
     eps = 1e-4 * nearest**2  # lattice co-sphericity is exact or off by O(a^2)
-    u = np.random.default_rng(seed).uniform(0.0, 1.0, n)[origin]
+    u = position_hash(points, seed)[origin]
     hull = ConvexHull(np.column_stack([centred, lift + eps * u]), qhull_options="Qt Qbb")
     simplices = hull.simplices[hull.equations[:, d] < -1e-12]
     if not periodic.any():

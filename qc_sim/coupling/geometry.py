@@ -40,6 +40,7 @@ class CoupledGeometry:
     atom_node: np.ndarray  # (na,) the node an atom is, or -1 for interpolated padding
     interpolation: object  # scipy.sparse (na, nn)
     element_beta: np.ndarray  # (ne,) beta at element centroids
+    defect_free: "CoupledGeometry | None" = None  # the same zones without the defects
 
     @property
     def dim(self) -> int:
@@ -61,13 +62,25 @@ def _all_sites(lattice, lo, hi):
     return x[inside]
 
 
+def _without(points, removed):
+    """``points`` minus those within 1e-6 Å of any of ``removed``."""
+    from scipy.spatial import cKDTree
+
+    if removed is None or len(removed) == 0:
+        return points
+    gap = cKDTree(np.atleast_2d(removed)).query(points, k=1)[0]
+    return points[gap > 1e-6]
+
+
 def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: float,
-                   reach: float, rate: float = 0.5, max_level: int = 6) -> CoupledGeometry:
+                   reach: float, rate: float = 0.5, max_level: int = 6,
+                   vacancies=None) -> CoupledGeometry:
     """Zones, mesh, atoms and padding for a spherical (circular in 2D) core.
 
     lo, hi: the domain box (Å), spanning whole lattice cells; center, core_radius: the core;
     width: the handshake width (Å); reach: how far padding must extend beyond the blended
-    atoms (one cutoff for energy-based couplings, two for force-based EAM).
+    atoms (one cutoff for energy-based couplings, two for force-based EAM); vacancies: lattice
+    sites (k, d) left empty, which must lie in the core.
     """
     import scipy.sparse as sp
     from scipy.spatial import cKDTree
@@ -80,14 +93,22 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     if np.any(fine_lo - reach < lo) or np.any(fine_hi + reach > hi):
         raise ValueError(f"the domain must extend at least the reach ({reach:.2f} Å) beyond "
                          f"the handshake on every side")
-    nodes = lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate=rate, max_level=max_level)
+    defect_free = None
+    if vacancies is not None and len(vacancies):
+        vacancies = np.atleast_2d(np.asarray(vacancies, float))[:, :d]
+        if np.any(np.linalg.norm(vacancies - center, axis=1) > core_radius):
+            raise ValueError("vacancies must lie in the atomistic core")
+        defect_free = build_geometry(lattice, lo, hi, center, core_radius, width, reach, rate,
+                                     max_level)
+    nodes = _without(lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate=rate,
+                                    max_level=max_level), vacancies)
     mesh = delaunay_mesh(nodes)
     dist = np.linalg.norm(mesh.nodes - center, axis=1) - core_radius
     node_beta = blend_weight(dist, width)
     node_zone = np.where(dist <= 0, CORE, np.where(node_beta > 0, HANDSHAKE, CONTINUUM))
     on_box = np.any((np.abs(mesh.nodes - lo) < 1e-6) | (np.abs(mesh.nodes - hi) < 1e-6), axis=1)
 
-    sites = _all_sites(lattice, lo, hi)
+    sites = _without(_all_sites(lattice, lo, hi), vacancies)
     site_beta = blend_weight(np.linalg.norm(sites - center, axis=1) - core_radius, width)
     blended = sites[site_beta > 0]
     near = cKDTree(blended).query(sites, k=1, distance_upper_bound=reach)[0] < np.inf
@@ -119,4 +140,4 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     element_beta = blend_weight(np.linalg.norm(centroids - center, axis=1) - core_radius, width)
     return CoupledGeometry(lattice, lo, hi, center, float(core_radius), float(width), mesh,
                            node_beta, node_zone, on_box, atom_sites, atom_beta, atom_node, phi,
-                           element_beta)
+                           element_beta, defect_free)
