@@ -105,3 +105,105 @@ def test_a_broken_promise_stops_the_build(geometry_3d, lammps_potentials):
     with pytest.raises(GhostForceError, match=r"bqcf fails its patch test at F = .*ghost force "
                                               r".* eV/Å in the handshake"):
         CoupledModel(thin, pot, "Cu", "bqcf", device=get_device("cpu"))
+
+
+def test_vacancy_formation_energy_converges_to_the_atomistic_value(lammps_potentials):
+    """A vacancy in Mishin Cu, clamped cube of 16 cells: bgfc's formation energy approaches
+    the fully atomistic value of the same clamped domain as the core grows, and is within
+    0.01 eV of it already with a one-lattice-constant core. (The 24-cell study with 10x
+    fewer degrees of freedom is scripts/validate_vacancy.py.)"""
+    from qc_sim.coupling.reference import atomistic_reference
+    from qc_sim.solvers import lbfgs
+
+    pot = Eam.from_file(lammps_potentials / "Cu_mishin1.eam.alloy")
+    a = 3.6149250663890298
+    lat = fcc(a)
+    lo, hi, centre = np.zeros(3), np.full(3, 16 * a), np.full(3, 8 * a)
+    device = get_device("cpu")
+    e0 = -3.540218330204917
+    perfect, _ = atomistic_reference(lat, lo, hi, pot, "Cu", device)
+    vacancy, relaxed = atomistic_reference(lat, lo, hi, pot, "Cu", device, vacancies=[centre])
+    e_ref = relaxed.energy - perfect.compute().energy() + e0
+    assert e_ref == pytest.approx(1.27, abs=0.01)
+    errors = []
+    for radius in (1.0, 2.0):
+        g = build_geometry(lat, lo, hi, centre, radius * a, 1.5 * a, reach=2 * pot.cutoff,
+                           vacancies=[centre])
+        model = CoupledModel(g, pot, "Cu", "bgfc", device=device)
+        result = lbfgs(model, fmax=1e-4, max_steps=5000).check()
+        e_f = result.energy - model.twin.evaluate(model.twin.y_far)[0] + e0
+        errors.append(abs(e_f - e_ref))
+    print("vacancy formation energy errors (bgfc, core 1a, 2a):", errors)
+    assert errors[0] < 0.01 and errors[1] < errors[0]
+
+
+def test_coupled_nve_with_bgfc_conserves_energy():
+    """Done-when: the coupled NVE run with bgfc conserves energy to 1e-4 relative over
+    10,000 steps (2D LJ in eV and Å with unit masses: 0.2 fs steps; random initial kick)."""
+    from qc_sim.coupling.dynamics import CoupledDynamics, node_masses
+
+    g = geometry_2d(width=3, core=3)
+    model = CoupledModel(g, LJ, "X", "bgfc", far_field=FAR, device=get_device("cpu"))
+    masses = node_masses(model, 1.0)
+    rng = np.random.default_rng(4)
+    v0 = rng.normal(0, 2.0, model.y.shape)
+    dyn = CoupledDynamics(model, masses, dt=0.0002)
+    state = dyn.init_state(v0)
+    total0 = state.energy + dyn.kinetic_energy(state)
+    totals = []
+    dyn.run(state, 10_000, every=100,
+            on_step=lambda s: totals.append(s.energy + dyn.kinetic_energy(s)))
+    drift = np.abs(np.array(totals) - total0).max() / abs(total0)
+    print(f"coupled NVE drift over 10,000 steps: {drift:.2e}")
+    assert drift < 1e-4
+
+
+def test_coupled_neb_gives_the_atomistic_vacancy_migration_barrier(lammps_potentials):
+    """Done-when: the vacancy migration barrier of the coupled model (bgfc, core 2a) is within
+    0.01 eV of the fully atomistic barrier on the same clamped domain, a 16-cell cube (both
+    CI-NEB, 5 inner images, from relaxed end points)."""
+    from qc_sim.atomistic.replicas import batch_energy_forces
+    from qc_sim.atomistic.system import AtomisticSystem
+    from qc_sim.coupling.model import CoupledImage
+    from qc_sim.coupling.reference import clamped_crystal
+    from qc_sim.solvers import fire, lbfgs
+    from qc_sim.solvers.neb import Band, interpolate, run_neb
+
+    pot = Eam.from_file(lammps_potentials / "Cu_mishin1.eam.alloy")
+    a = 3.6149250663890298
+    lat = fcc(a)
+    lo, hi, centre = np.zeros(3), np.full(3, 16 * a), np.full(3, 8 * a)
+    hop = centre + np.array([0.5, 0.5, 0.0]) * a  # the neighbour that jumps into the vacancy
+    device = get_device("cpu")
+
+    g = build_geometry(lat, lo, hi, centre, 2.0 * a, 1.5 * a, reach=2 * pot.cutoff,
+                       vacancies=[centre])
+    model = CoupledModel(g, pot, "Cu", "bgfc", device=device)
+    mover = int(np.argmin(np.linalg.norm(g.mesh.nodes - hop, axis=1)))
+    ends = [CoupledImage(model, g.mesh.nodes), CoupledImage(model, g.mesh.nodes)]
+    ends[1].y[mover] = centre
+    for end in ends:
+        lbfgs(end, fmax=1e-4, max_steps=5000).check()
+    images = [ends[0]] + [CoupledImage(model, y) for y in interpolate(
+        ends[0].get_dofs(), ends[1].get_dofs(), 5)] + [ends[1]]
+    coupled = run_neb(Band(images, k=0.1, climb=True), fmax=0.01)
+    assert coupled.converged, coupled.message
+
+    atoms, fixed = clamped_crystal(lat, lo, hi, 2 * pot.cutoff, "Cu", vacancies=[centre])
+    k = int(np.argmin(np.linalg.norm(atoms.positions - hop, axis=1)))
+    systems = [AtomisticSystem(atoms, pot, device, skin=0.5, fixed=fixed) for _ in range(7)]
+    final = atoms.positions.copy()
+    final[k] = centre
+    systems[-1].set_positions(final)
+    for end in (systems[0], systems[-1]):
+        fire(end, fmax=1e-4, max_steps=20_000).check()
+    for s, y in zip(systems[1:-1], interpolate(systems[0].get_dofs(), systems[-1].get_dofs(), 5)):
+        s.set_dofs(y)
+    atomistic = run_neb(Band(systems, k=0.1, climb=True, evaluate_batch=batch_energy_forces),
+                        fmax=0.01)
+    assert atomistic.converged, atomistic.message
+    print(f"vacancy migration, clamped 16-cell cube: coupled (bgfc) {coupled.barrier:.4f} eV with "
+          f"{3 * int(model.free.sum())} dofs, atomistic {atomistic.barrier:.4f} eV with "
+          f"{3 * int((~fixed).sum())}")
+    assert coupled.barrier == pytest.approx(atomistic.barrier, abs=0.01)
+    assert atomistic.barrier == pytest.approx(0.69, abs=0.01)

@@ -92,14 +92,33 @@ class CoupledModel:
         return site, f
 
     def _continuum(self, y, weighted_forces: bool):
+        """Energy and node forces of the elements that carry weight: (1 - beta_T) > 0 for
+        the energy-based couplings, any node with beta < 1 for bqcf. Elements deep in the core
+        are skipped: they carry nothing, and a defect may deform them beyond Cauchy-Born's
+        range."""
         mesh = self.geometry.mesh
-        F = np.einsum("ead,eaf->edf", mesh.element_coordinates(y), mesh.gradients)
+        active = self._active_elements(weighted_forces)
+        corners = mesh.element_coordinates(y)[active]
+        grads = mesh.gradients[active]
+        F = np.einsum("ead,eaf->edf", corners, grads)
         W, P = self.material.energy_stress(F)
-        w = 1.0 - self.geometry.element_beta
-        energy = float((mesh.volumes * w) @ W)
-        v = mesh.volumes * (w if weighted_forces else 1.0)
-        element_forces = -np.einsum("e,edf,eaf->ead", v, P, mesh.gradients)
+        w = 1.0 - self.geometry.element_beta[active]
+        energy = float((mesh.volumes[active] * w) @ W)
+        v = mesh.volumes[active] * (w if weighted_forces else 1.0)
+        element_forces = np.zeros((len(mesh.elements), self.dim + 1, self.dim))
+        element_forces[active] = -np.einsum("e,edf,eaf->ead", v, P, grads)
         return energy, mesh.gather(element_forces, self.device)
+
+    def _active_elements(self, weighted: bool) -> np.ndarray:
+        key = "weighted" if weighted else "blended"
+        cache = self.__dict__.setdefault("_active", {})
+        if key not in cache:
+            g = self.geometry
+            if weighted:
+                cache[key] = (1.0 - g.element_beta) > 0
+            else:
+                cache[key] = np.any(g.node_beta[g.mesh.elements] < 1.0, axis=1)
+        return cache[key]
 
     def bqce(self, y):
         """(energy, node forces (nn, d)) of the blended energy."""
@@ -196,5 +215,31 @@ def patch_test(model: CoupledModel, F_list):
     return model.patch_test(F_list)
 
 
-__all__ = ["CoupledModel", "GhostForceError", "patch_test", "METHODS", "CORE", "HANDSHAKE",
-           "CONTINUUM"]
+
+
+class CoupledImage:
+    """One image of a band over a coupled model: its own node positions, evaluated by the
+    shared ``model`` (a Minimizable, so NEB and the minimisers take it as they are)."""
+
+    def __init__(self, model: CoupledModel, y):
+        self.model = model
+        self.xp = np
+        self.y = np.array(y, float).reshape(model.y.shape)
+
+    def get_dofs(self):
+        return self.y.reshape(-1).copy()
+
+    def set_dofs(self, dofs) -> None:
+        new = np.asarray(dofs, float).reshape(self.y.shape)
+        self.y = np.where(self.model.free[:, None], new, self.y)
+
+    def energy_forces(self):
+        e, f = self.model.evaluate(self.y)
+        return e, (f * self.model.free[:, None]).reshape(-1)
+
+    def max_force(self, forces) -> float:
+        return self.model.max_force(forces)
+
+
+__all__ = ["CoupledModel", "CoupledImage", "GhostForceError", "patch_test", "METHODS",
+           "CORE", "HANDSHAKE", "CONTINUUM"]
