@@ -46,3 +46,33 @@ def build_atoms(case, potential):
         atoms = random_alloy(atoms, tuple(lat.species), tuple(fractions), lat.seed,
                              masses=masses)
     return atoms
+
+
+def build_coupled(case, potential, device, check=True):
+    """The coupled model of a case with a [coupling] section (and the vacancy site, or None).
+
+    The domain is the lattice's box, [0, repeats x cell]; the core centre defaults to the
+    lattice site nearest the box centre (where a vacancy, if asked for, is cut).
+    """
+    from qc_sim.coupling import CoupledModel, build_geometry
+
+    c, lat = case.coupling, case.lattice
+    lattice = _LATTICES[lat.kind](lat.a)
+    d = lattice.dimension
+    hi = np.asarray(lat.repeats[:d], float) * np.diag(lattice.cell)[:d]
+    centre = np.asarray(c.center, float) if c.center else hi / 2
+    sites = lattices.positions_in_cells(lattice, np.array(
+        [[i, j, k] for i in range(-1, 2) for j in range(-1, 2) for k in range(-1, 2)])
+        + np.floor(np.append(centre, [0.0] * (3 - d)) / np.diag(lattice.cell))[None, :])[:, :d]
+    centre = sites[np.argmin(np.linalg.norm(sites - centre, axis=1))]
+    vacancies = [centre] if c.defect == "vacancy" else None
+    try:
+        geometry = build_geometry(lattice, np.zeros(d), hi, centre, c.core_radius * lat.a,
+                                  c.width * lat.a, reach=2 * potential.cutoff, rate=c.rate,
+                                  vacancies=vacancies)
+    except ValueError as exc:
+        raise InputError(f"{case.path}: [coupling] {exc}") from None
+    far = np.array(c.far_field, float) if c.far_field else np.eye(d)
+    model = CoupledModel(geometry, potential, lat.species[0], c.method, far_field=far,
+                         device=device, check=check)
+    return model, (centre if vacancies else None)

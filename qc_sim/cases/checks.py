@@ -99,4 +99,30 @@ def check_case(case) -> None:
     _need(case, dyn.thermo >= 0, "dynamics.thermo", f"must be >= 0, got {dyn.thermo}")
     _need(case, dyn.temperature >= 0, "dynamics.temperature", "must be >= 0 (K)")
     _need(case, dyn.damping > 0, "dynamics.damping", f"must be positive (ps), got {dyn.damping}")
+    if case.coupling is not None:
+        _check_coupling(case)
+
+
+def _check_coupling(case) -> None:
+    import numpy as np
+
+    c, lat = case.coupling, case.lattice
+    d = 2 if lat.kind == "triangular" else 3
+    _need(case, c.core_radius > 0, "coupling.core_radius",
+          f"must be positive (lattice constants), got {c.core_radius}")
+    _need(case, c.width > 0, "coupling.width", f"must be positive (lattice constants), got {c.width}")
+    _need(case, c.rate > 0, "coupling.rate", f"must be positive, got {c.rate}")
+    _need(case, c.fmax > 0, "coupling.fmax", f"must be positive (eV/Å), got {c.fmax}")
+    _need(case, not any(lat.periodic[:d]), "lattice.periodic",
+          "a coupled model holds its outer boundary: give periodic = [false, false, false]")
+    _need(case, tuple(tuple(o) for o in lat.orientation) == ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
+          "lattice.orientation", "a coupled model uses the cube orientation (for now)")
+    _need(case, len(c.center) in (0, d), "coupling.center", f"needs {d} coordinates (Å)")
+    if c.far_field:
+        ok = len(c.far_field) == d and all(len(r) == d for r in c.far_field)
+        _need(case, ok, "coupling.far_field", f"needs a {d} x {d} deformation gradient")
+        F = np.array(c.far_field, float)
+        _need(case, np.linalg.det(F) > 0, "coupling.far_field", "must have a positive determinant")
+    _need(case, len(lat.species) == 1, "lattice.species",
+          "a coupled model has one species (Cauchy-Born needs a simple lattice)")
     _need(case, case.run.threads >= 0, "run.threads", "must be >= 0 (0: all cores)")

@@ -59,6 +59,21 @@ class DynamicsSpec:
 
 
 @dataclass(frozen=True)
+class CouplingSpec:
+    """A coupled atomistic-continuum model of the lattice's domain (DESIGN sections 1-2):
+    a spherical core (circular in 2D) around ``center`` (Å; default the domain centre)."""
+
+    method: str = "bgfc"
+    core_radius: float = 2.0  # lattice constants
+    width: float = 1.5  # handshake width, lattice constants
+    center: tuple[float, ...] = ()
+    far_field: tuple[tuple[float, ...], ...] = ()  # deformation gradient; default identity
+    rate: float = 0.5  # mesh coarsening rate
+    defect: str = "none"  # none or vacancy (at the lattice site nearest the centre)
+    fmax: float = 1e-4  # eV/Å, for the static solve
+
+
+@dataclass(frozen=True)
 class RunSpec:
     backend: str = "auto"
     threads: int = 0
@@ -73,6 +88,7 @@ class Case:
     lattice: LatticeSpec = field(default_factory=LatticeSpec)
     potential: PotentialSpec = field(default_factory=PotentialSpec)
     dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
+    coupling: CouplingSpec | None = None
     text: str = ""
 
 
@@ -81,9 +97,11 @@ CHOICES = {
     "lattice.kind": ("fcc", "bcc", "sc", "triangular"),
     "potential.style": ("eam", "lj", "morse"),
     "dynamics.ensemble": ("nve", "langevin"),
+    "coupling.method": ("bqce", "bgfc", "bqcf"),
+    "coupling.defect": ("none", "vacancy"),
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
-            "dynamics": DynamicsSpec}
+            "dynamics": DynamicsSpec, "coupling": CouplingSpec}
 
 
 def _fail(path, key, msg):
@@ -118,7 +136,12 @@ def _coerce(path, key, value, default):
     if isinstance(default, tuple):
         if not isinstance(value, list):
             _fail(path, key, f"expected a list, got {value!r}")
-        item = default[0] if default else (0.0 if key.endswith(("fractions", "masses")) else "")
+        if key.endswith("far_field"):
+            item = (0.0,)
+        elif default:
+            item = default[0]
+        else:
+            item = 0.0 if key.endswith(("fractions", "masses", "center")) else ""
         return tuple(_coerce(path, f"{key}[{k}]", v, item) for k, v in enumerate(value))
     raise TypeError(kind)
 

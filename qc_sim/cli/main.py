@@ -1,4 +1,4 @@
-"""The ``qc-sim`` command: ``run``, ``validate``, ``properties``, ``info``.
+"""The ``qc-sim`` command: ``run``, ``validate``, ``patch-test``, ``properties``, ``info``.
 
 Bad input (case file, potential file, arguments) ends with one line on stderr naming what is
 wrong and where, and exit status 2, never a traceback; a relaxation that does not converge
@@ -12,6 +12,7 @@ import sys
 
 from qc_sim import __version__
 from qc_sim.errors import BackendUnavailable, InputError
+from qc_sim.coupling.model import GhostForceError
 from qc_sim.solvers.protocol import NotConverged
 
 
@@ -39,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"),
                    help="override the case's backend")
     r.add_argument("--steps", type=_count, help="override the number of steps")
+    pt = sub.add_parser("patch-test", help="the patch test of a coupled case: ghost forces per "
+                        "zone under homogeneous deformations")
+    pt.add_argument("case")
+    pt.add_argument("--json", action="store_true", help="print one JSON object")
+    pt.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"), default=None)
     v = sub.add_parser("validate", help="check a case file without running it")
     v.add_argument("case")
     sub.add_parser("info", help="version, backends, device, compiler")
@@ -62,9 +68,19 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
+            from qc_sim.cases.schema import load_case
+
+            if load_case(args.case).coupling is not None:
+                from qc_sim.cli.coupled import run_coupled
+
+                return run_coupled(args.case, backend=args.backend)
             from qc_sim.cli.run import run_case
 
             return run_case(args.case, backend=args.backend, steps=args.steps)
+        if args.command == "patch-test":
+            from qc_sim.cli.coupled import run_patch_test
+
+            return run_patch_test(args)
         if args.command == "validate":
             from qc_sim.cases.build import build_potential
             from qc_sim.cases.schema import load_case
@@ -86,6 +102,9 @@ def main(argv=None) -> int:
         return 2
     except NotConverged as exc:
         print(f"qc-sim: not converged: {exc}", file=sys.stderr)
+        return 1
+    except GhostForceError as exc:
+        print(f"qc-sim: {exc}", file=sys.stderr)
         return 1
     return 0
 
