@@ -15,7 +15,7 @@ from qc_sim.geometry import Sphere, bcc, build_crystal, fcc, keep, triangular
 from qc_sim.geometry.lattice import Lattice
 from qc_sim.potentials import lennard_jones
 from qc_sim.potentials.eam import Eam
-from qc_sim.properties.bulk import bulk_properties, equilibrium_lattice
+from qc_sim.properties.bulk import bulk_properties
 
 
 @pytest.fixture(scope="module")

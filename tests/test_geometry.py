@@ -12,7 +12,6 @@ import pytest
 from qc_sim.geometry import (
     Atoms,
     Block,
-    Box,
     Cylinder,
     HalfSpace,
     Sphere,

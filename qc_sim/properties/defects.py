@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
-from qc_sim.geometry import Box, build_crystal
+from qc_sim.geometry import build_crystal
 from qc_sim.properties.bulk import LATTICES
 from qc_sim.solvers import Masked, fire
 

@@ -15,7 +15,6 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from qc_sim.properties.bulk import bulk_properties
 from qc_sim.solvers.protocol import NotConverged

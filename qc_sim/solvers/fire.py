@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from qc_sim.solvers.protocol import MinimizeResult
+from qc_sim.solvers.protocol import MinimizeResult, finished
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,7 @@ def fire(model, fmax: float = 1e-3, max_steps: int = 10_000, params: Fire = Fire
         if on_step is not None:
             on_step(step, energy, fm)
         if fm <= fmax:
-            return MinimizeResult(True, step, evaluations, energy, fm,
-                                  f"FIRE converged in {step} steps: max force {fm:.3g} eV/Å "
-                                  f"<= {fmax:g}, energy {energy:.10g} eV")
+            return finished("FIRE", True, step, evaluations, energy, fm, fmax)
         if step == max_steps:
             break
         if float(xp.vdot(f, v)) > 0.0:
@@ -83,6 +81,4 @@ def fire(model, fmax: float = 1e-3, max_steps: int = 10_000, params: Fire = Fire
         model.set_dofs(y)
         energy, f = model.energy_forces()
         evaluations += 1
-    return MinimizeResult(False, max_steps, evaluations, energy, fm,
-                          f"FIRE did not converge in {max_steps} steps: max force {fm:.3g} eV/Å "
-                          f"> {fmax:g}")
+    return finished("FIRE", False, max_steps, evaluations, energy, fm, fmax)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from qc_sim.solvers.protocol import MinimizeResult
+from qc_sim.solvers.protocol import MinimizeResult, finished
 
 
 def lbfgs(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: int = 20,
@@ -48,11 +48,5 @@ def lbfgs(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: int = 20,
     energy, f = state["energy"], state["f"]
     fm = model.max_force(f)
     converged = fm <= fmax
-    steps = int(out.nit)
-    if converged:
-        message = (f"L-BFGS converged in {steps} steps: max force {fm:.3g} eV/Å <= {fmax:g}, "
-                   f"energy {energy:.10g} eV")
-    else:
-        message = (f"L-BFGS did not converge in {steps} steps: max force {fm:.3g} eV/Å > "
-                   f"{fmax:g} ({out.message})")
-    return MinimizeResult(converged, steps, count["evaluations"], energy, fm, message)
+    return finished("L-BFGS", converged, int(out.nit), count["evaluations"], energy, fm, fmax,
+                    note=str(out.message))

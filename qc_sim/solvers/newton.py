@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qc_sim.solvers.protocol import MinimizeResult
+from qc_sim.solvers.protocol import MinimizeResult, finished
 
 
 def _linear_solve(K, rhs, rtol):
@@ -37,9 +37,7 @@ def newton_krylov(model, fmax: float = 1e-6, max_steps: int = 50, rtol: float = 
         if on_step is not None:
             on_step(step, energy, fm)
         if fm <= fmax:
-            return MinimizeResult(True, step, evaluations, energy, fm,
-                                  f"Newton-Krylov converged in {step} steps: max force "
-                                  f"{fm:.3g} eV/Å <= {fmax:g}, energy {energy:.10g} eV")
+            return finished("Newton-Krylov", True, step, evaluations, energy, fm, fmax)
         if step == max_steps:
             break
         K = model.tangent_matrix()[free][:, free]
@@ -57,6 +55,4 @@ def newton_krylov(model, fmax: float = 1e-6, max_steps: int = 50, rtol: float = 
                 break
             alpha *= 0.5
         y, energy, f = trial, e_try, f_try
-    return MinimizeResult(False, max_steps, evaluations, energy, fm,
-                          f"Newton-Krylov did not converge in {max_steps} steps: max force "
-                          f"{fm:.3g} eV/Å > {fmax:g}")
+    return finished("Newton-Krylov", False, max_steps, evaluations, energy, fm, fmax)

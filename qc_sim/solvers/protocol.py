@@ -49,6 +49,18 @@ class MinimizeResult:
         return self
 
 
+def finished(solver: str, converged: bool, steps: int, evaluations: int, energy: float,
+             max_force: float, fmax: float, note: str = "") -> MinimizeResult:
+    """The result of a minimiser run, with its one-line account."""
+    if converged:
+        message = (f"{solver} converged in {steps} steps: max force {max_force:.3g} eV/Å "
+                   f"<= {fmax:g}, energy {energy:.10g} eV")
+    else:
+        message = (f"{solver} did not converge in {steps} steps: max force {max_force:.3g} "
+                   f"eV/Å > {fmax:g}" + (f" ({note})" if note else ""))
+    return MinimizeResult(converged, steps, evaluations, energy, max_force, message)
+
+
 class NotConverged(RuntimeError):
     """A minimisation stopped at its step limit above the force tolerance."""
 
