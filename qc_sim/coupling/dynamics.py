@@ -33,14 +33,26 @@ class CoupledState:
     time: float = 0.0
 
 
-class CoupledDynamics:
-    """Velocity Verlet of ``model`` (held nodes stay put) with ``masses`` and step ``dt`` ps."""
+def handshake_damping(model, rate: float) -> np.ndarray:
+    """A damping band across the handshake: ``rate * 4 beta (1 - beta)`` per node (1/ps),
+    largest mid-handshake, zero in the core and the continuum, to absorb the short waves that
+    the coarse mesh cannot carry instead of reflecting them into the core."""
+    beta = model.geometry.node_beta
+    return rate * 4.0 * beta * (1.0 - beta)
 
-    def __init__(self, model, masses, dt: float):
+
+class CoupledDynamics:
+    """Velocity Verlet of ``model`` (held nodes stay put) with ``masses`` and step ``dt`` ps;
+    optional per-node ``damping`` rates (1/ps) damp velocities by exp(-rate dt) each step
+    (with damping the run no longer conserves energy, by design)."""
+
+    def __init__(self, model, masses, dt: float, damping=None):
         self.model = model
         self.masses = np.asarray(masses, float)
         self.dt = float(dt)
         self.free = model.free[:, None].astype(float)
+        self.decay = (None if damping is None
+                      else np.exp(-np.asarray(damping, float) * self.dt)[:, None])
 
     def init_state(self, velocities=None) -> CoupledState:
         e, f = self.model.evaluate(self.model.y)
@@ -57,6 +69,8 @@ class CoupledDynamics:
         e, f = self.model.evaluate(self.model.y)
         f = f * self.free
         v = (v + (0.5 * dt) * f * accel) * self.free
+        if self.decay is not None:
+            v = v * self.decay
         return CoupledState(v, f, e, state.step + 1, state.time + dt)
 
     def run(self, state, steps: int, every: int = 0, on_step=None) -> CoupledState:
