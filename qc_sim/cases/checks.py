@@ -99,6 +99,10 @@ def check_case(case) -> None:
     _need(case, dyn.thermo >= 0, "dynamics.thermo", f"must be >= 0, got {dyn.thermo}")
     _need(case, dyn.temperature >= 0, "dynamics.temperature", "must be >= 0 (K)")
     _need(case, dyn.damping > 0, "dynamics.damping", f"must be positive (ps), got {dyn.damping}")
+    out = case.output
+    _need(case, out.checkpoint_every >= 0, "output.checkpoint_every",
+          f"must be >= 0, got {out.checkpoint_every}")
+    _need(case, out.keep >= 0, "output.keep", f"must be >= 0, got {out.keep}")
     if case.coupling is not None:
         _check_coupling(case)
 

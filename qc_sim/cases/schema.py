@@ -74,6 +74,17 @@ class CouplingSpec:
 
 
 @dataclass(frozen=True)
+class OutputSpec:
+    """Checkpoints: ``checkpoint`` path (relative to the working directory; empty for none),
+    written every ``checkpoint_every`` steps (0: only at the end and when stopped), keeping
+    ``keep`` previous ones."""
+
+    checkpoint: str = ""
+    checkpoint_every: int = 0
+    keep: int = 2
+
+
+@dataclass(frozen=True)
 class RunSpec:
     backend: str = "auto"
     threads: int = 0
@@ -89,6 +100,7 @@ class Case:
     potential: PotentialSpec = field(default_factory=PotentialSpec)
     dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
     coupling: CouplingSpec | None = None
+    output: OutputSpec = field(default_factory=OutputSpec)
     text: str = ""
 
 
@@ -101,7 +113,7 @@ CHOICES = {
     "coupling.defect": ("none", "vacancy"),
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
-            "dynamics": DynamicsSpec, "coupling": CouplingSpec}
+            "dynamics": DynamicsSpec, "coupling": CouplingSpec, "output": OutputSpec}
 
 
 def _fail(path, key, msg):

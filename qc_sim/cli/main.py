@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"),
                    help="override the case's backend")
     r.add_argument("--steps", type=_count, help="override the number of steps")
+    rs = sub.add_parser("restart", help="continue a run from a checkpoint")
+    rs.add_argument("checkpoint", help="an HDF5 checkpoint written by qc-sim run")
+    rs.add_argument("--steps", type=_count, help="run this many more steps (default: to the "
+                    "case's total)")
+    rs.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"))
     pt = sub.add_parser("patch-test", help="the patch test of a coupled case: ghost forces per "
                         "zone under homogeneous deformations")
     pt.add_argument("case")
@@ -77,6 +82,10 @@ def main(argv=None) -> int:
             from qc_sim.cli.run import run_case
 
             return run_case(args.case, backend=args.backend, steps=args.steps)
+        if args.command == "restart":
+            from qc_sim.cli.run import restart_case
+
+            return restart_case(args.checkpoint, backend=args.backend, steps=args.steps)
         if args.command == "patch-test":
             from qc_sim.cli.coupled import run_patch_test
 

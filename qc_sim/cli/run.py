@@ -1,10 +1,16 @@
-"""``qc-sim run CASE``: build the case, run it, print LAMMPS-style thermo lines."""
+"""``qc-sim run CASE`` and ``qc-sim restart CHECKPOINT``: build the case, run it, print
+LAMMPS-style thermo lines, write checkpoints; SIGTERM or SIGINT (what a scheduler sends at the
+end of the wall time) writes a checkpoint and stops."""
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
 
 from qc_sim.atomistic import dynamics
 from qc_sim.atomistic.random import maxwell_boltzmann_velocities
@@ -12,42 +18,122 @@ from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.atomistic.thermo import Thermo, thermo
 from qc_sim.backend import cpu, get_device
 from qc_sim.cases.build import build_atoms, build_potential
-from qc_sim.cases.schema import load_case
+from qc_sim.cases.schema import load_case, parse_case
+from qc_sim.errors import InputError
+
+STOP_STATUS = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
 
-def run_case(path, backend=None, steps=None, out=sys.stdout) -> int:
-    case = load_case(path)
-    if steps is not None:
-        case = replace(case, dynamics=replace(case.dynamics, steps=steps))
+class _Stop:
+    """Remembers the first SIGTERM/SIGINT; the run loop checks it between chunks."""
+
+    def __init__(self):
+        self.signal = None
+        self._old = {}
+
+    def __enter__(self):
+        for sig in STOP_STATUS:
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.signal = signal.Signals(signum)
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _build(case, backend):
     device = get_device(backend or case.run.backend)
     if device.name == "cpu" and case.run.threads:
         cpu.set_num_threads(case.run.threads)
     potential = build_potential(case)
     atoms = build_atoms(case, potential)
-    dyn = case.dynamics
     system = AtomisticSystem(atoms, potential, device, skin=case.potential.skin)
-    v0 = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, dyn.temperature, dyn.seed,
-                                      dimension=atoms.dimension)
-    print(f"qc-sim run {case.path}: {len(atoms)} atoms, {potential.__class__.__name__} "
-          f"({len(potential.species)} species, cutoff {potential.cutoff:.3f} Å), "
-          f"{device.describe()}", file=out)
+    return device, potential, atoms, system
+
+
+def _checkpoint(case, system, state, path=None):
+    from qc_sim.io.checkpoint import Checkpoint, write_checkpoint
+
+    path = Path(path or case.output.checkpoint)
+    dev = system.device
+    cp = Checkpoint(np.asarray(dev.to_host(system.ids)), np.array(dev.to_host(system.positions)),
+                    np.array(dev.to_host(state.velocities)), state.step, state.time, case.text,
+                    str(case.path))
+    return write_checkpoint(path, cp, keep=case.output.keep)
+
+
+def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> int:
+    """Run a case file (or, with ``restart``, continue a checkpoint's case)."""
+    if restart is None:
+        case = load_case(path)
+    else:
+        case = parse_case(restart.case_text, Path(restart.case_path))
+    dyn = case.dynamics
+    device, potential, atoms, system = _build(case, backend)
+    if restart is None:
+        v0 = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, dyn.temperature, dyn.seed,
+                                          dimension=atoms.dimension)
+        first_step, first_time = 0, 0.0
+        total = dyn.steps if steps is None else steps
+    else:
+        order = np.argsort(atoms.ids)
+        if not np.array_equal(np.asarray(atoms.ids)[order], restart.ids):
+            raise InputError(f"{path}: the checkpoint's atoms are not those of its case")
+        positions = np.empty_like(restart.positions)
+        positions[order] = restart.positions
+        system.set_positions(positions)
+        v0 = np.empty_like(restart.velocities)
+        v0[order] = restart.velocities
+        first_step, first_time = restart.step, restart.time
+        total = max(dyn.steps - restart.step, 0) if steps is None else steps
+    print(f"qc-sim {'restart' if restart else 'run'} {case.path}: {len(atoms)} atoms, "
+          f"{potential.__class__.__name__} ({len(potential.species)} species, cutoff "
+          f"{potential.cutoff:.3f} Å), {device.describe()}"
+          + (f", from step {first_step}" if restart else ""), file=out)
     thermostat = None
     if dyn.ensemble == "langevin":
         target = dyn.thermostat_temperature if dyn.thermostat_temperature >= 0 else dyn.temperature
         thermostat = dynamics.Langevin(target, dyn.damping, dyn.seed)
-    state = dynamics.init_state(system, v0)
+    state = dynamics.init_state(system, v0, step=first_step, time=first_time)
     print(Thermo.HEADER, file=out)
-    print(thermo(system, state.velocities, state.result, 0, 0.0).line(), file=out)
+    print(thermo(system, state.velocities, state.result, state.step, state.time).line(), file=out)
 
     def report(s):
         print(thermo(system, s.velocities, s.result, s.step, s.time).line(), file=out, flush=True)
 
+    every = case.output.checkpoint_every if case.output.checkpoint else 0
+    chunk = min(x for x in (dyn.thermo or total, every or total, 100, max(total, 1)) if x > 0)
     start = time.perf_counter()
-    state = dynamics.run(system, state, dyn.steps, dyn.timestep, thermostat, dyn.thermo or dyn.steps,
-                         report)
-    device.synchronize()
-    wall = time.perf_counter() - start
-    rate = len(atoms) * dyn.steps / wall if wall > 0 else float("inf")
-    print(f"Loop time {wall:.3f} s for {dyn.steps} steps of {len(atoms)} atoms: "
+    done = 0
+    with _Stop() as stop:
+        while done < total and stop.signal is None:
+            n = min(chunk, total - done)
+            state = dynamics.run(system, state, n, dyn.timestep, thermostat, dyn.thermo or total,
+                                 report)
+            done += n
+            if every and state.step % every == 0 and done < total:
+                _checkpoint(case, system, state)
+        device.synchronize()
+        wall = time.perf_counter() - start
+        if case.output.checkpoint:
+            written = _checkpoint(case, system, state)
+            print(f"checkpoint {written} at step {state.step}", file=out)
+        if stop.signal is not None:
+            print(f"stopped by {stop.signal.name} at step {state.step}"
+                  + ("" if case.output.checkpoint else " (no [output] checkpoint in the case)"),
+                  file=out, flush=True)
+            return STOP_STATUS[stop.signal]
+    rate = len(atoms) * done / wall if wall > 0 else float("inf")
+    print(f"Loop time {wall:.3f} s for {done} steps of {len(atoms)} atoms: "
           f"{rate:.4g} atom-steps/s, {system.rebuilds} neighbour-list builds", file=out)
     return 0
+
+
+def restart_case(checkpoint, backend=None, steps=None, out=sys.stdout) -> int:
+    from qc_sim.io.checkpoint import read_checkpoint
+
+    return run_case(checkpoint, backend=backend, steps=steps, out=out,
+                    restart=read_checkpoint(checkpoint))

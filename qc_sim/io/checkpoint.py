@@ -1,0 +1,112 @@
+"""HDF5 checkpoints that restart a run exactly (DESIGN section 8).
+
+A checkpoint holds the whole state of an atomistic run keyed by global atom id (positions,
+velocities), the step and time, the case text it came from, the qc-sim version and a schema
+version; every dataset carries a SHA-256 checksum that is verified on reading. Files are
+written to a temporary name and renamed into place (a killed writer leaves the previous
+checkpoint intact), and the previous ``keep`` checkpoints are kept as ``NAME.1``, ``NAME.2``...
+Random numbers need no state: the Langevin noise is a function of (seed, step, id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qc_sim import __version__
+from qc_sim.errors import InputError
+
+SCHEMA = 1
+
+
+@dataclass
+class Checkpoint:
+    ids: np.ndarray  # (n,) int64, sorted
+    positions: np.ndarray  # (n, 3) Å, unwrapped
+    velocities: np.ndarray  # (n, 3) Å/ps
+    step: int
+    time: float
+    case_text: str
+    case_path: str
+    version: str = __version__
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def _rotate(path: Path, keep: int) -> None:
+    for k in range(keep, 0, -1):
+        older = path.with_name(f"{path.name}.{k}")
+        newer = path if k == 1 else path.with_name(f"{path.name}.{k - 1}")
+        if newer.exists():
+            os.replace(newer, older)
+
+
+def write_checkpoint(path, cp: Checkpoint, keep: int = 2) -> Path:
+    """Write ``cp`` to ``path`` atomically, keeping ``keep`` previous checkpoints."""
+    import h5py
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    order = np.argsort(cp.ids)
+    data = {"ids": np.asarray(cp.ids, np.int64)[order],
+            "positions": np.asarray(cp.positions, np.float64)[order],
+            "velocities": np.asarray(cp.velocities, np.float64)[order]}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with h5py.File(tmp, "w") as f:
+        f.attrs.update(schema=SCHEMA, version=cp.version, step=int(cp.step), time=float(cp.time),
+                       case_path=cp.case_path)
+        f.attrs["case_text"] = cp.case_text
+        f.attrs["case_sha256"] = hashlib.sha256(cp.case_text.encode()).hexdigest()
+        for name, array in data.items():
+            dset = f.create_dataset(name, data=array)
+            dset.attrs["sha256"] = _digest(array)
+        f.flush()
+        os.fsync(f.id.get_vfd_handle())
+    _rotate(path, keep)
+    os.replace(tmp, path)
+    return path
+
+
+def _previous(path: Path) -> str:
+    older = sorted(path.parent.glob(f"{path.name}.[0-9]*"))
+    return f"; the previous checkpoint is {older[0]}" if older else ""
+
+
+def read_checkpoint(path) -> Checkpoint:
+    """Read and verify a checkpoint; an InputError names what is wrong and the previous one."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such checkpoint")
+    try:
+        with h5py.File(path, "r") as f:
+            if int(f.attrs.get("schema", -1)) != SCHEMA:
+                raise InputError(f"{path}: checkpoint schema {f.attrs.get('schema')!r} is not "
+                                 f"{SCHEMA}{_previous(path)}")
+            arrays = {}
+            for name in ("ids", "positions", "velocities"):
+                if name not in f:
+                    raise InputError(f"{path}: dataset '{name}' is missing{_previous(path)}")
+                arrays[name] = f[name][...]
+                if _digest(arrays[name]) != f[name].attrs.get("sha256"):
+                    raise InputError(f"{path}: dataset '{name}' fails its checksum (corrupted)"
+                                     f"{_previous(path)}")
+            text = str(f.attrs["case_text"])
+            if hashlib.sha256(text.encode()).hexdigest() != f.attrs.get("case_sha256"):
+                raise InputError(f"{path}: the stored case fails its checksum{_previous(path)}")
+            return Checkpoint(arrays["ids"], arrays["positions"], arrays["velocities"],
+                              int(f.attrs["step"]), float(f.attrs["time"]), text,
+                              str(f.attrs["case_path"]), str(f.attrs["version"]))
+    except InputError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable checkpoint ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else 'truncated'})"
+                         f"{_previous(path)}") from None

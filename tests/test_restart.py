@@ -1,0 +1,140 @@
+"""Checkpoints and restarts: bitwise continuation (NVE and Langevin) through the CLI, a run
+stopped by SIGTERM, a run killed with SIGKILL while writing, and damaged checkpoints."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qc_sim.io.checkpoint import read_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+POTENTIAL = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
+
+
+def write_case(folder: Path, ensemble="nve", steps=60, every=20) -> Path:
+    case = folder / "case.toml"
+    case.write_text(f"""
+[run]
+backend = "cpu"
+[lattice]
+kind = "fcc"
+a = 3.61
+species = ["Cu"]
+repeats = [4, 4, 4]
+[potential]
+style = "eam"
+file = "{POTENTIAL}"
+skin = 0.5
+[dynamics]
+ensemble = "{ensemble}"
+timestep = 0.002
+steps = {steps}
+temperature = 600.0
+thermostat_temperature = 300.0
+seed = 9
+thermo = 10
+[output]
+checkpoint = "run.h5"
+checkpoint_every = {every}
+keep = 2
+""")
+    return case
+
+
+def qc_sim(*args, cwd, timeout=300):
+    return subprocess.run([sys.executable, "-m", "qc_sim.cli.main", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def same_state(a: Path, b: Path):
+    ca, cb = read_checkpoint(a), read_checkpoint(b)
+    assert ca.step == cb.step
+    assert np.array_equal(ca.ids, cb.ids)
+    assert np.array_equal(ca.positions, cb.positions)  # bitwise
+    assert np.array_equal(ca.velocities, cb.velocities)
+
+
+@pytest.mark.parametrize("ensemble", ["nve", "langevin"])
+def test_restart_continues_bitwise(tmp_path, ensemble):
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    whole.mkdir(), resumed.mkdir()
+    case = write_case(whole, ensemble)
+    out = qc_sim("run", case, cwd=whole)
+    assert out.returncode == 0, out.stderr
+    assert read_checkpoint(whole / "run.h5").step == 60
+    assert read_checkpoint(whole / "run.h5.2").step == 20  # two previous kept
+    (resumed / "from20.h5").write_bytes((whole / "run.h5.2").read_bytes())
+    out = qc_sim("restart", "from20.h5", cwd=resumed)
+    assert out.returncode == 0, out.stderr
+    assert "from step 20" in out.stdout
+    same_state(whole / "run.h5", resumed / "run.h5")
+
+
+def test_sigterm_writes_a_checkpoint_and_the_run_resumes(tmp_path):
+    case = write_case(tmp_path, steps=10_000_000, every=0)
+    proc = subprocess.Popen([sys.executable, "-m", "qc_sim.cli.main", "run", str(case)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:  # wait until it is stepping
+            if line.split() and line.split()[0] == "10":
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM at step" in out
+    cp = read_checkpoint(tmp_path / "run.h5")
+    assert cp.step >= 10
+    again = qc_sim("restart", "run.h5", "--steps", "10", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert read_checkpoint(tmp_path / "run.h5").step == cp.step + 10
+
+
+def test_sigkill_while_writing_leaves_a_good_checkpoint_that_resumes_bitwise(tmp_path):
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    killed.mkdir(), whole.mkdir()
+    case = write_case(killed, steps=10_000_000, every=1)  # a checkpoint every step
+    proc = subprocess.Popen([sys.executable, "-m", "qc_sim.cli.main", "run", str(case)],
+                            cwd=killed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "run.h5.2").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.37)  # somewhere in the middle of the write-rename cycle
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    cp = read_checkpoint(killed / "run.h5")  # intact: written aside, renamed into place
+    out = qc_sim("restart", "run.h5", "--steps", "6", cwd=killed)
+    assert out.returncode == 0, out.stderr
+    reference = write_case(whole, steps=cp.step + 6, every=0)
+    out = qc_sim("run", reference, cwd=whole)
+    assert out.returncode == 0, out.stderr
+    same_state(killed / "run.h5", whole / "run.h5")
+
+
+def test_damaged_checkpoints_are_refused_in_one_line(tmp_path):
+    case = write_case(tmp_path)
+    assert qc_sim("run", case, cwd=tmp_path).returncode == 0
+    good = (tmp_path / "run.h5").read_bytes()
+    import h5py
+
+    with h5py.File(tmp_path / "run.h5", "r+") as f:
+        f["positions"][0, 0] += 1e-9
+    out = qc_sim("restart", "run.h5", cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "dataset 'positions' fails its checksum" in out.stderr
+    assert "the previous checkpoint is" in out.stderr and "run.h5.1" in out.stderr
+    (tmp_path / "run.h5").write_bytes(good[: len(good) // 2])
+    out = qc_sim("restart", "run.h5", cwd=tmp_path)
+    assert out.returncode == 2 and "not a readable checkpoint" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    out = qc_sim("restart", "missing.h5", cwd=tmp_path)
+    assert out.returncode == 2 and "no such checkpoint" in out.stderr
