@@ -41,6 +41,9 @@ def resolve_potential_file(case, name: str) -> Path:
                      f"{', '.join(str(d) for d in dirs)}")
 
 
+MAX_CELLS = 50_000_000  # conventional cells in one case (2e8 fcc atoms)
+
+
 def _need(case, ok, key, msg):
     if not ok:
         raise InputError(f"{case.path}: [{key}] {msg}")
@@ -71,6 +74,12 @@ def check_case(case) -> None:
     _need(case, lat.a > 0, "lattice.a", f"must be positive (Å), got {lat.a}")
     _need(case, len(lat.repeats) == 3 and all(r >= 1 for r in lat.repeats), "lattice.repeats",
           f"needs three integers >= 1, got {list(lat.repeats)}")
+    cells = lat.repeats[0] * lat.repeats[1] * lat.repeats[2]
+    _need(case, cells <= MAX_CELLS, "lattice.repeats",
+          f"{cells:.3g} cells is more than one process holds (at most {MAX_CELLS:.0e})")
+    _need(case, 0 <= lat.seed, "lattice.seed", f"must be >= 0, got {lat.seed}")
+    _need(case, 0 <= case.dynamics.seed, "dynamics.seed",
+          f"must be >= 0, got {case.dynamics.seed}")
     _need(case, len(lat.periodic) == 3, "lattice.periodic", "needs three booleans")
     _need(case, len(lat.orientation) == 3 and all(len(o) == 3 for o in lat.orientation),
           "lattice.orientation", "needs three Miller directions [h, k, l]")

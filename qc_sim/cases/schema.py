@@ -8,6 +8,7 @@ section 8); today a case describes an atomistic crystal, its potential and an MD
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -136,11 +137,19 @@ def _coerce(path, key, value, default):
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
             _fail(path, key, f"expected an integer, got {value!r}")
+        if abs(value) >= 2**62:
+            _fail(path, key, f"integer out of range: {value}")
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             _fail(path, key, f"expected a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = float("inf")
+        if not math.isfinite(number):
+            _fail(path, key, f"expected a finite number, got {value!r}")
+        return number
     if isinstance(default, str):
         if not isinstance(value, str):
             _fail(path, key, f"expected a string, got {value!r}")
@@ -196,7 +205,11 @@ def load_case(path) -> Case:
     """Read and validate a case file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the case file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); a case file is TOML") from None
     return parse_case(text, path)

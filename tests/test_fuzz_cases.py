@@ -1,0 +1,128 @@
+"""A thousand malformed case files: each one is refused with exit status 2 and one line that
+names the file, never a traceback; a sample goes through the real command line with a timeout
+so that a hang fails."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from qc_sim.cli.main import main
+
+BASE = {
+    "run": {"backend": "cpu"},
+    "lattice": {"kind": "fcc", "a": 5.26, "species": ["Ar"], "repeats": [3, 3, 3]},
+    "potential": {"style": "lj", "epsilon": 0.0104, "sigma": 3.4, "cutoff": 8.5},
+    "dynamics": {"ensemble": "nve", "timestep": 0.002, "steps": 10, "temperature": 40.0,
+                 "thermo": 5},
+    "output": {"checkpoint_every": 0, "keep": 2},
+}
+POSITIVE = [("lattice", "a"), ("potential", "epsilon"), ("potential", "sigma"),
+            ("potential", "cutoff"), ("dynamics", "timestep")]
+NON_NEGATIVE = [("dynamics", "steps"), ("dynamics", "thermo"), ("output", "checkpoint_every"),
+                ("output", "keep"), ("dynamics", "temperature")]
+CHOICE = [("lattice", "kind"), ("potential", "style"), ("dynamics", "ensemble"),
+          ("run", "backend")]
+
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, float):
+        return {float("inf"): "inf", float("-inf"): "-inf"}.get(v, "nan" if v != v else repr(v))
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def to_toml(case) -> str:
+    return "".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
+                   for name, table in case.items())
+
+
+def malformed(rng) -> bytes:
+    case = copy.deepcopy(BASE)
+    kind = rng.integers(11)
+    sec = list(case)[rng.integers(len(case))]
+    if kind == 0:  # unknown key or section
+        name = "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz_"), 8))
+        if rng.random() < 0.5:
+            case[name] = {"x": 1}
+        else:
+            case[sec][name] = 1
+    elif kind == 1:  # wrong type
+        s, k = [(s, k) for s in case for k in case[s]][rng.integers(16)]
+        current = case[s][k]
+        wrong = [v for v in ("text", 3.5, [1, 2], {"a": 1}, True, 7)
+                 if type(v) is not type(current) and not (isinstance(current, float)
+                                                          and type(v) is int)
+                 and not (isinstance(current, list) and isinstance(v, list))]
+        case[s][k] = wrong[rng.integers(len(wrong))]
+    elif kind == 2:  # zero or negative size
+        s, k = POSITIVE[rng.integers(len(POSITIVE))]
+        case[s][k] = [0.0, -1.0, -1e-300][rng.integers(3)]
+    elif kind == 3:
+        s, k = NON_NEGATIVE[rng.integers(len(NON_NEGATIVE))]
+        case[s][k] = -int(rng.integers(1, 10**6)) if k != "temperature" else -1.0
+    elif kind == 4:  # huge numbers
+        choice = rng.integers(3)
+        if choice == 0:
+            case["lattice"]["repeats"] = [10**6, 10**6, 10**6]
+        elif choice == 1:
+            case["dynamics"]["steps"] = 2**70
+        else:
+            case["lattice"]["a"] = float(rng.choice([np.inf, -np.inf, np.nan]))
+    elif kind == 5:  # non-finite physics
+        s, k = POSITIVE[rng.integers(len(POSITIVE))]
+        case[s][k] = float(rng.choice([np.inf, np.nan]))
+    elif kind == 6:  # garbage bytes
+        return bytes(rng.integers(0, 256, int(rng.integers(1, 400)), dtype=np.uint8)) + b"\xff"
+    elif kind == 7:  # broken syntax
+        text = to_toml(case)
+        cut = int(rng.integers(1, len(text)))
+        return (text[:cut] + rng.choice(["[[[", "= =", "\"unterminated", "[lattice\n", "a = ]"])
+                ).encode()
+    elif kind == 8:  # a choice that is not offered
+        s, k = CHOICE[rng.integers(len(CHOICE))]
+        case[s][k] = "".join(rng.choice(list("xyzqw"), 5))
+    elif kind == 9:  # wrong list lengths
+        if rng.random() < 0.5:
+            case["lattice"]["repeats"] = [3] * int(rng.choice([0, 1, 2, 4]))
+        else:
+            case["lattice"]["orientation"] = [[1, 0, 0], [0, 1, 0]]
+    else:  # a missing key that is needed: an eam potential without its file
+        case["potential"] = {"style": "eam"}
+        case["lattice"]["species"] = ["Cu"]
+    return to_toml(case).encode()
+
+
+def test_a_thousand_malformed_cases_end_in_one_line_with_status_2(tmp_path, capsys):
+    rng = np.random.default_rng(2026)
+    for k in range(1000):
+        path = tmp_path / f"case{k}.toml"
+        path.write_bytes(malformed(rng))
+        for command in ("validate", "run"):
+            status = main([command, str(path)])
+            err = capsys.readouterr().err
+            lines = err.strip().splitlines()
+            assert status == 2, (path.read_bytes()[:300], command, err)
+            assert len(lines) == 1 and str(path) in lines[0], (path.read_bytes()[:300], err)
+
+
+def test_malformed_cases_through_the_command_line(tmp_path):
+    rng = np.random.default_rng(7)
+    for k in range(12):
+        path = tmp_path / f"case{k}.toml"
+        path.write_bytes(malformed(rng))
+        out = subprocess.run([sys.executable, "-m", "qc_sim.cli.main", "run", str(path)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1
