@@ -112,6 +112,8 @@ def check_case(case) -> None:
     _need(case, out.checkpoint_every >= 0, "output.checkpoint_every",
           f"must be >= 0, got {out.checkpoint_every}")
     _need(case, out.keep >= 0, "output.keep", f"must be >= 0, got {out.keep}")
+    _need(case, out.trajectory_every >= 1, "output.trajectory_every",
+          f"must be >= 1, got {out.trajectory_every}")
     if case.coupling is not None:
         _check_coupling(case)
 

@@ -76,13 +76,17 @@ class CouplingSpec:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """Checkpoints: ``checkpoint`` path (relative to the working directory; empty for none),
-    written every ``checkpoint_every`` steps (0: only at the end and when stopped), keeping
-    ``keep`` previous ones."""
+    """Files, relative to the working directory (empty: not written): ``checkpoint`` every
+    ``checkpoint_every`` steps (0: only at the end and when stopped), keeping ``keep``
+    previous ones; an H5MD ``trajectory`` every ``trajectory_every`` steps; the thermo lines
+    as ``thermo_csv``."""
 
     checkpoint: str = ""
     checkpoint_every: int = 0
     keep: int = 2
+    trajectory: str = ""  # H5MD file of positions, images and velocities
+    trajectory_every: int = 100
+    thermo_csv: str = ""  # the thermo lines as CSV
 
 
 @dataclass(frozen=True)

@@ -98,14 +98,37 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
         target = dyn.thermostat_temperature if dyn.thermostat_temperature >= 0 else dyn.temperature
         thermostat = dynamics.Langevin(target, dyn.damping, dyn.seed)
     state = dynamics.init_state(system, v0, step=first_step, time=first_time)
-    print(Thermo.HEADER, file=out)
-    print(thermo(system, state.velocities, state.result, state.step, state.time).line(), file=out)
+    output = case.output
+    csv = open(output.thermo_csv, "w") if output.thermo_csv else None
+    if csv is not None:
+        csv.write("step,time_ps,pe_eV,ke_eV,etotal_eV,temperature_K,pressure_bar,fmax_eV_A\n")
+    trajectory = None
+    if output.trajectory:
+        from qc_sim.io.h5md import H5MDWriter
+
+        trajectory = H5MDWriter(output.trajectory, system.box, atoms.ids,
+                                system.device.to_host(system.types), atoms.dimension)
+
+    def frame(s):
+        dev = system.device
+        trajectory.append(s.step, s.time, dev.to_host(system.positions),
+                          dev.to_host(s.velocities))
 
     def report(s):
-        print(thermo(system, s.velocities, s.result, s.step, s.time).line(), file=out, flush=True)
+        t = thermo(system, s.velocities, s.result, s.step, s.time)
+        print(t.line(), file=out, flush=True)
+        if csv is not None:
+            csv.write(f"{t.step},{t.time!r},{t.potential!r},{t.kinetic!r},{t.total!r},"
+                      f"{t.temperature!r},{t.pressure!r},{t.max_force!r}\n")
 
-    every = case.output.checkpoint_every if case.output.checkpoint else 0
-    chunk = min(x for x in (dyn.thermo or total, every or total, 100, max(total, 1)) if x > 0)
+    print(Thermo.HEADER, file=out)
+    report(state)
+    if trajectory is not None:
+        frame(state)
+    every = output.checkpoint_every if output.checkpoint else 0
+    frames = output.trajectory_every if trajectory is not None else 0
+    chunk = min(x for x in (dyn.thermo or total, every or total, frames or total, 100,
+                            max(total, 1)) if x > 0)
     start = time.perf_counter()
     done = 0
     with _Stop() as stop:
@@ -114,10 +137,16 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
             state = dynamics.run(system, state, n, dyn.timestep, thermostat, dyn.thermo or total,
                                  report)
             done += n
+            if frames and state.step % frames == 0:
+                frame(state)
             if every and state.step % every == 0 and done < total:
                 _checkpoint(case, system, state)
         device.synchronize()
         wall = time.perf_counter() - start
+        if trajectory is not None:
+            trajectory.close()
+        if csv is not None:
+            csv.close()
         if case.output.checkpoint:
             written = _checkpoint(case, system, state)
             print(f"checkpoint {written} at step {state.step}", file=out)

@@ -1,0 +1,49 @@
+"""Output files: H5MD trajectories in the layout the H5MD 1.1 specification requires, and
+the thermo table as CSV."""
+
+from __future__ import annotations
+
+import csv
+
+import h5py
+import numpy as np
+
+from qc_sim.io.checkpoint import read_checkpoint
+from test_restart import qc_sim, write_case
+
+
+def test_h5md_trajectory_and_thermo_csv(tmp_path):
+    case = write_case(tmp_path, steps=40, every=0)
+    case.write_text(case.read_text().replace('keep = 2', 'keep = 2\ntrajectory = "traj.h5"\n'
+                                             'trajectory_every = 10\nthermo_csv = "thermo.csv"'))
+    out = qc_sim("run", case, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    with h5py.File(tmp_path / "traj.h5", "r") as f:
+        # H5MD 1.1: the h5md group with version, author and creator
+        assert list(f["h5md"].attrs["version"]) == [1, 1]
+        assert "name" in f["h5md/author"].attrs
+        assert {"name", "version"} <= set(f["h5md/creator"].attrs)
+        # particles/<group>/box: dimension, boundary, edges
+        box = f["particles/all/box"]
+        assert box.attrs["dimension"] == 3
+        assert [b.decode() if isinstance(b, bytes) else b for b in box.attrs["boundary"]] == \
+            ["periodic"] * 3
+        assert np.allclose(box["edges"][()], 4 * 3.61)
+        # time-dependent elements: step, time, value
+        for name in ("position", "image", "velocity"):
+            element = f["particles/all"][name]
+            assert list(element["step"][()]) == [0, 10, 20, 30, 40]
+            assert np.allclose(element["time"][()], 0.002 * element["step"][()])
+            assert element["value"].shape == (5, 256, 3)
+        x = f["particles/all/position/value"][-1]
+        image = f["particles/all/image/value"][-1]
+        ids = f["particles/all/id"][()]
+        assert np.all((x >= 0) & (x < 4 * 3.61))
+    final = read_checkpoint(tmp_path / "run.h5")
+    order = np.argsort(ids)
+    assert np.allclose((x + image * 4 * 3.61)[order], final.positions, atol=1e-12)
+    with open(tmp_path / "thermo.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in rows] == [0, 10, 20, 30, 40]
+    e0 = float(rows[0]["etotal_eV"])
+    assert abs(float(rows[-1]["etotal_eV"]) - e0) < 1e-4 * abs(e0)  # NVE
