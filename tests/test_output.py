@@ -47,3 +47,22 @@ def test_h5md_trajectory_and_thermo_csv(tmp_path):
     assert [int(r["step"]) for r in rows] == [0, 10, 20, 30, 40]
     e0 = float(rows[0]["etotal_eV"])
     assert abs(float(rows[-1]["etotal_eV"]) - e0) < 1e-4 * abs(e0)  # NVE
+
+
+def test_plot_thermo_draws_the_csv(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "plot_thermo.py"
+    table = tmp_path / "t.csv"
+    table.write_text("step,time_ps,pe_eV,ke_eV,etotal_eV,temperature_K,pressure_bar,fmax_eV_A\n"
+                     "0,0.0,-10.0,1.0,-9.0,300.0,0.0,0.0\n10,0.02,-9.5,0.5,-9.0,150.0,0.0,0.1\n")
+    out = subprocess.run([sys.executable, str(script), str(table)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    png = Path(out.stdout.strip())
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "none.csv")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
