@@ -26,8 +26,10 @@ fi
 pid=$!
 trap 'kill -TERM "$pid"' TERM   # pass the scheduler's warning on to qc-sim
 wait "$pid"; status=$?
+if kill -0 "$pid" 2>/dev/null; then   # the trap interrupted wait: let qc-sim finish writing
+    wait "$pid"; status=$?
+fi
 if [ "$status" -eq 143 ] || [ "$status" -eq 130 ]; then  # stopped with a checkpoint written
-    wait "$pid" 2>/dev/null
     scontrol requeue "$SLURM_JOB_ID"
 fi
 exit "$status"
