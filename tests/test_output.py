@@ -66,3 +66,37 @@ def test_plot_thermo_draws_the_csv(tmp_path):
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "none.csv")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_xdmf_is_valid_xml_whose_datasets_exist_and_meshio_reads_it(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    import meshio
+
+    from qc_sim.continuum.mesh import delaunay_mesh, lattice_points
+    from qc_sim.geometry import bcc
+    from qc_sim.io.xdmf import write_xdmf
+
+    a = 2.855
+    mesh = delaunay_mesh(lattice_points(bcc(a), (0, 0, 0), (6 * a,) * 3, (2 * a,) * 3,
+                                        (4 * a,) * 3))
+    u = np.random.default_rng(0).normal(0, 0.01, mesh.nodes.shape)
+    stress = np.random.default_rng(1).normal(0, 1, (len(mesh.elements), 3, 3))
+    zone = np.arange(mesh.n_nodes) % 3
+    xdmf, h5 = write_xdmf(tmp_path / "body.xdmf", mesh,
+                          [(0.0, {"displacement": u, "zone": zone}, {"stress": stress}),
+                           (0.5, {"displacement": 2 * u, "zone": zone}, {"stress": stress})])
+    root = ET.parse(xdmf).getroot()
+    items = root.iter("DataItem")
+    with h5py.File(h5, "r") as f:
+        for item in items:
+            file, dataset = item.text.strip().split(":")
+            assert file == h5.name and dataset in f
+            dims = tuple(int(d) for d in item.attrib["Dimensions"].split())
+            assert f[dataset].shape == dims or f[dataset].shape == dims[:1]
+    with meshio.xdmf.TimeSeriesReader(xdmf) as reader:
+        points, cells = reader.read_points_cells()
+        assert np.allclose(points, mesh.nodes)
+        assert cells[0].type == "tetra" and len(cells[0].data) == len(mesh.elements)
+        t, point_data, cell_data = reader.read_data(1)
+        assert t == 0.5 and np.allclose(point_data["displacement"], 2 * u)
