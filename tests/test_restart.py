@@ -3,7 +3,6 @@ stopped by SIGTERM, a run killed with SIGKILL while writing, and damaged checkpo
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

@@ -61,9 +61,8 @@ def build_coupled(case, potential, device, check=True):
     d = lattice.dimension
     hi = np.asarray(lat.repeats[:d], float) * np.diag(lattice.cell)[:d]
     centre = np.asarray(c.center, float) if c.center else hi / 2
-    sites = lattices.positions_in_cells(lattice, np.array(
-        [[i, j, k] for i in range(-1, 2) for j in range(-1, 2) for k in range(-1, 2)])
-        + np.floor(np.append(centre, [0.0] * (3 - d)) / np.diag(lattice.cell))[None, :])[:, :d]
+    cell = np.diag(lattice.cell)[:d]
+    sites = lattices.sites_in_box(lattice, centre - cell, centre + cell)[0]
     centre = sites[np.argmin(np.linalg.norm(sites - centre, axis=1))]
     vacancies = [centre] if c.defect == "vacancy" else None
     try:

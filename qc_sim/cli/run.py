@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np

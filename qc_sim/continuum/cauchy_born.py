@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from qc_sim.geometry.lattice import Lattice, positions_in_cells
+from qc_sim.units import EV_PER_A3_TO_GPA
 
-EV_PER_A3_TO_GPA = 160.21766208
 
 
 def is_bravais(lattice: Lattice) -> bool:
@@ -104,8 +104,9 @@ class CauchyBorn:
             else:
                 self._kernel_args = ("pair", (STYLES[pot.style],
                                               dev.asarray(pot.params[s, s].copy())))
+            self._device_shell = dev.asarray(self.shell)
         kind, args = self._kernel_args
-        shell = dev.asarray(self.shell)
+        shell = self._device_shell
         if kind == "eam":
             k.cb_eam(ne, d, flat, shell, len(self.shell), *args, 1.0 / self.volume, W, P)
         else:

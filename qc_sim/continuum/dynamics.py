@@ -26,13 +26,12 @@ def lumped_masses(mesh, site_mass: float, site_volume: float) -> np.ndarray:
 
 def stable_time_step(region, masses) -> float:
     """The largest stable central-difference step (ps) at the current deformation."""
+    from qc_sim.continuum.fem import element_stiffness
+
     m = region.mesh
-    F = region.deformation_gradients()
-    A = region.material.tangent(F)
-    g = m.gradients
     k, d = m.dim + 1, m.dim
-    Ke = np.einsum("e,eaj,eijkl,ebl->eaibk", m.volumes, g, A, g).reshape(len(m.elements),
-                                                                        k * d, k * d)
+    A = region.material.tangent(region.deformation_gradients())
+    Ke = element_stiffness(m, A).reshape(len(m.elements), k * d, k * d)
     Ke = 0.5 * (Ke + np.swapaxes(Ke, 1, 2))
     lam = np.linalg.eigvalsh(Ke)[:, -1]
     element_mass = masses[m.elements].min(axis=1)  # the lightest node an element drives

@@ -13,6 +13,36 @@ from __future__ import annotations
 import numpy as np
 
 
+def element_terms(mesh, material, x, period=None, energy_weights=None, force_weights=None,
+                  active=None, device=None):
+    """The elements' energy ``sum_e w_e V_e W(F_e)`` and node forces
+    ``-sum_e u_e V_e P_e grad N`` (nn, d) at node positions ``x``; w and u default to 1,
+    ``active`` (mask) restricts both sums to some elements (the others are not evaluated)."""
+    corners = mesh.element_coordinates(x, period)
+    grads = mesh.gradients
+    volumes = mesh.volumes
+    if active is not None:
+        corners, grads, volumes = corners[active], grads[active], volumes[active]
+    F = np.einsum("ead,eaf->edf", corners, grads)
+    W, P = material.energy_stress(F)
+    we = 1.0 if energy_weights is None else energy_weights
+    wf = 1.0 if force_weights is None else force_weights
+    forces = -np.einsum("e,edf,eaf->ead", volumes * wf, P, grads)
+    if active is not None:
+        full = np.zeros((len(mesh.elements), mesh.dim + 1, mesh.dim))
+        full[active] = forces
+        forces = full
+    return float((volumes * we) @ W), mesh.gather(forces, device)
+
+
+def element_stiffness(mesh, A, weights=None) -> np.ndarray:
+    """Element stiffness matrices (ne, d+1, d, d+1, d) from the material tangents
+    A = dP/dF (ne, d, d, d, d): ``K_aibk = w V grad_j N_a A_ijkl grad_l N_b``."""
+    v = mesh.volumes if weights is None else mesh.volumes * weights
+    g = mesh.gradients
+    return np.einsum("e,eaj,eijkl,ebl->eaibk", v, g, A, g)
+
+
 class ContinuumRegion:
     """``mesh`` with ``material`` (``energy_stress(F)``), nodes in ``held`` (mask) fixed."""
 
@@ -42,13 +72,12 @@ class ContinuumRegion:
 
     def energy_and_forces(self, x=None):
         """Total energy (eV) and nodal forces (nn, d) at node positions ``x``."""
-        F = self.deformation_gradients(x)
-        W, P = self.material.energy_stress(F)
-        v = self.mesh.volumes * self.element_weights
-        element_forces = -np.einsum("e,edf,eaf->ead", v, P, self.mesh.gradients)
         x = self.x if x is None else x
+        energy, forces = element_terms(self.mesh, self.material, x, self.period,
+                                       self.element_weights, self.element_weights,
+                                       device=self.device)
         work = float(((x - self.mesh.nodes) * self.external).sum())
-        return float(v @ W) - work, self.mesh.gather(element_forces, self.device) + self.external
+        return energy - work, forces + self.external
 
     def body_force_loads(self, body_force):
         """Consistent P1 nodal loads of a body force ``b(X)`` (eV/Å^4; a callable of points
@@ -79,10 +108,8 @@ class ContinuumRegion:
         import scipy.sparse as sp
 
         m = self.mesh
-        F = self.deformation_gradients()
-        A = self.material.tangent(F)  # (ne, d, d, d, d)
-        g = m.gradients
-        Ke = np.einsum("e,eaj,eijkl,ebl->eaibk", m.volumes, g, A, g)  # (ne, k, d, k, d)
+        A = self.material.tangent(self.deformation_gradients())  # (ne, d, d, d, d)
+        Ke = element_stiffness(m, A, self.element_weights)  # (ne, k, d, k, d)
         d = m.dim
         k = d + 1
         dof = (m.elements[:, :, None] * d + np.arange(d)[None, None, :]).reshape(len(m.elements), -1)

@@ -270,22 +270,14 @@ def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_lev
     faces of the box the rule applies within the face, so the faces stay covered. Along a
     ``periodic`` axis every cell layer is kept (no coarsening across the period, whose
     images would otherwise share Delaunay ties) and the sites lie in [lo, hi)."""
-    from qc_sim.geometry.lattice import positions_in_cells
+    from qc_sim.geometry.lattice import sites_in_box
 
     d = lattice.dimension
     lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
     fine_lo, fine_hi = np.asarray(fine_lo, float)[:d], np.asarray(fine_hi, float)[:d]
     cell = np.diag(lattice.cell)[:d]
-    n_lo = np.floor(lo / cell).astype(int) - 1
-    n_hi = np.ceil(hi / cell).astype(int) + 1
-    axes = [np.arange(a, b + 1) for a, b in zip(n_lo, n_hi)] + [np.zeros(1)] * (3 - d)
-    cells = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    basis_index = np.repeat(np.arange(len(lattice.basis))[None, :], len(cells), axis=0).ravel()
-    cell_index = np.repeat(cells, len(lattice.basis), axis=0)
-    x = positions_in_cells(lattice, cells)[:, :d]
     periodic = np.zeros(d, bool) if periodic is None else np.asarray(periodic, bool)[:d]
-    inside = np.all((x >= lo - 1e-9) & ((x <= hi + 1e-9) & ~periodic | (x < hi - 1e-9)), axis=1)
-    x, cell_index, basis_index = x[inside], cell_index[inside], basis_index[inside]
+    x, cell_index, basis_index = sites_in_box(lattice, lo, hi, open_hi=periodic)
     gap = np.maximum(np.maximum(fine_lo - x, x - fine_hi), 0.0)
     distance = np.sqrt((gap**2).sum(axis=1))
     level = np.minimum(np.floor(np.log2(1.0 + rate * distance / lattice.a)), max_level)

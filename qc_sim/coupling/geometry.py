@@ -17,7 +17,7 @@ import numpy as np
 
 from qc_sim.continuum.mesh import Mesh, delaunay_mesh, lattice_points
 from qc_sim.coupling.blend import blend_weight
-from qc_sim.geometry.lattice import Lattice, positions_in_cells
+from qc_sim.geometry.lattice import Lattice, sites_in_box
 
 CORE, HANDSHAKE, CONTINUUM = 0, 1, 2
 ZONE_NAMES = ("core", "handshake", "continuum")
@@ -48,18 +48,6 @@ class CoupledGeometry:
 
     def distance(self, points) -> np.ndarray:
         return np.linalg.norm(np.asarray(points) - self.center, axis=1) - self.core_radius
-
-
-def _all_sites(lattice, lo, hi):
-    d = lattice.dimension
-    cell = np.diag(lattice.cell)[:d]
-    n_lo = np.floor(lo / cell).astype(int) - 1
-    n_hi = np.ceil(hi / cell).astype(int) + 1
-    axes = [np.arange(a, b + 1) for a, b in zip(n_lo, n_hi)] + [np.zeros(1)] * (3 - d)
-    cells = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    x = positions_in_cells(lattice, cells)[:, :d]
-    inside = np.all((x >= lo - 1e-9) & (x <= hi + 1e-9), axis=1)
-    return x[inside]
 
 
 def _without(points, removed):
@@ -108,7 +96,7 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     node_zone = np.where(dist <= 0, CORE, np.where(node_beta > 0, HANDSHAKE, CONTINUUM))
     on_box = np.any((np.abs(mesh.nodes - lo) < 1e-6) | (np.abs(mesh.nodes - hi) < 1e-6), axis=1)
 
-    sites = _without(_all_sites(lattice, lo, hi), vacancies)
+    sites = _without(sites_in_box(lattice, lo, hi)[0], vacancies)
     site_beta = blend_weight(np.linalg.norm(sites - center, axis=1) - core_radius, width)
     blended = sites[site_beta > 0]
     near = cKDTree(blended).query(sites, k=1, distance_upper_bound=reach)[0] < np.inf

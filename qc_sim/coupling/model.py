@@ -17,6 +17,7 @@ import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.continuum.cauchy_born import CauchyBorn
+from qc_sim.continuum.fem import element_terms
 from qc_sim.coupling.geometry import CONTINUUM, CORE, HANDSHAKE, ZONE_NAMES, CoupledGeometry
 from qc_sim.geometry import Atoms, Box
 
@@ -96,18 +97,12 @@ class CoupledModel:
         the energy-based couplings, any node with beta < 1 for bqcf. Elements deep in the core
         are skipped: they carry nothing, and a defect may deform them beyond Cauchy-Born's
         range."""
-        mesh = self.geometry.mesh
+        g = self.geometry
         active = self._active_elements(weighted_forces)
-        corners = mesh.element_coordinates(y)[active]
-        grads = mesh.gradients[active]
-        F = np.einsum("ead,eaf->edf", corners, grads)
-        W, P = self.material.energy_stress(F)
-        w = 1.0 - self.geometry.element_beta[active]
-        energy = float((mesh.volumes[active] * w) @ W)
-        v = mesh.volumes[active] * (w if weighted_forces else 1.0)
-        element_forces = np.zeros((len(mesh.elements), self.dim + 1, self.dim))
-        element_forces[active] = -np.einsum("e,edf,eaf->ead", v, P, grads)
-        return energy, mesh.gather(element_forces, self.device)
+        w = 1.0 - g.element_beta[active]
+        return element_terms(g.mesh, self.material, y, energy_weights=w,
+                             force_weights=w if weighted_forces else None, active=active,
+                             device=self.device)
 
     def _active_elements(self, weighted: bool) -> np.ndarray:
         key = "weighted" if weighted else "blended"

@@ -76,6 +76,26 @@ def positions_in_cells(lattice: Lattice, cells: np.ndarray) -> np.ndarray:
     return frac @ lattice.cell
 
 
+def sites_in_box(lattice: Lattice, lo, hi, open_hi=None):
+    """Every site of ``lattice`` (cube orientation) in the box [lo, hi] (dimension d):
+    positions (n, d), conventional-cell indices (n, 3) and basis indices (n,). Along axes
+    flagged in ``open_hi`` the box is [lo, hi) (a periodic axis: hi is lo's image)."""
+    d = lattice.dimension
+    lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
+    cell = np.diag(lattice.cell)[:d]
+    n_lo = np.floor(lo / cell).astype(int) - 1
+    n_hi = np.ceil(hi / cell).astype(int) + 1
+    axes = [np.arange(a, b + 1) for a, b in zip(n_lo, n_hi)] + [np.zeros(1)] * (3 - d)
+    cells = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    basis_index = np.tile(np.arange(len(lattice.basis)), len(cells))
+    cell_index = np.repeat(cells, len(lattice.basis), axis=0)
+    x = positions_in_cells(lattice, cells)[:, :d]
+    open_hi = np.zeros(d, bool) if open_hi is None else np.asarray(open_hi, bool)[:d]
+    below = np.where(open_hi, x < hi - 1e-9, x <= hi + 1e-9)
+    inside = np.all((x >= lo - 1e-9) & below, axis=1)
+    return x[inside], cell_index[inside], basis_index[inside]
+
+
 def _reduced(direction) -> np.ndarray:
     d = np.asarray(direction)
     if d.shape != (3,) or not np.all(d == np.round(d)) or not np.any(d):

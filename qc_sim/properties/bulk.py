@@ -18,8 +18,8 @@ import numpy as np
 from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.errors import InputError
 from qc_sim.geometry import Box, build_crystal, lattice as lattices
+from qc_sim.units import EV_PER_A3_TO_GPA
 
-EV_PER_A3_TO_GPA = 160.21766208
 LATTICES = {"fcc": lattices.fcc, "bcc": lattices.bcc, "sc": lattices.simple_cubic}
 
 

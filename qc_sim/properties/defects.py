@@ -13,8 +13,8 @@ from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.geometry import build_crystal
 from qc_sim.properties.bulk import LATTICES
 from qc_sim.solvers import Masked, fire
+from qc_sim.units import EV_PER_A2_TO_MJ_PER_M2
 
-EV_PER_A2_TO_MJ_PER_M2 = 16021.766208
 
 # surface normal along z; x, y in the plane (right-handed)
 SURFACES = {
