@@ -7,6 +7,7 @@ import csv
 
 import h5py
 import numpy as np
+import pytest
 
 from qc_sim.io.checkpoint import read_checkpoint
 from test_restart import qc_sim, write_case
@@ -28,7 +29,8 @@ def test_h5md_trajectory_and_thermo_csv(tmp_path):
         assert box.attrs["dimension"] == 3
         assert [b.decode() if isinstance(b, bytes) else b for b in box.attrs["boundary"]] == \
             ["periodic"] * 3
-        assert np.allclose(box["edges"][()], 4 * 3.61)
+        assert np.allclose(box["edges/value"][()], 4 * 3.61)
+        assert box["edges/value"].shape == (5, 3)
         # time-dependent elements: step, time, value
         for name in ("position", "image", "velocity"):
             element = f["particles/all"][name]
@@ -47,6 +49,60 @@ def test_h5md_trajectory_and_thermo_csv(tmp_path):
     assert [int(r["step"]) for r in rows] == [0, 10, 20, 30, 40]
     e0 = float(rows[0]["etotal_eV"])
     assert abs(float(rows[-1]["etotal_eV"]) - e0) < 1e-4 * abs(e0)  # NVE
+
+
+def test_h5md_trajectory_reads_back_in_mdanalysis(tmp_path):
+    """MDAnalysis (a tool users open H5MD with) reads frames, times, box and velocities."""
+    import MDAnalysis
+
+    case = write_case(tmp_path, steps=20, every=0)
+    case.write_text(case.read_text().replace('keep = 2', 'keep = 2\ntrajectory = "traj.h5"\n'
+                                             'trajectory_every = 10'))
+    assert qc_sim("run", case, cwd=tmp_path).returncode == 0
+    universe = MDAnalysis.Universe.empty(256, trajectory=True)
+    universe.load_new(str(tmp_path / "traj.h5"), format="H5MD")
+    assert len(universe.trajectory) == 3
+    with h5py.File(tmp_path / "traj.h5", "r") as f:
+        x = f["particles/all/position/value"][()]
+        v = f["particles/all/velocity/value"][()]
+    for k, ts in enumerate(universe.trajectory):
+        assert ts.time == pytest.approx(0.002 * 10 * k)  # ps
+        assert np.allclose(ts.dimensions, [4 * 3.61] * 3 + [90] * 3)
+        assert np.allclose(ts.positions, x[k], atol=1e-5)  # MDAnalysis keeps float32
+        assert np.allclose(ts.velocities, v[k], atol=1e-4)
+
+
+def test_extended_xyz_reads_back_in_ase_and_matches_the_h5md(tmp_path):
+    import ase.io
+
+    case = write_case(tmp_path, steps=20, every=0)
+    case.write_text(case.read_text().replace('keep = 2', 'keep = 2\ntrajectory = "traj.h5"\n'
+                                             'trajectory_every = 10\nxyz = "traj.xyz"'))
+    assert qc_sim("run", case, cwd=tmp_path).returncode == 0
+    frames = ase.io.read(tmp_path / "traj.xyz", index=":", format="extxyz")
+    assert [f.info["Step"] for f in frames] == [0, 10, 20]
+    with h5py.File(tmp_path / "traj.h5", "r") as f:
+        ids = f["particles/all/id"][()]
+        x = f["particles/all/position/value"][()] + f["particles/all/image/value"][()] * 4 * 3.61
+        v = f["particles/all/velocity/value"][()]
+    order = np.argsort(ids)
+    for k, frame in enumerate(frames):
+        assert list(frame.arrays["id"]) == sorted(ids)
+        assert set(frame.get_chemical_symbols()) == {"Cu"}
+        assert np.allclose(frame.cell.lengths(), 4 * 3.61) and frame.pbc.all()
+        assert np.allclose(frame.positions, x[k][order], atol=1e-12)  # unwrapped
+        assert np.array_equal(frame.arrays["velo"], v[k][order])  # repr round-trips exactly
+
+
+def test_progress_bar_on_request_and_not_in_a_batch_log(tmp_path):
+    case = write_case(tmp_path, steps=40, every=0)
+    plain = qc_sim("run", case, cwd=tmp_path)  # stderr is a pipe: no bar
+    assert plain.returncode == 0 and "step" not in plain.stderr
+    case.write_text(case.read_text().replace('keep = 2', 'keep = 2\nprogress = "always"'))
+    shown = qc_sim("run", case, cwd=tmp_path)
+    assert shown.returncode == 0
+    assert "step 40/40 100.0%" in shown.stderr
+    assert "\x1b[K" in shown.stderr  # the bar redraws its line in place
 
 
 def test_plot_thermo_draws_the_csv(tmp_path):

@@ -87,6 +87,9 @@ class OutputSpec:
     trajectory: str = ""  # H5MD file of positions, images and velocities
     trajectory_every: int = 100
     thermo_csv: str = ""  # the thermo lines as CSV
+    xyz: str = ""  # extended XYZ trajectory (ASE, OVITO), every trajectory_every steps
+    mesh: str = ""  # XDMF + HDF5 of a coupled model's mesh fields (ParaView)
+    progress: str = "auto"  # a progress bar: auto (on a terminal), always, never
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ CHOICES = {
     "dynamics.ensemble": ("nve", "langevin"),
     "coupling.method": ("bqce", "bgfc", "bqcf"),
     "coupling.defect": ("none", "vacancy"),
+    "output.progress": ("auto", "always", "never"),
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
             "dynamics": DynamicsSpec, "coupling": CouplingSpec, "output": OutputSpec}

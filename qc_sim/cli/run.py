@@ -43,6 +43,50 @@ class _Stop:
             signal.signal(sig, old)
 
 
+class ProgressBar:
+    """A one-line progress bar on stderr when it is a terminal (``mode`` auto) or always;
+    batch logs get only the thermo lines. It redraws at most ten times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, mode: str = "auto", first: int = 0, stream=None):
+        self.stream = sys.stderr if stream is None else stream
+        tty = getattr(self.stream, "isatty", lambda: False)()
+        self.on = total > 0 and (mode == "always" or (mode == "auto" and tty))
+        self.total, self.first = total, first
+        self.start = time.perf_counter()
+        self.drawn = -1.0  # when the bar was last drawn
+        self.visible = False
+
+    def update(self, done: int) -> None:
+        if not self.on:
+            return
+        now = time.perf_counter()
+        if self.visible and now - self.drawn < 0.1 and done < self.total:
+            return
+        self.drawn, self.visible = now, True
+        frac = done / self.total
+        fill = int(round(self.WIDTH * frac))
+        elapsed = now - self.start
+        eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
+        self.stream.write(f"\r[{'#' * fill}{'.' * (self.WIDTH - fill)}] step "
+                          f"{self.first + done}/{self.first + self.total} {100 * frac:5.1f}% "
+                          f"elapsed {elapsed:6.1f} s, left {eta:6.1f} s\x1b[K")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        """Erase the bar before a thermo line is printed; the next update redraws it."""
+        if self.on and self.visible:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.visible = False
+
+    def close(self) -> None:
+        if self.on:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
 def _build(case, backend):
     device = get_device(backend or case.run.backend)
     if device.name == "cpu" and case.run.threads:
@@ -101,19 +145,34 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
     csv = open(output.thermo_csv, "w") if output.thermo_csv else None
     if csv is not None:
         csv.write("step,time_ps,pe_eV,ke_eV,etotal_eV,temperature_K,pressure_bar,fmax_eV_A\n")
-    trajectory = None
+    writers = []
     if output.trajectory:
         from qc_sim.io.h5md import H5MDWriter
 
-        trajectory = H5MDWriter(output.trajectory, system.box, atoms.ids,
-                                system.device.to_host(system.types), atoms.dimension)
+        writers.append(H5MDWriter(output.trajectory, system.box, atoms.ids,
+                                  system.device.to_host(system.types), atoms.dimension))
+    if output.xyz:
+        from qc_sim.io.xyz import ExtXYZWriter
+
+        symbols = np.asarray(atoms.species)[np.asarray(atoms.types)]
+        writers.append(ExtXYZWriter(output.xyz, atoms.ids, symbols))
 
     def frame(s):
         dev = system.device
-        trajectory.append(s.step, s.time, dev.to_host(system.positions),
-                          dev.to_host(s.velocities))
+        x, v = dev.to_host(system.positions), dev.to_host(s.velocities)
+        for writer in writers:
+            writer.append(s.step, s.time, x, v, box=system.box)
 
-    def report(s):
+    bar = ProgressBar(total, output.progress, first=first_step)
+
+    last = first_step + total
+
+    def report(s, always=False):
+        """A thermo line every ``thermo`` steps, at the start and at the end (the run loop
+        calls this at the end of every chunk too)."""
+        if not (always or s.step == last or (dyn.thermo and s.step % dyn.thermo == 0)):
+            return
+        bar.clear()
         t = thermo(system, s.velocities, s.result, s.step, s.time)
         print(t.line(), file=out, flush=True)
         if csv is not None:
@@ -121,11 +180,11 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
                       f"{t.temperature!r},{t.pressure!r},{t.max_force!r}\n")
 
     print(Thermo.HEADER, file=out)
-    report(state)
-    if trajectory is not None:
+    report(state, always=True)
+    if writers:
         frame(state)
     every = output.checkpoint_every if output.checkpoint else 0
-    frames = output.trajectory_every if trajectory is not None else 0
+    frames = output.trajectory_every if writers else 0
     chunk = min(x for x in (dyn.thermo or total, every or total, frames or total, 100,
                             max(total, 1)) if x > 0)
     start = time.perf_counter()
@@ -136,20 +195,23 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
             state = dynamics.run(system, state, n, dyn.timestep, thermostat, dyn.thermo or total,
                                  report)
             done += n
+            bar.update(done)
             if frames and state.step % frames == 0:
                 frame(state)
             if every and state.step % every == 0 and done < total:
                 _checkpoint(case, system, state)
         device.synchronize()
+        bar.close()
         wall = time.perf_counter() - start
-        if trajectory is not None:
-            trajectory.close()
+        for writer in writers:
+            writer.close()
         if csv is not None:
             csv.close()
         if case.output.checkpoint:
             written = _checkpoint(case, system, state)
             print(f"checkpoint {written} at step {state.step}", file=out)
         if stop.signal is not None:
+            report(state, always=True)
             print(f"stopped by {stop.signal.name} at step {state.step}"
                   + ("" if case.output.checkpoint else " (no [output] checkpoint in the case)"),
                   file=out, flush=True)
