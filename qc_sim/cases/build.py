@@ -56,14 +56,12 @@ def build_coupled(case, potential, device, check=True):
     """
     from qc_sim.coupling import CoupledModel, build_geometry
 
+    from qc_sim.cases.checks import check_coupled_room, coupled_domain
+
     c, lat = case.coupling, case.lattice
-    lattice = _LATTICES[lat.kind](lat.a)
+    check_coupled_room(case, reach=2 * potential.cutoff)
+    lattice, hi, centre = coupled_domain(case)
     d = lattice.dimension
-    hi = np.asarray(lat.repeats[:d], float) * np.diag(lattice.cell)[:d]
-    centre = np.asarray(c.center, float) if c.center else hi / 2
-    cell = np.diag(lattice.cell)[:d]
-    sites = lattices.sites_in_box(lattice, centre - cell, centre + cell)[0]
-    centre = sites[np.argmin(np.linalg.norm(sites - centre, axis=1))]
     vacancies = [centre] if c.defect == "vacancy" else None
     try:
         geometry = build_geometry(lattice, np.zeros(d), hi, centre, c.core_radius * lat.a,

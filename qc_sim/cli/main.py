@@ -66,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--max-steps", type=_count, default=20_000,
                     help="steps allowed to each relaxation and to the NEB")
     pr.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"), default=None)
+    pr.add_argument("--rates", action="store_true", help="only the vacancy hop by harmonic "
+                    "transition-state theory: Vineyard prefactor, E_m and D_v(T)")
+    pr.add_argument("--temperatures", metavar="T1,T2,...", help="temperatures (K) for "
+                    "--rates (default 300,600,900,1200)")
+    pr.add_argument("--cells", type=int, help="cubic cells per side of the vacancy "
+                    "supercell for --rates (default 4)")
+    pr.add_argument("--hessian-radius", type=float, metavar="R", help="for --rates: Hessian "
+                    "of the atoms within R Å of the hop only, the rest held (default: all)")
     return p
 
 
@@ -95,7 +103,11 @@ def main(argv=None) -> int:
             from qc_sim.cases.schema import load_case
 
             case = load_case(args.case)
-            build_potential(case)  # reads and checks the potential file too
+            potential = build_potential(case)  # reads and checks the potential file too
+            if case.coupling is not None:
+                from qc_sim.cases.checks import check_coupled_room
+
+                check_coupled_room(case, reach=2 * potential.cutoff)
             print(f"{case.path}: valid")
             return 0
         if args.command == "properties":
