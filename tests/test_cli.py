@@ -52,14 +52,25 @@ MD_CASES = [c for c in CASES if c not in COUPLED]
 # vacancy formation energy of each coupled case (eV); the fully atomistic value of the same
 # clamped cube is 1.27226 eV (scripts/validate_vacancy.py)
 PINNED_COUPLED = {"cu_vacancy_coupled.toml": 1.272291}
+# coupled dynamics: potential energy at step 0 (eV) of the unrelaxed model, then energy
+# conservation over 20 steps (2D LJ argon, bgfc; the damping band takes a little)
+PINNED_COUPLED_PE = {"ar_coupled_nve.toml": -148.76750180}
 
 
 @pytest.mark.parametrize("case", COUPLED, ids=[c.name for c in COUPLED])
-def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials):
-    out = qc_sim("run", case, "--backend", "cpu")
-    assert out.returncode == 0, out.stderr
-    energy = float(out.stdout.split("vacancy formation energy")[1].split()[0])
-    assert energy == pytest.approx(PINNED_COUPLED[case.name], abs=2e-6)
+def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials, tmp_path):
+    if 'solve = "dynamics"' in case.read_text():
+        out = qc_sim("run", case, "--backend", "cpu", "--steps", "20", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        rows = [r for r in (line.split() for line in out.stdout.splitlines())
+                if len(r) == 7 and r[0].isdigit()]
+        assert float(rows[0][2]) == pytest.approx(PINNED_COUPLED_PE[case.name], abs=1e-7)
+        assert abs(float(rows[-1][4]) - float(rows[0][4])) < 1e-3 * abs(float(rows[0][4]))
+    else:
+        out = qc_sim("run", case, "--backend", "cpu", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        energy = float(out.stdout.split("vacancy formation energy")[1].split()[0])
+        assert energy == pytest.approx(PINNED_COUPLED[case.name], abs=2e-6)
     patch = qc_sim("patch-test", case, "--json", "--backend", "cpu")
     assert patch.returncode == 0, patch.stderr
     import json

@@ -1,5 +1,7 @@
 """The coupled-model subcommands: ``qc-sim patch-test CASE`` and ``qc-sim run`` of a case with
-a [coupling] section (a static solve, reporting the defect energy)."""
+a [coupling] section: a static solve (reporting the defect energy) or velocity Verlet on
+atoms and nodes with thermo lines, checkpoints that restart bitwise and mesh fields as
+XDMF."""
 
 from __future__ import annotations
 
@@ -8,14 +10,16 @@ import sys
 
 import numpy as np
 
+from qc_sim.coupling.fields import mesh_fields
 
-def _model(path, backend, check):
+
+def _model(path, backend, check, case=None):
     from qc_sim.backend import get_device
     from qc_sim.cases.build import build_coupled, build_potential
     from qc_sim.cases.schema import load_case
     from qc_sim.errors import InputError
 
-    case = load_case(path)
+    case = load_case(path) if case is None else case
     if case.coupling is None:
         raise InputError(f"{case.path}: no [coupling] section: nothing to patch-test")
     device = get_device(backend or case.run.backend)
@@ -60,19 +64,26 @@ def run_patch_test(args) -> int:
     return status
 
 
-def run_coupled(path, backend=None, out=sys.stdout) -> int:
-    """Build (with the patch test), solve statically, report energy and defect energy."""
+def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None) -> int:
+    """Build (with the patch test), then solve statically and report energy and defect
+    energy, or (``[coupling] solve = "dynamics"``) run dynamics; ``restart`` is a coupled
+    checkpoint to continue."""
     import time
+    from pathlib import Path
 
+    from qc_sim.cases.schema import parse_case
     from qc_sim.solvers import fire, lbfgs
 
-    case, model, vacancy = _model(path, backend, check=True)
+    case = None if restart is None else parse_case(restart.case_text, Path(restart.case_path))
+    case, model, vacancy = _model(path, backend, check=True, case=case)
     g = model.geometry
-    print(f"qc-sim run {case.path}: coupled {model.method}, {g.mesh.n_nodes} nodes "
-          f"({int(model.free.sum())} free), {len(g.atom_sites)} atoms "
+    print(f"qc-sim {'restart' if restart else 'run'} {case.path}: coupled {model.method}, "
+          f"{g.mesh.n_nodes} nodes ({int(model.free.sum())} free), {len(g.atom_sites)} atoms "
           f"({int((g.atom_node < 0).sum())} padding), {model.device.describe()}", file=out)
     worst = max(r["max_ghost_force"] for r in model.patch_results)
     print(f"patch test: largest ghost force {worst:.3e} eV/Å over 5 deformations", file=out)
+    if case.coupling.solve == "dynamics":
+        return _dynamics(case, model, out, steps, restart)
     start = time.perf_counter()
     solve = fire if model.method == "bqcf" else lbfgs
     result = solve(model, fmax=case.coupling.fmax, max_steps=20_000,
@@ -88,5 +99,124 @@ def run_coupled(path, backend=None, out=sys.stdout) -> int:
         site = model.material.energy(np.eye(model.dim)) * model.material.volume
         print(f"vacancy formation energy {e_vacancy - e_perfect + site:.6f} eV", file=out)
     print(f"solve time {time.perf_counter() - start:.2f} s", file=out)
+    if case.output.mesh:
+        _write_mesh(case.output.mesh, model, [(0.0,) + mesh_fields(model)])
     result.check()
+    return 0
+
+
+def _write_mesh(path, model, frames):
+    from qc_sim.io.xdmf import write_xdmf
+
+    return write_xdmf(path, model.geometry.mesh, frames)
+
+
+def _atom_mass(case, potential) -> float:
+    from qc_sim.geometry import elements
+
+    if case.lattice.masses:
+        return float(case.lattice.masses[0])
+    if hasattr(potential, "masses"):
+        return float(potential.masses[potential.species.index(case.lattice.species[0])])
+    return float(elements.standard_mass(case.lattice.species[0]))
+
+
+def _dynamics(case, model, out, steps, restart) -> int:
+    """Velocity Verlet on the coupled model (DESIGN section 4): thermo lines, CSV, mesh
+    frames, checkpoints of the node positions and velocities keyed by node id; SIGTERM or
+    SIGINT writes a checkpoint and stops."""
+    import time
+
+    from qc_sim.atomistic.random import maxwell_boltzmann_velocities
+    from qc_sim.cli.run import STOP_STATUS, ProgressBar, _Stop
+    from qc_sim.coupling.dynamics import CoupledDynamics, handshake_damping, node_masses
+    from qc_sim.errors import InputError
+    from qc_sim.io.checkpoint import Checkpoint, write_checkpoint
+    from qc_sim.units import BOLTZMANN
+
+    dyn, c, output = case.dynamics, case.coupling, case.output
+    mesh = model.geometry.mesh
+    nn, d = model.y.shape
+    ids = np.arange(nn)
+    masses = node_masses(model, _atom_mass(case, model.atoms.potential))
+    damping = handshake_damping(model, c.damping) if c.damping > 0 else None
+    md = CoupledDynamics(model, masses, dyn.timestep, damping)
+    if restart is None:
+        v0 = maxwell_boltzmann_velocities(masses, ids, dyn.temperature, dyn.seed, dimension=d,
+                                          fixed_mask=~model.free)[:, :d]
+        first_step, first_time = 0, 0.0
+        total = dyn.steps if steps is None else steps
+    else:
+        reference = restart.fields.get("reference_nodes")
+        if (restart.kind != "coupled" or not np.array_equal(restart.ids, ids)
+                or reference is None or not np.array_equal(reference, mesh.nodes)):
+            raise InputError(f"{restart.case_path}: the checkpoint's nodes are not those of the "
+                             "coupled model its case builds")
+        model.y = np.array(restart.positions, float)
+        v0 = restart.velocities
+        first_step, first_time = restart.step, restart.time
+        total = max(dyn.steps - restart.step, 0) if steps is None else steps
+    state = md.init_state(v0)
+    state.step, state.time = first_step, first_time
+    dof = d * int(model.free.sum())
+    csv = open(output.thermo_csv, "w" if restart is None else "a") if output.thermo_csv else None
+    if csv is not None and restart is None:
+        csv.write("step,time_ps,pe_eV,ke_eV,etotal_eV,temperature_K,fmax_eV_A\n")
+    frames = []
+    last = first_step + total
+    bar = ProgressBar(total, output.progress, first=first_step)
+    print(f"{'Step':>10} {'Time':>10} {'PotEng':>16} {'KinEng':>14} {'TotEng':>16} "
+          f"{'Temp':>10} {'Fmax':>12}", file=out)
+
+    def report(s):
+        bar.clear()
+        ke = md.kinetic_energy(s)
+        temp = 2 * ke / (dof * BOLTZMANN) if dof else 0.0
+        fmax = float(np.sqrt((s.forces**2).sum(axis=1)).max())
+        print(f"{s.step:>10d} {s.time:>10.4f} {s.energy:>16.8f} {ke:>14.8f} "
+              f"{s.energy + ke:>16.8f} {temp:>10.3f} {fmax:>12.5e}", file=out, flush=True)
+        if csv is not None:
+            csv.write(f"{s.step},{s.time!r},{s.energy!r},{ke!r},{s.energy + ke!r},{temp!r},"
+                      f"{fmax!r}\n")
+
+    def checkpoint(s):
+        cp = Checkpoint(ids, model.y.copy(), s.velocities.copy(), s.step, s.time, case.text,
+                        str(case.path), kind="coupled", fields={"reference_nodes": mesh.nodes})
+        return write_checkpoint(output.checkpoint, cp, keep=output.keep)
+
+    def frame(s):
+        frames.append((s.time,) + mesh_fields(model, s.velocities))
+
+    report(state)
+    if output.mesh:
+        frame(state)
+    start = time.perf_counter()
+    with _Stop() as stop:
+        while state.step < last and stop.signal is None:
+            state = md.step(state)
+            done = state.step - first_step
+            bar.update(done)
+            if (dyn.thermo and state.step % dyn.thermo == 0) or state.step == last:
+                report(state)
+            if output.mesh and state.step % output.trajectory_every == 0:
+                frame(state)
+            if (output.checkpoint and output.checkpoint_every
+                    and state.step % output.checkpoint_every == 0 and state.step < last):
+                checkpoint(state)
+        bar.close()
+        wall = time.perf_counter() - start
+        if output.mesh and frames:
+            _write_mesh(output.mesh, model, frames)
+        if csv is not None:
+            csv.close()
+        if output.checkpoint:
+            print(f"checkpoint {checkpoint(state)} at step {state.step}", file=out)
+        if stop.signal is not None:
+            report(state)
+            print(f"stopped by {stop.signal.name} at step {state.step}"
+                  + ("" if output.checkpoint else " (no [output] checkpoint in the case)"),
+                  file=out, flush=True)
+            return STOP_STATUS[stop.signal]
+    done = state.step - first_step
+    print(f"Loop time {wall:.3f} s for {done} steps of {nn} nodes", file=out)
     return 0

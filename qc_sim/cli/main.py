@@ -86,7 +86,7 @@ def main(argv=None) -> int:
             if load_case(args.case).coupling is not None:
                 from qc_sim.cli.coupled import run_coupled
 
-                return run_coupled(args.case, backend=args.backend)
+                return run_coupled(args.case, backend=args.backend, steps=args.steps)
             from qc_sim.cli.run import run_case
 
             return run_case(args.case, backend=args.backend, steps=args.steps)

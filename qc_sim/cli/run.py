@@ -225,5 +225,12 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
 def restart_case(checkpoint, backend=None, steps=None, out=sys.stdout) -> int:
     from qc_sim.io.checkpoint import read_checkpoint
 
-    return run_case(checkpoint, backend=backend, steps=steps, out=out,
-                    restart=read_checkpoint(checkpoint))
+    cp = read_checkpoint(checkpoint)
+    if cp.kind == "coupled":
+        from qc_sim.cli.coupled import run_coupled
+
+        return run_coupled(None, backend=backend, out=out, steps=steps, restart=cp)
+    if cp.kind != "atoms":
+        raise InputError(f"{checkpoint}: a checkpoint of kind '{cp.kind}' (this qc-sim knows "
+                         "atoms and coupled)")
+    return run_case(checkpoint, backend=backend, steps=steps, out=out, restart=cp)

@@ -1,7 +1,8 @@
 """HDF5 checkpoints that restart a run exactly (DESIGN section 8).
 
-A checkpoint holds the whole state of an atomistic run keyed by global atom id (positions,
-velocities), the step and time, the case text it came from, the qc-sim version and a schema
+A checkpoint holds the whole state of a run keyed by global id (positions and velocities of
+atoms, or of a coupled model's nodes; ``kind`` says which), named extra fields (for example
+the reference node positions a coupled restart checks its mesh against), the step and time, the case text it came from, the qc-sim version and a schema
 version; every dataset carries a SHA-256 checksum that is verified on reading. Files are
 written to a temporary name and renamed into place (a killed writer leaves the previous
 checkpoint intact), and the previous ``keep`` checkpoints are kept as ``NAME.1``, ``NAME.2``...
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from qc_sim import __version__
 from qc_sim.errors import InputError
 
-SCHEMA = 1
+SCHEMA = 2  # 2: kind and fields; schema 1 files (atoms only) still read
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Checkpoint:
     case_text: str
     case_path: str
     version: str = __version__
+    kind: str = "atoms"  # "atoms" or "coupled" (nodes of a coupled model)
+    fields: dict = field(default_factory=dict)  # name -> array, checksummed like the rest
 
 
 def _digest(array: np.ndarray) -> str:
@@ -57,10 +60,11 @@ def write_checkpoint(path, cp: Checkpoint, keep: int = 2) -> Path:
     data = {"ids": np.asarray(cp.ids, np.int64)[order],
             "positions": np.asarray(cp.positions, np.float64)[order],
             "velocities": np.asarray(cp.velocities, np.float64)[order]}
+    data.update({f"fields/{name}": np.asarray(a) for name, a in cp.fields.items()})
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with h5py.File(tmp, "w") as f:
         f.attrs.update(schema=SCHEMA, version=cp.version, step=int(cp.step), time=float(cp.time),
-                       case_path=cp.case_path)
+                       case_path=cp.case_path, kind=cp.kind)
         f.attrs["case_text"] = cp.case_text
         f.attrs["case_sha256"] = hashlib.sha256(cp.case_text.encode()).hexdigest()
         for name, array in data.items():
@@ -87,11 +91,12 @@ def read_checkpoint(path) -> Checkpoint:
         raise InputError(f"{path}: no such checkpoint")
     try:
         with h5py.File(path, "r") as f:
-            if int(f.attrs.get("schema", -1)) != SCHEMA:
+            if int(f.attrs.get("schema", -1)) not in (1, SCHEMA):
                 raise InputError(f"{path}: checkpoint schema {f.attrs.get('schema')!r} is not "
                                  f"{SCHEMA}{_previous(path)}")
             arrays = {}
-            for name in ("ids", "positions", "velocities"):
+            extra = [f"fields/{k}" for k in f["fields"]] if "fields" in f else []
+            for name in ["ids", "positions", "velocities"] + extra:
                 if name not in f:
                     raise InputError(f"{path}: dataset '{name}' is missing{_previous(path)}")
                 arrays[name] = f[name][...]
@@ -103,7 +108,9 @@ def read_checkpoint(path) -> Checkpoint:
                 raise InputError(f"{path}: the stored case fails its checksum{_previous(path)}")
             return Checkpoint(arrays["ids"], arrays["positions"], arrays["velocities"],
                               int(f.attrs["step"]), float(f.attrs["time"]), text,
-                              str(f.attrs["case_path"]), str(f.attrs["version"]))
+                              str(f.attrs["case_path"]), str(f.attrs["version"]),
+                              str(f.attrs.get("kind", "atoms")),
+                              {k.split("/", 1)[1]: arrays[k] for k in extra})
     except InputError:
         raise
     except (OSError, KeyError, ValueError) as exc:
