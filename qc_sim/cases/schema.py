@@ -150,8 +150,8 @@ KEY_DOCS = {
     "potential.cutoff": "pair cutoff, Å",
     "potential.shift": "shift the pair energy to zero at the cutoff",
     "potential.skin": "neighbour-list skin, Å",
-    "dynamics.ensemble": "nve (velocity Verlet) or langevin (velocity Verlet with a Langevin "
-                         "thermostat, as LAMMPS fix langevin)",
+    "dynamics.ensemble": "nve (velocity Verlet) or langevin (BAOAB splitting, noise keyed by "
+                         "seed, step and atom id)",
     "dynamics.timestep": "time step, ps",
     "dynamics.steps": "steps to run",
     "dynamics.temperature": "initial Maxwell-Boltzmann temperature, K",

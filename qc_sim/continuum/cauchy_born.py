@@ -40,6 +40,8 @@ class CauchyBorn:
     compresses further raises ValueError (sites beyond the shell could enter the cutoff).
     """
 
+    physics = "cauchy_born"  # the name a region of this material has (DESIGN section 7)
+
     def __init__(self, potential, lattice: Lattice, species: int = 0, min_stretch: float = 0.7,
                  device=None):
         if not is_bravais(lattice):

@@ -10,6 +10,8 @@ The region implements the solver protocol, so FIRE, L-BFGS and NEB drive it unch
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -130,6 +132,52 @@ class ContinuumRegion:
                 raise ValueError(f"a deformation of a mesh periodic along axis {p} must map "
                                  f"that axis onto itself (F[i, {p}] = 0 for i != {p})")
             self.period[p] = F[p, p] * self.mesh.period[p]
+
+    # -- the region interface (DESIGN section 7, qc_sim.regions.base.Region) ------------------
+
+    @property
+    def physics(self) -> str:
+        return self.material.physics
+
+    def advance(self, dt: float, fmax: float = 1e-8) -> None:
+        """Quasi-static: equilibrium at the current held positions and loads (Newton-Krylov
+        with the material's tangent); ``dt`` plays no part."""
+        from qc_sim.solvers.newton import newton_krylov
+
+        newton_krylov(self, fmax=fmax).check()
+
+    def stable_time_step(self) -> float:
+        return math.inf  # quasi-static; ExplicitDynamics has its own limit
+
+    def exports(self) -> dict:
+        """Node displacements (nn, d) Å and nodal forces (nn, d) eV/Å."""
+        return {"displacement": self.x - self.mesh.nodes,
+                "forces": self.energy_and_forces()[1]}
+
+    def imports(self, fields: dict) -> None:
+        """``held_positions`` (positions of the held nodes, in node order) from a neighbour
+        that drives this region's boundary, and/or ``external_forces`` (nn, d)."""
+        if "held_positions" in fields:
+            self.x[self.held] = np.asarray(fields["held_positions"], float)
+        if "external_forces" in fields:
+            self.external = np.asarray(fields["external_forces"], float)
+
+    def state_fields(self) -> dict:
+        return {"positions": self.x.copy(), "period": self.period.copy(),
+                "external_forces": self.external.copy()}
+
+    def load_state_fields(self, fields: dict) -> None:
+        self.x = np.array(fields["positions"], float)
+        self.period = np.array(fields["period"], float)
+        self.external = np.array(fields["external_forces"], float)
+
+    def entity_costs(self) -> np.ndarray:
+        """Per element: one material evaluation each (P1: one quadrature point)."""
+        return np.ones(len(self.mesh.elements))
+
+    def thermo(self) -> dict:
+        energy, forces = self.energy_and_forces()
+        return {"energy": energy, "max_force": self.max_force(forces * self.free)}
 
     # -- the solver protocol --------------------------------------------------------------
 
