@@ -142,13 +142,22 @@ def vacancy_migration(potential, element, kind, a0, device, repeats=(4, 4, 4), i
     """Climbing-image NEB of the vacancy hop: a :class:`~qc_sim.solvers.neb.NebResult`.
     Images start on the ``interpolation`` path ("linear" or "idpp"); the inner images are
     evaluated together, in one launch of the potential's kernels."""
+    return vacancy_hop_neb(potential, element, kind, a0, device, repeats, images, spring, fmax,
+                           max_steps, interpolation, on_step=on_step)[1]
+
+
+def vacancy_hop_neb(potential, element, kind, a0, device, repeats=(4, 4, 4), images=5,
+                    spring=0.1, fmax=0.01, max_steps=2000, interpolation="linear",
+                    endpoint_fmax=1e-3, on_step=None):
+    """The climbing-image NEB of the vacancy hop with its geometry: (the images as systems,
+    first and last relaxed to ``endpoint_fmax`` eV/Å; the NebResult)."""
     from qc_sim.atomistic.replicas import batch_energy_forces
     from qc_sim.solvers.neb import Band, interpolate, run_neb
 
     if images < 1:
         raise ValueError(f"the number of images must be at least 1, got {images}")
     first, last = vacancy_hop_endpoints(potential, element, kind, a0, device, repeats,
-                                        max_steps=max_steps)
+                                        fmax=endpoint_fmax, max_steps=max_steps)
     if interpolation == "idpp":
         from qc_sim.atomistic.idpp import idpp_path
 
@@ -166,5 +175,4 @@ def vacancy_migration(potential, element, kind, a0, device, repeats=(4, 4, 4), i
         path.append(image)
     path.append(last)
     band = Band(path, k=spring, climb=True, evaluate_batch=batch_energy_forces)
-    return run_neb(band, fmax=fmax, max_steps=max_steps,
-                   on_step=on_step)
+    return path, run_neb(band, fmax=fmax, max_steps=max_steps, on_step=on_step)
