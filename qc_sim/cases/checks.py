@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -69,7 +70,78 @@ def _check_geometry(case) -> None:
                          "give their masses in [lattice] masses")
 
 
+MECHANICS = ("lattice", "potential", "dynamics", "coupling")
+REGION_GEOMETRY = {"bar": (2, 3), "plate": (2,), "block": (3,)}  # allowed mesh dimensions
+
+
+def check_region(case) -> None:
+    """A case of a region physics ([region] physics = "bone", ...): its own section present,
+    the atomistic sections absent, every number in range."""
+    r = case.region
+    physics = r.physics
+    for section in MECHANICS:
+        _need(case, section not in case.sections, section,
+              f"a [region] case of physics '{physics}' takes no [{section}] section")
+    _need(case, physics in case.sections, "region.physics",
+          f"physics '{physics}' needs its [{physics}] section")
+    _need(case, math.isfinite(r.end_time) and r.end_time > 0, "region.end_time",
+          f"must be positive, got {r.end_time}")
+    _need(case, r.dt > 0, "region.dt", f"must be positive, got {r.dt}")
+    _need(case, r.dt <= r.end_time, "region.dt",
+          f"{r.dt} is longer than end_time ({r.end_time})")
+    _need(case, r.end_time / r.dt <= 1e8, "region.dt", "more than 1e8 steps to end_time")
+    _need(case, r.thermo >= 0, "region.thermo", f"must be >= 0, got {r.thermo}")
+    if physics == "bone":
+        _check_bone(case)
+
+
+def _check_bone(case) -> None:
+    b = case.bone
+    if b.geometry == "point":
+        _need(case, b.law == "komarova", "bone.law",
+              "a single point (geometry = \"point\") runs the komarova cell model only")
+        _need(case, not b.divisions and not b.size, "bone.divisions",
+              "a single point has no mesh: give no divisions or size")
+    else:
+        dims = REGION_GEOMETRY[b.geometry]
+        for key, values in (("divisions", b.divisions), ("size", b.size)):
+            _need(case, not values or len(values) in dims, f"bone.{key}",
+                  f"geometry '{b.geometry}' takes {' or '.join(map(str, dims))} entries, "
+                  f"got {len(values)}")
+        _need(case, not (b.divisions and b.size) or len(b.divisions) == len(b.size),
+              "bone.size", "needs as many entries as divisions")
+        _need(case, all(1 <= k <= 2000 for k in b.divisions), "bone.divisions",
+              f"each must be in [1, 2000], got {list(b.divisions)}")
+        cells = math.prod(b.divisions) if b.divisions else 1
+        _need(case, cells <= 5_000_000, "bone.divisions",
+              f"{cells:.3g} grid cells: at most 5e6")
+        _need(case, all(x > 0 for x in b.size), "bone.size", f"must be positive (mm), got "
+              f"{list(b.size)}")
+        _need(case, b.load >= 0, "bone.load", f"must be >= 0 (MPa), got {b.load}")
+        if b.geometry == "plate":
+            _need(case, len(set(b.divisions)) <= 1 and len(set(b.size)) <= 1, "bone.divisions",
+                  "the plate is square: give equal divisions and sizes")
+    for key in ("C", "gamma", "density", "bone_mass", "rate", "reference", "bias_width"):
+        value = getattr(b, key)
+        _need(case, value > 0, f"bone.{key}", f"must be positive, got {value}")
+    _need(case, 0 < b.rho_min < b.rho_max, "bone.rho_min",
+          f"density bounds must satisfy 0 < rho_min < rho_max, got [{b.rho_min}, {b.rho_max}]")
+    _need(case, b.rho_min <= b.density <= b.rho_max, "bone.density",
+          f"{b.density} lies outside [rho_min, rho_max] = [{b.rho_min}, {b.rho_max}]")
+    _need(case, -1 < b.poisson < 0.5, "bone.poisson", f"must be in (-1, 0.5), got {b.poisson}")
+    _need(case, 0 <= b.bias_amplitude < 1, "bone.bias_amplitude",
+          f"must be in [0, 1), got {b.bias_amplitude}")
+    _need(case, b.perturbation > -1e300, "bone.perturbation", "must be a number")
+
+
 def check_case(case) -> None:
+    if case.region is not None:
+        check_region(case)
+        _check_output(case)
+        return
+    for section in ("bone",):
+        _need(case, section not in case.sections, section,
+              f"[{section}] needs a [region] section with physics = \"{section}\"")
     lat, pot, dyn = case.lattice, case.potential, case.dynamics
     _need(case, lat.a > 0, "lattice.a", f"must be positive (Å), got {lat.a}")
     _need(case, len(lat.repeats) == 3 and all(r >= 1 for r in lat.repeats), "lattice.repeats",
@@ -108,14 +180,28 @@ def check_case(case) -> None:
     _need(case, dyn.thermo >= 0, "dynamics.thermo", f"must be >= 0, got {dyn.thermo}")
     _need(case, dyn.temperature >= 0, "dynamics.temperature", "must be >= 0 (K)")
     _need(case, dyn.damping > 0, "dynamics.damping", f"must be positive (ps), got {dyn.damping}")
+    _check_output(case)
+    if case.coupling is not None:
+        _check_coupling(case)
+
+
+def _check_output(case) -> None:
     out = case.output
+    files = {"output.checkpoint": out.checkpoint, "output.trajectory": out.trajectory,
+             "output.thermo_csv": out.thermo_csv, "output.xyz": out.xyz,
+             "output.mesh": out.mesh, "output.mesh (its .h5)": out.mesh and out.mesh + ".h5"}
+    seen = {}
+    for key, name in files.items():
+        if name:
+            resolved = os.path.normpath(name)
+            _need(case, resolved not in seen, key.split(" ")[0],
+                  f"'{name}' is also [{seen.get(resolved)}]: each output needs its own file")
+            seen[resolved] = key
     _need(case, out.checkpoint_every >= 0, "output.checkpoint_every",
           f"must be >= 0, got {out.checkpoint_every}")
     _need(case, out.keep >= 0, "output.keep", f"must be >= 0, got {out.keep}")
     _need(case, out.trajectory_every >= 1, "output.trajectory_every",
           f"must be >= 1, got {out.trajectory_every}")
-    if case.coupling is not None:
-        _check_coupling(case)
 
 
 def _check_coupling(case) -> None:

@@ -89,9 +89,47 @@ class OutputSpec:
     trajectory: str = ""  # H5MD file of positions, images and velocities
     trajectory_every: int = 100
     thermo_csv: str = ""  # the thermo lines as CSV
+    png: str = ""  # folder of PNG frames of a region's fields
     xyz: str = ""  # extended XYZ trajectory (ASE, OVITO), every trajectory_every steps
     mesh: str = ""  # XDMF + HDF5 of a coupled model's mesh fields (ParaView)
     progress: str = "auto"  # a progress bar: auto (on a terminal), always, never
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    """A case of one region physics beside mechanics (DESIGN section 7): ``physics`` names it,
+    and its own section ([bone], [diffusion]) holds its parameters; the run advances it to
+    ``end_time`` in steps of ``dt`` (days for bone, seconds for diffusion)."""
+
+    physics: str = "bone"
+    end_time: float = 100.0
+    dt: float = 1.0
+    thermo: int = 1  # steps between thermo lines (0: start and end only)
+
+
+@dataclass(frozen=True)
+class BoneSpec:
+    """Bone remodelling (qc_sim.regions.bone): a single cell or a P1 mesh with E = C rho^gamma."""
+
+    law: str = "komarova"
+    geometry: str = "point"
+    divisions: tuple[int, ...] = ()
+    size: tuple[float, ...] = ()
+    load: float = 2.0
+    perturbation: float = 10.0
+    bone_mass: float = 100.0
+    density: float = 1.0
+    C: float = 100.0
+    gamma: float = 2.0
+    poisson: float = 0.3
+    rho_min: float = 0.01
+    rho_max: float = 1.74
+    plane: str = "stress"
+    rate: float = 1.0
+    reference: float = 0.25
+    bias_amplitude: float = 0.5
+    bias_width: float = 1.0
+    remedy: str = "none"
 
 
 @dataclass(frozen=True)
@@ -111,7 +149,10 @@ class Case:
     dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
     coupling: CouplingSpec | None = None
     output: OutputSpec = field(default_factory=OutputSpec)
+    region: RegionSpec | None = None
+    bone: BoneSpec | None = None
     text: str = ""
+    sections: tuple[str, ...] = ()  # the sections the file has
 
 
 CHOICES = {
@@ -123,6 +164,11 @@ CHOICES = {
     "coupling.defect": ("none", "vacancy"),
     "output.progress": ("auto", "always", "never"),
     "coupling.solve": ("static", "dynamics"),
+    "region.physics": ("bone",),
+    "bone.law": ("komarova", "stimulus"),
+    "bone.geometry": ("point", "bar", "plate", "block"),
+    "bone.plane": ("stress", "strain"),
+    "bone.remedy": ("none", "nodes"),
 }
 # What each key means, with its unit: the README's key tables are generated from this and
 # the dataclasses above (scripts/case_keys.py), and a test keeps them in step.
@@ -182,9 +228,38 @@ KEY_DOCS = {
     "output.mesh": "XDMF + HDF5 of a coupled model's mesh: displacement, stress, blend "
                    "weight, zone (ParaView, meshio)",
     "output.progress": "progress bar on stderr: auto (on a terminal), always or never",
+    "output.png": "folder for PNG frames of a region's fields (every trajectory_every steps)",
+    "region.physics": "the region physics of the case; its parameters are in its own section",
+    "region.end_time": "time to run to (days for bone, s for diffusion)",
+    "region.dt": "macro time step (same unit); a region sub-steps inside it as it needs",
+    "region.thermo": "steps between thermo lines (0: start and end only)",
+    "bone.law": "micro law: komarova (cell populations, Komarova et al. 2003) or stimulus "
+                "(Huiskes/Weinans drho/dt = B (U/rho - k))",
+    "bone.geometry": "point (one cell, no mechanics), bar (uniaxial), plate (2D, Weinans 1992) "
+                     "or block (3D bending)",
+    "bone.divisions": "elements per side of the structured mesh (default per geometry)",
+    "bone.size": "mesh box, mm (default per geometry)",
+    "bone.load": "MPa: bar stress, plate pressure, block shear traction",
+    "bone.perturbation": "point geometry: osteoclasts above their steady state at the start "
+                         "(the single remodelling cycle: 10); a mesh starts at steady state",
+    "bone.bone_mass": "bone mass z at the reference density (percent)",
+    "bone.density": "reference and initial apparent density, g/cm^3",
+    "bone.C": "E = C rho^gamma, MPa (g/cm^3)^-gamma",
+    "bone.gamma": "density exponent of the stiffness",
+    "bone.poisson": "Poisson's ratio",
+    "bone.rho_min": "lower density bound, g/cm^3",
+    "bone.rho_max": "upper density bound, g/cm^3",
+    "bone.plane": "2D: plane stress or plane strain",
+    "bone.rate": "stimulus law rate B, (g/cm^3)^2/(MPa day)",
+    "bone.reference": "stimulus law reference k, J/g",
+    "bone.bias_amplitude": "komarova on a mesh: osteoblast production scaled by "
+                           "1 + a tanh((S/S_ref - 1)/w), this is a",
+    "bone.bias_width": "and this is w (S_ref: the mean initial stimulus)",
+    "bone.remedy": "against the checkerboard: none or nodes (node-based density)",
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
-            "dynamics": DynamicsSpec, "coupling": CouplingSpec, "output": OutputSpec}
+            "dynamics": DynamicsSpec, "coupling": CouplingSpec, "output": OutputSpec,
+            "region": RegionSpec, "bone": BoneSpec}
 
 
 def case_keys_markdown() -> str:
@@ -267,7 +342,8 @@ def _coerce(path, key, value, default):
         elif default:
             item = default[0]
         else:
-            item = 0.0 if key.endswith(("fractions", "masses", "center")) else ""
+            item = (0.0 if key.endswith(("fractions", "masses", "center", "size"))
+                    else 0 if key.endswith("divisions") else "")
         return tuple(_coerce(path, f"{key}[{k}]", v, item) for k, v in enumerate(value))
     raise TypeError(kind)
 
@@ -299,7 +375,7 @@ def parse_case(text: str, path: Path) -> Case:
         if key not in SECTIONS:
             _unknown(path, "", key, list(SECTIONS))
         parts[key] = _section(path, key, table, SECTIONS[key])
-    case = Case(path=Path(path), text=text, **parts)
+    case = Case(path=Path(path), text=text, sections=tuple(parts), **parts)
     from qc_sim.cases.checks import check_case
 
     check_case(case)

@@ -83,7 +83,12 @@ def main(argv=None) -> int:
         if args.command == "run":
             from qc_sim.cases.schema import load_case
 
-            if load_case(args.case).coupling is not None:
+            case = load_case(args.case)
+            if case.region is not None:
+                from qc_sim.cli.region import run_region
+
+                return run_region(args.case, backend=args.backend, steps=args.steps)
+            if case.coupling is not None:
                 from qc_sim.cli.coupled import run_coupled
 
                 return run_coupled(args.case, backend=args.backend, steps=args.steps)
@@ -103,6 +108,9 @@ def main(argv=None) -> int:
             from qc_sim.cases.schema import load_case
 
             case = load_case(args.case)
+            if case.region is not None:  # checked completely by load_case
+                print(f"{case.path}: valid")
+                return 0
             potential = build_potential(case)  # reads and checks the potential file too
             if case.coupling is not None:
                 from qc_sim.cases.checks import check_coupled_room
@@ -127,6 +135,11 @@ def main(argv=None) -> int:
     except GhostForceError as exc:
         print(f"qc-sim: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # stdout closed early (qc-sim run CASE | head): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return 0
 
 

@@ -230,6 +230,10 @@ def restart_case(checkpoint, backend=None, steps=None, out=sys.stdout) -> int:
         from qc_sim.cli.coupled import run_coupled
 
         return run_coupled(None, backend=backend, out=out, steps=steps, restart=cp)
+    if cp.kind == "region":
+        from qc_sim.cli.region import run_region
+
+        return run_region(None, backend=backend, out=out, steps=steps, restart=cp)
     if cp.kind != "atoms":
         raise InputError(f"{checkpoint}: a checkpoint of kind '{cp.kind}' (this qc-sim knows "
                          "atoms and coupled)")

@@ -1,6 +1,6 @@
 """Meshes and their fields as XDMF 3 + HDF5 (ParaView, meshio): one ``.xdmf`` XML file that
-references datasets in a sibling ``.h5`` file, a time series of nodal and element fields on a
-fixed P1 mesh (triangles or tetrahedra).
+references datasets in a sibling ``.xdmf.h5`` file, a time series of nodal and element
+fields on a fixed P1 mesh (triangles or tetrahedra).
 
     write_xdmf("body.xdmf", mesh, [(time, {"displacement": u}, {"stress": P}), ...])
 """
@@ -33,7 +33,7 @@ def write_xdmf(path, mesh, steps) -> tuple[Path, Path]:
     import h5py
 
     path = Path(path)
-    h5path = path.with_suffix(".h5")
+    h5path = path.with_name(path.name + ".h5")  # body.xdmf -> body.xdmf.h5: never a checkpoint's name
     topology = "Triangle" if mesh.dim == 2 else "Tetrahedron"
     ne, k = mesh.elements.shape
     nodes = mesh.nodes if mesh.dim == 3 else np.column_stack([mesh.nodes, np.zeros(mesh.n_nodes)])

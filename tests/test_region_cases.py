@@ -1,0 +1,128 @@
+"""Region-physics cases ([region] physics = "bone"): every shipped one runs small with a
+pinned figure, restarts bitwise from its checkpoint through the CLI, writes what its output
+section asks for, and bad input ends with one line and exit status 2."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qc_sim.io.checkpoint import read_checkpoint
+from test_cli import qc_sim
+
+ROOT = Path(__file__).resolve().parents[1]
+REGION_CASES = sorted(c for c in (ROOT / "cases").glob("*.toml") if "[region]" in c.read_text())
+
+# the figure after 6 macro steps, from the run of the shipped case (CPU backend): a change
+# here means the model, its parameters or the integrator changed
+PINNED = {
+    "bone_single_cell.toml": ("bone_mass", 6, 91.55644962, 1e-9),
+    "bone_plate_2d.toml": ("compliance", 6, 197.27828467, 1e-8),
+    "bone_block_3d.toml": ("compliance", 6, 8707.22605201, 1e-8),
+}
+
+
+def _rows(path):
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("case", REGION_CASES, ids=[c.name for c in REGION_CASES])
+def test_every_region_case_runs_small_with_pinned_figure(case, tmp_path):
+    out = qc_sim("run", case, "--steps", "6", "--backend", "cpu", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = case.read_text()
+    table = tmp_path / text.split('thermo_csv = "')[1].split('"')[0]
+    rows = _rows(table)
+    key, step, value, tol = PINNED[case.name]
+    row = next(r for r in rows if int(r["step"]) == step)
+    assert float(row[key]) == pytest.approx(value, rel=tol)
+
+
+def test_single_cell_csv_columns_and_the_published_cycle(tmp_path):
+    case = ROOT / "cases" / "bone_single_cell.toml"
+    out = qc_sim("run", case, "--backend", "cpu", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = _rows(tmp_path / "bone_single_cell.csv")
+    assert list(rows[0]) == ["step", "time", "osteoclasts", "osteoblasts", "bone_mass"]
+    z = np.array([float(r["bone_mass"]) for r in rows])
+    t = np.array([float(r["time"]) for r in rows])
+    # Komarova et al. (2003) Fig. 2: one cycle, resorption then formation back to the start;
+    # minimum 89.79 % near day 12 (tests/test_bone.py checks it against an independent solver)
+    assert z[0] == 100.0 and z.min() < 90.5 and 5 < t[np.argmin(z)] < 25
+    assert abs(z[-1] - 100.0) < 0.1
+
+
+def test_region_restart_continues_bitwise(tmp_path):
+    case = ROOT / "cases" / "bone_plate_2d.toml"
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    whole.mkdir(), part.mkdir()
+    text = case.read_text().replace("divisions = [40, 40]", "divisions = [12, 12]")
+    for folder in (whole, part):
+        (folder / "case.toml").write_text(text)
+    assert qc_sim("run", whole / "case.toml", "--steps", "8", cwd=whole).returncode == 0
+    assert qc_sim("run", part / "case.toml", "--steps", "3", cwd=part).returncode == 0
+    out = qc_sim("restart", part / "bone_plate_2d.h5", "--steps", "5", cwd=part)
+    assert out.returncode == 0, out.stderr
+    a, b = read_checkpoint(whole / "bone_plate_2d.h5"), read_checkpoint(part / "bone_plate_2d.h5")
+    assert a.kind == b.kind == "region" and a.step == b.step == 8
+    assert set(a.fields) == set(b.fields)
+    for name in a.fields:
+        assert np.array_equal(a.fields[name], b.fields[name]), name
+    ra, rb = _rows(whole / "bone_plate_2d.csv"), _rows(part / "bone_plate_2d.csv")
+    # the restarted run appends the same thermo rows (the first part also ended with step 3)
+    assert ra == [r for r in rb if r["step"] != "3"]
+
+
+def test_plate_writes_xdmf_density_maps_and_png_frames(tmp_path):
+    import meshio
+
+    case = ROOT / "cases" / "bone_plate_2d.toml"
+    text = case.read_text().replace("divisions = [40, 40]", "divisions = [10, 10]").replace(
+        "trajectory_every = 73", "trajectory_every = 2")
+    (tmp_path / "case.toml").write_text(text)
+    assert qc_sim("run", tmp_path / "case.toml", "--steps", "4", cwd=tmp_path).returncode == 0
+    with meshio.xdmf.TimeSeriesReader(str(tmp_path / "bone_plate_2d.xdmf")) as reader:
+        points, cells = reader.read_points_cells()
+        data = [reader.read_data(k) for k in range(reader.num_steps)]
+    assert len(data) == 3 and len(points) == 121
+    t, nodes, elements = data[-1]
+    assert t == pytest.approx(40.0)
+    density = elements["density"][0]
+    assert density.shape == (200,) and np.all((density >= 0.01) & (density <= 1.74))
+    assert nodes["displacement"].shape == (121, 2)
+    frames = sorted((tmp_path / "bone_plate_2d_frames").glob("*.png"))
+    assert [f.name for f in frames] == ["density_000000.png", "density_000002.png",
+                                        "density_000004.png"]
+    assert frames[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+BAD = [
+    ("[bone]\nrho_min = 1.0\nrho_max = 0.5", "bone.rho_min"),
+    ("[bone]\ngamma = -1.0", "bone.gamma"),
+    ("[bone]\nC = 0.0", "bone.C"),
+    ("[bone]\ngeometry = \"plate\"\ndivisions = [10, 10, 10]", "bone.divisions"),
+    ("[bone]\ngeometry = \"plate\"\ndivisions = [10, 12]", "bone.divisions"),
+    ("[bone]\ngeometry = \"point\"\nlaw = \"stimulus\"", "bone.law"),
+    ("[bone]\ngeometry = \"moon\"", "bone.geometry"),
+    ("[bone]\nlaw = \"komarov\"", "bone.law"),
+    ("[bone]\nbias_amplitude = 1.5", "bone.bias_amplitude"),
+    ("[bone]\ndensity = 3.0", "bone.density"),
+    ("[bone]\nsize = [-1.0, 2.0]\ngeometry = \"bar\"", "bone.size"),
+    ("", "region.physics"),  # no [bone] section
+    ("[bone]\n[lattice]\nkind = \"fcc\"", "lattice"),
+]
+
+
+@pytest.mark.parametrize("extra,key", BAD, ids=[k for _, k in BAD])
+def test_bad_region_input_is_one_line_with_status_2(tmp_path, extra, key):
+    case = tmp_path / "bad.toml"
+    case.write_text(f"[region]\nphysics = \"bone\"\nend_time = 10.0\ndt = 1.0\n{extra}\n")
+    for command in ("validate", "run"):
+        out = qc_sim(command, case, cwd=tmp_path)
+        assert out.returncode == 2, (command, out.stdout, out.stderr)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"[{key}" in lines[0] and "Traceback" not in out.stderr
