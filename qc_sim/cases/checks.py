@@ -91,8 +91,46 @@ def check_region(case) -> None:
           f"{r.dt} is longer than end_time ({r.end_time})")
     _need(case, r.end_time / r.dt <= 1e8, "region.dt", "more than 1e8 steps to end_time")
     _need(case, r.thermo >= 0, "region.thermo", f"must be >= 0, got {r.thermo}")
+    for other in ("bone", "diffusion"):
+        _need(case, other == physics or other not in case.sections, other,
+              f"a case of physics '{physics}' takes no [{other}] section")
     if physics == "bone":
         _check_bone(case)
+    else:
+        _check_diffusion(case)
+
+
+def _check_diffusion(case) -> None:
+    d = case.diffusion
+    _need(case, d.radius > 0, "diffusion.radius", f"must be positive (µm), got {d.radius}")
+    if d.prefactor > 0:
+        _need(case, d.temperature > 0, "diffusion.temperature",
+              f"an Arrhenius diffusivity needs a temperature > 0 (K), got {d.temperature}")
+        _need(case, d.activation_energy >= 0, "diffusion.activation_energy",
+              f"must be >= 0 (eV), got {d.activation_energy}")
+    else:
+        _need(case, d.prefactor == 0, "diffusion.prefactor",
+              f"must be >= 0 (0: constant diffusivity), got {d.prefactor}")
+        _need(case, d.diffusivity > 0, "diffusion.diffusivity",
+              f"must be positive (µm^2/s), got {d.diffusivity}")
+    _need(case, d.c_eq != d.c0, "diffusion.c_eq", "must differ from c0 (the uptake is "
+          "(M - M0) / (M_eq - M0))")
+    if d.model in ("full", "auto"):
+        _need(case, d.alpha >= 0, "diffusion.alpha",
+              f"model '{d.model}' needs a reaction rate constant alpha >= 0 (µm/s)")
+    _need(case, 0 < d.tolerance < 1, "diffusion.tolerance",
+          f"must be in (0, 1), got {d.tolerance}")
+    _need(case, d.time_of_interest >= 0, "diffusion.time_of_interest",
+          f"must be >= 0 (s), got {d.time_of_interest}")
+    if d.discretisation == "radial":
+        _need(case, 2 <= d.cells <= 10**7, "diffusion.cells",
+              f"must be in [2, 1e7], got {d.cells}")
+        _need(case, d.mass == "lumped", "diffusion.mass",
+              "the radial finite volumes have a lumped mass; consistent needs a mesh")
+    elif d.mesh_spacing:
+        _need(case, 0.01 * d.radius <= d.mesh_spacing <= 0.5 * d.radius,
+              "diffusion.mesh_spacing", f"must be in [radius/100, radius/2], got "
+              f"{d.mesh_spacing}")
 
 
 def _check_bone(case) -> None:
@@ -139,7 +177,7 @@ def check_case(case) -> None:
         check_region(case)
         _check_output(case)
         return
-    for section in ("bone",):
+    for section in ("bone", "diffusion"):
         _need(case, section not in case.sections, section,
               f"[{section}] needs a [region] section with physics = \"{section}\"")
     lat, pot, dyn = case.lattice, case.potential, case.dynamics

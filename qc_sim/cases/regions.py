@@ -7,6 +7,8 @@ def build_region(case, backend=None):
     """The region object of ``case`` (a Region: advance, thermo, state fields, exports)."""
     if case.region.physics == "bone":
         return _bone(case, backend)
+    if case.region.physics == "diffusion":
+        return _diffusion(case)
     raise AssertionError(case.region.physics)  # the schema allows no other
 
 
@@ -44,3 +46,17 @@ def _bone(case, backend):
     if b.size:
         extra["size"] = tuple(b.size)
     return bone.bending_block(traction=b.load, **extra, **common)
+
+
+def _diffusion(case):
+    from qc_sim.regions.diffusion import Arrhenius, DiffusionRegion
+
+    d = case.diffusion
+    arrhenius = d.prefactor > 0
+    law = Arrhenius(d.prefactor, d.activation_energy) if arrhenius else d.diffusivity
+    return DiffusionRegion(
+        d.radius, law, d.c0, d.c_eq, alpha=d.alpha if d.alpha >= 0 else None,
+        flux=d.flux if d.model == "galvanostatic" else None, model=d.model,
+        time_of_interest=d.time_of_interest or case.region.end_time, tolerance=d.tolerance,
+        temperature=d.temperature if arrhenius else None, discretisation=d.discretisation,
+        n_cells=d.cells, mesh_spacing=d.mesh_spacing or d.radius / 8, mass=d.mass)

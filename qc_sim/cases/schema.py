@@ -133,6 +133,29 @@ class BoneSpec:
 
 
 @dataclass(frozen=True)
+class DiffusionSpec:
+    """Diffusion-reaction in a spherical particle (qc_sim.regions.diffusion); lengths µm,
+    time s (any consistent units work: the region has no unit of its own)."""
+
+    radius: float = 5.0
+    diffusivity: float = 0.01
+    prefactor: float = 0.0
+    activation_energy: float = 0.0
+    temperature: float = 0.0
+    c0: float = 0.0
+    c_eq: float = 1.0
+    alpha: float = -1.0
+    flux: float = 0.0
+    model: str = "auto"
+    tolerance: float = 1e-3
+    time_of_interest: float = 0.0
+    discretisation: str = "radial"
+    cells: int = 200
+    mesh_spacing: float = 0.0
+    mass: str = "lumped"
+
+
+@dataclass(frozen=True)
 class RunSpec:
     backend: str = "auto"
     threads: int = 0
@@ -151,6 +174,7 @@ class Case:
     output: OutputSpec = field(default_factory=OutputSpec)
     region: RegionSpec | None = None
     bone: BoneSpec | None = None
+    diffusion: DiffusionSpec | None = None
     text: str = ""
     sections: tuple[str, ...] = ()  # the sections the file has
 
@@ -164,7 +188,10 @@ CHOICES = {
     "coupling.defect": ("none", "vacancy"),
     "output.progress": ("auto", "always", "never"),
     "coupling.solve": ("static", "dynamics"),
-    "region.physics": ("bone",),
+    "region.physics": ("bone", "diffusion"),
+    "diffusion.model": ("auto", "full", "reduced", "galvanostatic"),
+    "diffusion.discretisation": ("radial", "mesh"),
+    "diffusion.mass": ("lumped", "consistent"),
     "bone.law": ("komarova", "stimulus"),
     "bone.geometry": ("point", "bar", "plate", "block"),
     "bone.plane": ("stress", "strain"),
@@ -256,10 +283,29 @@ KEY_DOCS = {
                            "1 + a tanh((S/S_ref - 1)/w), this is a",
     "bone.bias_width": "and this is w (S_ref: the mean initial stimulus)",
     "bone.remedy": "against the checkerboard: none or nodes (node-based density)",
+    "diffusion.radius": "particle radius, µm",
+    "diffusion.diffusivity": "D, µm^2/s (unless prefactor is given)",
+    "diffusion.prefactor": "Arrhenius D0, µm^2/s (0: constant diffusivity); D = D0 "
+                           "exp(-Ea / kB T), for example from qc-sim properties --rates",
+    "diffusion.activation_energy": "Arrhenius Ea, eV",
+    "diffusion.temperature": "K, for the Arrhenius law",
+    "diffusion.c0": "initial uniform concentration",
+    "diffusion.c_eq": "equilibrium (surface) concentration",
+    "diffusion.alpha": "surface reaction rate constant, µm/s: flux alpha (c_eq - c(a)) "
+                       "(negative: none; needed by full and auto)",
+    "diffusion.flux": "galvanostatic inward flux D dc/dr(a), concentration µm/s",
+    "diffusion.model": "full (reaction), reduced (c(a) = c_eq), auto (by the Damköhler "
+                       "number Da = alpha a / D and the tolerance) or galvanostatic",
+    "diffusion.tolerance": "auto: the largest uptake error the reduced model may make",
+    "diffusion.time_of_interest": "auto: the time the error is judged at, s (0: end_time)",
+    "diffusion.discretisation": "radial (1D spherical shells) or mesh (P1 tetrahedra)",
+    "diffusion.cells": "radial shells",
+    "diffusion.mesh_spacing": "tetrahedron edge, µm (0: radius / 8)",
+    "diffusion.mass": "mesh: lumped or consistent mass matrix",
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
             "dynamics": DynamicsSpec, "coupling": CouplingSpec, "output": OutputSpec,
-            "region": RegionSpec, "bone": BoneSpec}
+            "region": RegionSpec, "bone": BoneSpec, "diffusion": DiffusionSpec}
 
 
 def case_keys_markdown() -> str:

@@ -77,10 +77,16 @@ def run_region(path, backend=None, steps=None, out=sys.stdout, restart=None) -> 
     mesh = getattr(region, "mesh", None)
     print(f"qc-sim {'restart' if restart else 'run'} {case.path}: {r.physics} region"
           + (f", {len(mesh.elements)} elements, {mesh.n_nodes} nodes" if mesh is not None
-             else ", one point")
+             else ", one point" if r.physics == "bone" else "")
           + (f", from step {first}" if restart else ""), file=out)
+    choice = getattr(region, "choice", None)
+    if choice is not None:  # a model reduction chose the model: say which and why
+        print(f"model {choice.model}: Damköhler number {choice.damkohler:.4g}, reduced-model "
+              f"uptake error {choice.error_estimate:.3e} at D t / a^2 = {choice.tau:.4g}",
+              file=out)
     columns = list(region.thermo())
-    print("".join(f"{c:>16}" for c in ["step"] + columns), file=out)
+    widths = [max(16, len(c) + 2) for c in columns]
+    print(f"{'step':>16}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths)), file=out)
     csv = (open(output.thermo_csv, "w" if restart is None else "a")
            if output.thermo_csv else None)
     if csv is not None and restart is None:
@@ -91,8 +97,8 @@ def run_region(path, backend=None, steps=None, out=sys.stdout, restart=None) -> 
     def report(step):
         bar.clear()
         values = region.thermo()
-        print(f"{step:>16d}" + "".join(f"{values[c]:>16.8g}" for c in columns), file=out,
-              flush=True)
+        print(f"{step:>16d}" + "".join(f"{values[c]:>{w}.8g}" for c, w in zip(columns, widths)),
+              file=out, flush=True)
         if csv is not None:
             csv.write(",".join([str(step)] + [repr(float(values[c])) for c in columns]) + "\n")
 

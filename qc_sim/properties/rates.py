@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qc_sim.errors import InputError
-from qc_sim.units import BOLTZMANN, MVV2E
+from qc_sim.regions.diffusion import Arrhenius
+from qc_sim.units import MVV2E
 
 # Central-difference step of the Hessian, Å. Truncation error ~ h^2/6 d^3F/dx^3 (measured for
 # the Cu vacancy at h = 1e-3 Å: max |H - H^T| 2e-7 eV/Å^2 at the minimum, 5e-6 at the saddle),
@@ -159,34 +160,6 @@ def vineyard_prefactor(minimum: NormalModes, saddle: NormalModes, zero_modes: in
 
 
 # -- rates and the Arrhenius law ----------------------------------------------------------
-
-
-def _temperatures(temperature):
-    t = np.asarray(temperature, float)
-    if not np.all(t > 0.0) or not np.all(np.isfinite(t)):
-        raise InputError(f"temperature must be positive and finite (K), got {temperature}")
-    return t
-
-
-@dataclass(frozen=True)
-class Arrhenius:
-    """``value(T) = prefactor * exp(-activation_energy / kB T)``; T in K (scalar or array),
-    activation_energy in eV, prefactor in the units of the value (1/s for a rate, m^2/s for
-    a diffusivity). Calling it gives the value: a diffusion region takes it as D(T)."""
-
-    prefactor: float
-    activation_energy: float
-
-    def __post_init__(self):
-        if not (self.prefactor > 0.0 and math.isfinite(self.prefactor)):
-            raise InputError(f"prefactor must be positive and finite, got {self.prefactor}")
-        if not math.isfinite(self.activation_energy):
-            raise InputError(f"activation_energy must be finite, got {self.activation_energy}")
-
-    def __call__(self, temperature):
-        t = _temperatures(temperature)
-        value = self.prefactor * np.exp(-self.activation_energy / (BOLTZMANN * t))
-        return float(value) if value.ndim == 0 else value
 
 
 DIFFUSIVITY_UNITS = {"m^2/s": 1.0, "A^2/ps": 1.0e20 / 1.0e12}  # per m^2/s
