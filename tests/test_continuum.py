@@ -412,3 +412,19 @@ def test_periodic_slab_forces_are_minus_the_energy_gradient(lammps_potentials):
             y[node, k] -= 2 * h
             em = region.energy_and_forces(y)[0]
             assert f[node, k] == pytest.approx(-(ep - em) / (2 * h), rel=1e-5, abs=1e-7)
+
+
+def test_periodic_delaunay_of_a_symmetric_grid_tiles_the_cell():
+    """Grid points on the periodic faces put centroids exactly on them: every class of
+    simplices must be kept once (a centroid test lost some on both sides)."""
+    from qc_sim.continuum.mesh import delaunay_mesh
+
+    g = np.arange(8) / 8.0
+    square = delaunay_mesh(np.array([[x, y] for x in g for y in g]), periodic=[True, True],
+                           lo=[0, 0], hi=[1, 1])
+    assert len(square.elements) == 2 * 64 and square.volumes.sum() == pytest.approx(1.0, 1e-14)
+    g = np.arange(5) / 5.0
+    cube = delaunay_mesh(np.array([[x, y, z] for x in g for y in g for z in g]),
+                         periodic=[True, True, True], lo=[0, 0, 0], hi=[1, 1, 1])
+    assert cube.volumes.sum() == pytest.approx(1.0, 1e-14)
+    assert np.all(cube.volumes > 0)

@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
                     "supercell for --rates (default 4)")
     pr.add_argument("--hessian-radius", type=float, metavar="R", help="for --rates: Hessian "
                     "of the atoms within R Å of the hop only, the rest held (default: all)")
+    from qc_sim.cli.homogenize import add_parser as add_homogenize
+
+    add_homogenize(sub)
     return p
 
 
@@ -122,6 +125,10 @@ def main(argv=None) -> int:
             from qc_sim.cli.properties import run_properties
 
             return run_properties(args)
+        if args.command == "homogenize":
+            from qc_sim.cli.homogenize import run_homogenize
+
+            return run_homogenize(args)
         if args.command == "info":
             from qc_sim.cli.info import print_info
 

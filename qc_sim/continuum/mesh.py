@@ -226,8 +226,9 @@ def delaunay_mesh(points, seed: int = 0, periodic=None, lo=None, hi=None) -> Mes
     lower convex hull (Qhull): a regular triangulation of the unperturbed points (the same
     for every periodic image), whose simplices all have volume, since a lower facet cannot
     stand on co-planar points. Along a periodic axis the points are copied one period to
-    each side, and the simplices whose centroid falls in [lo, hi) are kept: they tile the
-    period exactly, their nodes folded back with integer shifts.
+    each side, and of each periodic class of simplices the image whose lowest-numbered node
+    lies in [lo, hi) is kept: they tile the period exactly, their nodes folded back with
+    integer shifts (simplices must be smaller than half a period).
     """
     from scipy.spatial import ConvexHull, cKDTree
 
@@ -255,11 +256,14 @@ def delaunay_mesh(points, seed: int = 0, periodic=None, lo=None, hi=None) -> Mes
     simplices = hull.simplices[hull.equations[:, d] < -1e-12]
     if not periodic.any():
         return Mesh(points, simplices)
-    centroid = padded[simplices].mean(axis=1)
-    inside = np.all((centroid[:, periodic] >= lo[periodic])
-                    & (centroid[:, periodic] < hi[periodic]), axis=1)
-    simplices = simplices[inside]
-    return Mesh(points, origin[simplices], period=period, shifts=shift[simplices])
+    # one image of each periodic class of simplices: the one whose lowest-numbered node sits
+    # in the original period (integer shifts, so no rounding decides it: a centroid on a
+    # periodic face could otherwise drop the simplex on both sides)
+    nodes, shifts = origin[simplices], shift[simplices]
+    lowest = np.argmin(nodes, axis=1)
+    base = shifts[np.arange(len(simplices)), lowest]
+    inside = np.all(base[:, periodic] == 0, axis=1)
+    return Mesh(points, nodes[inside], period=period, shifts=shifts[inside] - base[inside, None])
 
 
 def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_level: int = 6,
