@@ -1,7 +1,12 @@
 #!/usr/bin/env python
 """Benchmarks of the region physics beyond mechanics; prints one JSON object (machine,
-commit, figures). One function per benchmark: ``bench_homogenization`` for now (a
-bone-remodelling benchmark goes beside it).
+commit, figures). One function per benchmark: ``bench_bone_plate`` and
+``bench_homogenization``.
+
+Bone plate: the 2D Weinans plate with the Komarova cells at every element
+(cases/bone_plate_2d.toml's model) at ``--plate-divisions``: elements per second per
+remodelling step, split into the elasticity (assembly and solve) and the cell model (one
+kernel launch), on each backend; the median of ``--plate-steps`` steps.
 
 Homogenisation: the periodic cell problem on N^3 porous voxel images (a thresholded,
 periodically smoothed Gaussian random field; pores are phase 0 and conduct with D0 = 1, the
@@ -23,43 +28,29 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_md  # noqa: E402
+from bench_md import commit  # noqa: E402
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = None
+    """bench_md's machine record, with memory and load (these solves are memory-bound)."""
+    out = bench_md.machine()
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal"):
-                memory = round(int(line.split()[1]) / 2**20, 1)
+                out["memory_gib"] = round(int(line.split()[1]) / 2**20, 1)
     except OSError:
         pass
-    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
-            "memory_gib": memory, "python": platform.python_version(),
-            "numpy": np.__version__, "load_average": list(os.getloadavg())}
+    out["load_average"] = list(os.getloadavg())
+    return out
 
 
 def porous_image(n: int, porosity: float, seed: int = 0, smoothing: float = 2.0):
@@ -182,6 +173,37 @@ def bench_homogenization(sizes, porosity=0.4, seed=0, backends=("numpy",),
             "runs": runs}
 
 
+def bench_bone_plate(divisions=(40, 80, 140), steps=5, backends=("numpy", "cpu")) -> dict:
+    """Per mesh and backend: medians over ``steps`` 10-day steps with the elasticity solved
+    every step (resolve_tol 0) of the time in the elasticity and in the cell kernel."""
+    from qc_sim.regions.bone import weinans_plate
+
+    runs = []
+    for n in divisions:
+        entry = {"divisions": n, "elements": 2 * n * n, "backends": {}}
+        for backend in backends:
+            region = weinans_plate(divisions=n, size=100.0, pressure=2.0, law="komarova",
+                                   rho_ref=0.8, resolve_tol=0.0,
+                                   backend=backend)
+            elastic, micro = [], []
+            for _ in range(steps):
+                before = dict(region.timing)
+                region.advance(10.0)
+                elastic.append(region.timing["elasticity"] - before["elasticity"])
+                micro.append(region.timing["micro"] - before["micro"])
+            e, m = float(np.median(elastic)), float(np.median(micro))
+            ne = entry["elements"]
+            entry["backends"][backend] = {
+                "elasticity_s": e, "cells_s": m, "step_s": e + m,
+                "elements_per_s": ne / (e + m), "elasticity_elements_per_s": ne / e,
+                "cells_elements_per_s": ne / m}
+        runs.append(entry)
+        print(json.dumps(entry), file=sys.stderr, flush=True)
+    return {"benchmark": "bone_plate_2d_komarova", "step_days": 10.0,
+            "elasticity": "ContinuumRegion tangent assembly + sparse solve (direct below 2e5 "
+            "unknowns)", "runs": runs}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="64,128,256", help="image sides, comma-separated")
@@ -199,18 +221,29 @@ def main(argv=None) -> int:
                    help="largest side TauFactor runs at (its CPU solve grows fast)")
     p.add_argument("--taufactor-conv", type=float, default=1e-4,
                    help="TauFactor's conv_crit (relative spread of the slice fluxes)")
+    p.add_argument("--plate-divisions", default="40,80,140",
+                   help="bone plate meshes (n x n squares, 2 n^2 triangles); empty: skip")
+    p.add_argument("--plate-steps", type=int, default=5)
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    plates = [int(s) for s in args.plate_divisions.split(",") if s]
     if args.backends:
         backends = tuple(args.backends.split(","))
     else:
         from qc_sim.backend import available_backends
 
         backends = ("numpy",) + (("gpu",) if available_backends()["gpu"] is None else ())
-    out = {"commit": commit(), "machine": machine(),
-           "homogenization": bench_homogenization(sizes, args.porosity, args.seed, backends,
-                                                  args.mirror_max, args.taufactor_conv,
-                                                  args.taufactor_max, args.solid)}
+    from qc_sim.backend import available_backends
+
+    compiled = tuple(b for b in ("cpu", "gpu") if available_backends()[b] is None)
+    out = {"commit": commit(), "machine": machine()}
+    if plates:
+        out["bone_plate"] = bench_bone_plate(plates, args.plate_steps, ("numpy",) + compiled)
+    if sizes:
+        out["homogenization"] = bench_homogenization(sizes, args.porosity, args.seed,
+                                                     backends, args.mirror_max,
+                                                     args.taufactor_conv, args.taufactor_max,
+                                                     args.solid)
     print(json.dumps(out, indent=2))
     return 0
 
