@@ -23,6 +23,7 @@ PINNED = {
     "bone_plate_2d.toml": ("compliance", 6, 197.27828467, 1e-8),
     "bone_block_3d.toml": ("compliance", 6, 8707.22605201, 1e-8),
     "diffusion_particle.toml": ("uptake", 6, 0.22074958051, 1e-9),
+    "diffusion_porous_particle.toml": ("uptake", 6, 0.21121990278, 1e-8),
 }
 
 
@@ -62,6 +63,7 @@ def test_region_restart_continues_bitwise(case, tmp_path):
     whole, part = tmp_path / "whole", tmp_path / "part"
     whole.mkdir(), part.mkdir()
     text = case.read_text().replace("divisions = [40, 40]", "divisions = [12, 12]")
+    text = text.replace('"microstructures/', f'"{ROOT}/cases/microstructures/')
     text = "\n".join(line for line in text.splitlines()
                      if not line.startswith(("checkpoint", "thermo_csv", "mesh", "png")))
     text = text.replace("[output]", '[output]\ncheckpoint = "ck.h5"\nthermo_csv = "t.csv"')
@@ -127,6 +129,37 @@ def test_diffusion_case_matches_crank_and_chooses_its_model(tmp_path):
     final = _rows(tmp_path / "diffusion_particle.csv")[-1]
     assert abs(float(final["uptake"]) - dirichlet_uptake(0.1)) < 1e-4
     assert abs(float(final["uptake"]) - robin_uptake(0.1, 1e4)) < 1e-3  # the tolerance
+
+
+def test_homogenised_microstructure_sets_the_particle_material(tmp_path):
+    """One run: the image is homogenised (the same tensor as qc-sim homogenize), then the
+    particle runs with D = D_pore K_eff / eps; equal to the plain particle case run with
+    that diffusivity and alpha / eps by hand. An anisotropic microstructure is refused."""
+    import json
+
+    case = ROOT / "cases" / "diffusion_porous_particle.toml"
+    image = ROOT / "cases" / "microstructures" / "sc_spheres_32.npy"
+    micro = json.loads(qc_sim("homogenize", image, "--json").stdout)
+    k, eps = micro["effective_tensor"][0][0], micro["porosity"]
+    out = qc_sim("run", case, "--backend", "cpu", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert f"porosity {eps:.4g}" in out.stdout and f"K_eff/K_pore {k:.4g}" in out.stdout
+    plain = (ROOT / "cases" / "diffusion_particle.toml").read_text()
+    plain = plain.replace("diffusivity = 0.01 ", f"diffusivity = {0.01 * k / eps!r} ")
+    plain = plain.replace("alpha = 0.2 ", f"alpha = {0.2 / eps!r} ")
+    (tmp_path / "plain.toml").write_text(plain)
+    assert qc_sim("run", tmp_path / "plain.toml", "--backend", "cpu", cwd=tmp_path).returncode == 0
+    a = _rows(tmp_path / "diffusion_porous_particle.csv")[-1]
+    b = _rows(tmp_path / "diffusion_particle.csv")[-1]
+    assert float(a["uptake"]) == pytest.approx(float(b["uptake"]), rel=1e-9)
+    layered = np.zeros((16, 16, 16), np.int8)
+    layered[:, :, ::4] = 1  # solid sheets across z: no path along z
+    np.save(tmp_path / "layers.npy", layered)
+    (tmp_path / "bad.toml").write_text(case.read_text().replace(
+        "microstructures/sc_spheres_32.npy", str(tmp_path / "layers.npy")))
+    bad = qc_sim("run", tmp_path / "bad.toml", cwd=tmp_path)
+    assert bad.returncode == 2 and "[diffusion.microstructure]" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
 
 
 BAD = [

@@ -127,7 +127,14 @@ def _check_diffusion(case) -> None:
               f"must be in [2, 1e7], got {d.cells}")
         _need(case, d.mass == "lumped", "diffusion.mass",
               "the radial finite volumes have a lumped mass; consistent needs a mesh")
-    elif d.mesh_spacing:
+    if d.microstructure:
+        path = (case.path.parent / d.microstructure).resolve()
+        _need(case, path.is_file(), "diffusion.microstructure", f"no such file: {path}")
+        _need(case, all(v >= 0 for v in d.phase_values), "diffusion.phase_values",
+              f"must be >= 0, got {list(d.phase_values)}")
+        _need(case, 0 < d.isotropy_tolerance < 1, "diffusion.isotropy_tolerance",
+              f"must be in (0, 1), got {d.isotropy_tolerance}")
+    if d.discretisation == "mesh" and d.mesh_spacing:
         _need(case, 0.01 * d.radius <= d.mesh_spacing <= 0.5 * d.radius,
               "diffusion.mesh_spacing", f"must be in [radius/100, radius/2], got "
               f"{d.mesh_spacing}")

@@ -53,10 +53,50 @@ def _diffusion(case):
 
     d = case.diffusion
     arrhenius = d.prefactor > 0
-    law = Arrhenius(d.prefactor, d.activation_energy) if arrhenius else d.diffusivity
-    return DiffusionRegion(
-        d.radius, law, d.c0, d.c_eq, alpha=d.alpha if d.alpha >= 0 else None,
+    scale, micro = 1.0, None
+    if d.microstructure:
+        scale, micro = _microstructure(case)
+    law = Arrhenius(d.prefactor * scale, d.activation_energy) if arrhenius \
+        else d.diffusivity * scale
+    alpha = d.alpha * micro["alpha_scale"] if micro and d.alpha >= 0 else d.alpha
+    region = DiffusionRegion(
+        d.radius, law, d.c0, d.c_eq, alpha=alpha if alpha >= 0 else None,
         flux=d.flux if d.model == "galvanostatic" else None, model=d.model,
         time_of_interest=d.time_of_interest or case.region.end_time, tolerance=d.tolerance,
         temperature=d.temperature if arrhenius else None, discretisation=d.discretisation,
         n_cells=d.cells, mesh_spacing=d.mesh_spacing or d.radius / 8, mass=d.mass)
+    region.microstructure = micro
+    return region
+
+
+def _microstructure(case):
+    """Micro result in, macro model out: the homogenised microstructure of the particle.
+    With porosity eps and the effective tensor K_eff (in units of the pore phase's value),
+    eps dc/dt = div(D0 K_eff grad c) and D0 K_eff dc/dn = alpha (c_eq - c) become the
+    particle model with D = D0 K_eff / eps and alpha / eps (the storage is the pores').
+    The particle model is isotropic, so K_eff must be."""
+    import numpy as np
+
+    from qc_sim.errors import InputError
+    from qc_sim.regions.homogenization import homogenize_file
+
+    d = case.diffusion
+    result = homogenize_file(case.path.parent / d.microstructure, d.phase_values or None)
+    where = f"{case.path}: [diffusion.microstructure]"
+    if not all(result["percolating"]):
+        raise InputError(f"{where} the pores do not percolate along every axis "
+                         f"({result['percolating']}): no effective diffusivity")
+    K = np.asarray(result["effective_tensor"]) / result["pore_conductivity"]
+    eigen = np.linalg.eigvalsh(0.5 * (K + K.T))
+    mean = float(eigen.mean())
+    spread = float((eigen.max() - eigen.min()) / mean)
+    if spread > d.isotropy_tolerance:
+        raise InputError(f"{where} the effective tensor is anisotropic (eigenvalues "
+                         f"{', '.join(f'{e:.4g}' for e in eigen)}, spread {spread:.3g} > "
+                         f"isotropy_tolerance {d.isotropy_tolerance}): the particle model is "
+                         "isotropic")
+    eps = float(result["porosity"])
+    summary = {"porosity": eps, "effective_tensor": K.tolist(), "tortuosity":
+               result["tortuosity"], "k_eff": mean, "spread": spread,
+               "diffusivity_scale": mean / eps, "alpha_scale": 1.0 / eps}
+    return mean / eps, summary

@@ -153,6 +153,9 @@ class DiffusionSpec:
     cells: int = 200
     mesh_spacing: float = 0.0
     mass: str = "lumped"
+    microstructure: str = ""
+    phase_values: tuple[float, ...] = ()
+    isotropy_tolerance: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,14 @@ KEY_DOCS = {
     "diffusion.cells": "radial shells",
     "diffusion.mesh_spacing": "tetrahedron edge, µm (0: radius / 8)",
     "diffusion.mass": "mesh: lumped or consistent mass matrix",
+    "diffusion.microstructure": "a voxel image (.npy) or phase mesh of the particle's porous "
+                                "microstructure: homogenised first, its effective tensor "
+                                "and porosity eps then set D = diffusivity K_eff / eps and "
+                                "alpha / eps (diffusivity is the pore phase's)",
+    "diffusion.phase_values": "conductivity of each phase of the microstructure, pores "
+                              "first (default for a 0/1 image: [1, 0])",
+    "diffusion.isotropy_tolerance": "largest relative spread of K_eff's eigenvalues the "
+                                    "isotropic particle model accepts",
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
             "dynamics": DynamicsSpec, "coupling": CouplingSpec, "output": OutputSpec,
@@ -388,7 +399,8 @@ def _coerce(path, key, value, default):
         elif default:
             item = default[0]
         else:
-            item = (0.0 if key.endswith(("fractions", "masses", "center", "size"))
+            item = (0.0 if key.endswith(("fractions", "masses", "center", "size",
+                                         "phase_values"))
                     else 0 if key.endswith("divisions") else "")
         return tuple(_coerce(path, f"{key}[{k}]", v, item) for k, v in enumerate(value))
     raise TypeError(kind)

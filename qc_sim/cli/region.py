@@ -79,6 +79,13 @@ def run_region(path, backend=None, steps=None, out=sys.stdout, restart=None) -> 
           + (f", {len(mesh.elements)} elements, {mesh.n_nodes} nodes" if mesh is not None
              else ", one point" if r.physics == "bone" else "")
           + (f", from step {first}" if restart else ""), file=out)
+    micro = getattr(region, "microstructure", None)
+    if micro is not None:  # a homogenised microstructure set the coarse model's material
+        print(f"microstructure: porosity {micro['porosity']:.4g}, K_eff/K_pore "
+              f"{micro['k_eff']:.4g} (eigenvalue spread {micro['spread']:.2g}), tortuosity "
+              + ", ".join(f"{t:.4g}" for t in micro["tortuosity"])
+              + f": D x {micro['diffusivity_scale']:.4g}, alpha x {micro['alpha_scale']:.4g}",
+              file=out)
     choice = getattr(region, "choice", None)
     if choice is not None:  # a model reduction chose the model: say which and why
         print(f"model {choice.model}: Damköhler number {choice.damkohler:.4g}, reduced-model "
