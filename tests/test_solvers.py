@@ -258,3 +258,27 @@ def test_idpp_forces_are_minus_its_gradient():
         y[k] += h
         image.set_dofs(y)
         assert f[k] == pytest.approx(-(ep - em) / (2 * h), rel=1e-6, abs=1e-8)
+
+
+def test_amg_hierarchy_is_the_same_in_every_process():
+    """pyamg draws a random start from NumPy's global generator; qc-sim's builder seeds it
+    (and restores the caller's state), so a restart rebuilding a solver gets the same bits."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, scipy.sparse as sp, hashlib\n"
+            "from qc_sim.solvers.amg import smoothed_aggregation\n"
+            "n = 400\n"
+            "A = sp.diags([-1, 2.1, -1], [-1, 0, 1], shape=(n, n)).tocsr()\n"
+            "x = smoothed_aggregation(A, max_coarse=10).solve(np.ones(n), tol=1e-10)\n"
+            "print(hashlib.sha256(x.tobytes()).hexdigest())\n")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=120).stdout for _ in range(3)}
+    assert len(runs) == 1 and next(iter(runs)).strip()
+    np.random.seed(5)
+    before = np.random.get_state()[1].copy()
+    from qc_sim.solvers.amg import smoothed_aggregation
+    import scipy.sparse as sp
+
+    smoothed_aggregation(sp.identity(50, format="csr") * 2.0)
+    assert np.array_equal(np.random.get_state()[1], before)

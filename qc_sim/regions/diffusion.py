@@ -223,9 +223,9 @@ def _linear_solver(matrix, kind: str):
         from scipy.sparse.linalg import splu
 
         return splu(matrix.tocsc()).solve
-    import pyamg
+    from qc_sim.solvers.amg import smoothed_aggregation
 
-    ml = pyamg.smoothed_aggregation_solver(matrix.tocsr())
+    ml = smoothed_aggregation(matrix.tocsr())
     return lambda b: ml.solve(b, tol=1e-12, accel="cg", maxiter=500)
 
 

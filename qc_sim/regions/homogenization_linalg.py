@@ -25,14 +25,15 @@ def amg_cg(matrix, rtol: float, maxiter: int = 2000):
     """Build the smoothed-aggregation hierarchy of the SPD ``matrix`` (scipy CSR) once and
     return ``(solve, setup_info)``: ``solve(b) -> (x, info)`` runs preconditioned CG from
     zero to ``|b - A x| <= rtol |b|``; info holds iterations, residual and seconds."""
-    import pyamg
     from scipy.sparse.linalg import cg
+
+    from qc_sim.solvers.amg import smoothed_aggregation
 
     t0 = time.perf_counter()
     with _single_threaded_blas():
         # forward Gauss-Seidel before, backward after: a symmetric V-cycle (as CG needs)
         # at half the sweeps of pyamg's default symmetric pre- and post-smoothing
-        hierarchy = pyamg.smoothed_aggregation_solver(
+        hierarchy = smoothed_aggregation(
             matrix, symmetry="symmetric", max_coarse=500,
             presmoother=("gauss_seidel", {"sweep": "forward"}),
             postsmoother=("gauss_seidel", {"sweep": "backward"}))

@@ -228,10 +228,10 @@ class ElasticProblem:
         return u, fe.element_weights * W, float((self.loads * u).sum())
 
     def _amg(self, A, f):
-        import pyamg
+        from qc_sim.solvers.amg import smoothed_aggregation
 
         B = rigid_body_modes(self.mesh.nodes)[self.free]
-        ml = pyamg.smoothed_aggregation_solver(A, B=B, symmetry="hermitian", max_coarse=500)
+        ml = smoothed_aggregation(A, B=B, symmetry="hermitian", max_coarse=500)
         residuals = []
         u = ml.solve(f, tol=self.rtol, accel="cg", maxiter=1000, residuals=residuals)
         if residuals[-1] > self.rtol * max(residuals[0], 1e-300) * 10:

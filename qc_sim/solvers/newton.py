@@ -15,10 +15,10 @@ from qc_sim.solvers.protocol import MinimizeResult, finished
 
 
 def _linear_solve(K, rhs, rtol):
-    import pyamg
+    from qc_sim.solvers.amg import smoothed_aggregation
     from scipy.sparse.linalg import cg, minres
 
-    ml = pyamg.smoothed_aggregation_solver(K.tocsr(), max_coarse=200)
+    ml = smoothed_aggregation(K.tocsr(), max_coarse=200)
     x, info = cg(K, rhs, rtol=rtol, maxiter=2000, M=ml.aspreconditioner())
     if info != 0 or float(x @ rhs) <= 0.0:
         x, info = minres(K, rhs, rtol=rtol, maxiter=5000)
