@@ -131,6 +131,39 @@ def test_diffusion_case_matches_crank_and_chooses_its_model(tmp_path):
     assert abs(float(final["uptake"]) - robin_uptake(0.1, 1e4)) < 1e-3  # the tolerance
 
 
+@pytest.mark.parametrize("suffix", [".vtu", ".msh"])
+def test_bone_on_a_mesh_file_equals_the_built_in_block(tmp_path, suffix):
+    """Any mesh meshio reads: the block's grid written to a file (VTK, Gmsh) and run as
+    geometry "file", clamped on xlo and sheared on xhi, gives the block case's numbers."""
+    import meshio
+
+    from qc_sim.regions.bone import grid_mesh
+
+    mesh = grid_mesh((60.0, 20.0, 20.0), (6, 2, 2))
+    meshio.write(tmp_path / f"block{suffix}", meshio.Mesh(mesh.nodes, [("tetra", mesh.elements)]),
+                 **({"file_format": "gmsh22", "binary": False} if suffix == ".msh" else {}))
+    block = (ROOT / "cases" / "bone_block_3d.toml").read_text().replace(
+        "divisions = [12, 4, 4]", "divisions = [6, 2, 2]")
+    (tmp_path / "block.toml").write_text(block.replace('"bone_block_3d', '"a'))
+    from_file = block.replace('geometry = "block"', 'geometry = "file"').replace(
+        "divisions = [6, 2, 2]\n", "").replace("size = [60.0, 20.0, 20.0] # mm\n", "")
+    from_file = from_file.replace("[bone]\n", f'[bone]\nmesh_file = "block{suffix}"\n'
+                                  'fixed_side = "xlo"\nload_side = "xhi"\n'
+                                  "traction = [0.0, 0.0, -1.0]\n")
+    (tmp_path / "file.toml").write_text(from_file.replace('"bone_block_3d', '"b'))
+    for name in ("block", "file"):
+        out = qc_sim("run", tmp_path / f"{name}.toml", "--steps", "4", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+    a, b = _rows(tmp_path / "a.csv"), _rows(tmp_path / "b.csv")
+    assert len(a) == len(b) == 2
+    for key in ("mean_density", "compliance"):
+        assert float(b[-1][key]) == pytest.approx(float(a[-1][key]), rel=1e-10), key
+    wrong = from_file.replace('load_side = "xhi"', 'load_side = "xlo"')
+    (tmp_path / "wrong.toml").write_text(wrong)
+    out = qc_sim("run", tmp_path / "wrong.toml", cwd=tmp_path)
+    assert out.returncode == 2 and "[bone.load_side]" in out.stderr
+
+
 def test_homogenised_microstructure_sets_the_particle_material(tmp_path):
     """One run: the image is homogenised (the same tensor as qc-sim homogenize), then the
     particle runs with D = D_pore K_eff / eps; equal to the plain particle case run with

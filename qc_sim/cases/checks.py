@@ -147,6 +147,16 @@ def _check_bone(case) -> None:
               "a single point (geometry = \"point\") runs the komarova cell model only")
         _need(case, not b.divisions and not b.size, "bone.divisions",
               "a single point has no mesh: give no divisions or size")
+    elif b.geometry == "file":
+        _need(case, bool(b.mesh_file), "bone.mesh_file", "geometry 'file' needs a mesh_file")
+        path = (case.path.parent / b.mesh_file).resolve()
+        _need(case, path.is_file(), "bone.mesh_file", f"no such file: {path}")
+        _need(case, len(b.traction) in (2, 3), "bone.traction",
+              "geometry 'file' needs a traction vector (MPa, 2 or 3 components)")
+        _need(case, b.fixed_side != b.load_side, "bone.load_side",
+              f"is the fixed side too ({b.fixed_side})")
+        _need(case, not b.divisions and not b.size, "bone.divisions",
+              "a mesh file sets the mesh: give no divisions or size")
     else:
         dims = REGION_GEOMETRY[b.geometry]
         for key, values in (("divisions", b.divisions), ("size", b.size)):

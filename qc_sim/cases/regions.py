@@ -40,6 +40,14 @@ def _bone(case, backend):
         if b.size:
             extra["size"] = b.size[0]
         return bone.weinans_plate(pressure=b.load, **extra, **common)
+    if b.geometry == "file":
+        from qc_sim.errors import InputError
+
+        try:
+            return bone.mesh_file_region(case.path.parent / b.mesh_file, b.fixed_side,
+                                         b.load_side, b.traction, **common)
+        except InputError as exc:
+            raise InputError(f"{case.path}: [bone.mesh_file] {exc}") from None
     extra = {}
     if b.divisions:
         extra["divisions"] = tuple(b.divisions)

@@ -130,6 +130,10 @@ class BoneSpec:
     bias_amplitude: float = 0.5
     bias_width: float = 1.0
     remedy: str = "none"
+    mesh_file: str = ""
+    fixed_side: str = "xlo"
+    load_side: str = "xhi"
+    traction: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,9 @@ CHOICES = {
     "diffusion.discretisation": ("radial", "mesh"),
     "diffusion.mass": ("lumped", "consistent"),
     "bone.law": ("komarova", "stimulus"),
-    "bone.geometry": ("point", "bar", "plate", "block"),
+    "bone.geometry": ("point", "bar", "plate", "block", "file"),
+    "bone.fixed_side": ("xlo", "xhi", "ylo", "yhi", "zlo", "zhi"),
+    "bone.load_side": ("xlo", "xhi", "ylo", "yhi", "zlo", "zhi"),
     "bone.plane": ("stress", "strain"),
     "bone.remedy": ("none", "nodes"),
 }
@@ -265,8 +271,8 @@ KEY_DOCS = {
     "region.thermo": "steps between thermo lines (0: start and end only)",
     "bone.law": "micro law: komarova (cell populations, Komarova et al. 2003) or stimulus "
                 "(Huiskes/Weinans drho/dt = B (U/rho - k))",
-    "bone.geometry": "point (one cell, no mechanics), bar (uniaxial), plate (2D, Weinans 1992) "
-                     "or block (3D bending)",
+    "bone.geometry": "point (one cell, no mechanics), bar (uniaxial), plate (2D, Weinans 1992), "
+                     "block (3D bending) or file (mesh_file)",
     "bone.divisions": "elements per side of the structured mesh (default per geometry)",
     "bone.size": "mesh box, mm (default per geometry)",
     "bone.load": "MPa: bar stress, plate pressure, block shear traction",
@@ -286,6 +292,11 @@ KEY_DOCS = {
                            "1 + a tanh((S/S_ref - 1)/w), this is a",
     "bone.bias_width": "and this is w (S_ref: the mean initial stimulus)",
     "bone.remedy": "against the checkerboard: none or nodes (node-based density)",
+    "bone.mesh_file": "geometry file: a triangle or tetrahedron mesh meshio reads (Gmsh, "
+                      "VTK, ...), mm",
+    "bone.fixed_side": "geometry file: the side of its bounding box held fixed",
+    "bone.load_side": "geometry file: the side of its bounding box loaded by traction",
+    "bone.traction": "geometry file: traction on load_side, MPa (d components)",
     "diffusion.radius": "particle radius, µm",
     "diffusion.diffusivity": "D, µm^2/s (unless prefactor is given)",
     "diffusion.prefactor": "Arrhenius D0, µm^2/s (0: constant diffusivity); D = D0 "
@@ -400,7 +411,7 @@ def _coerce(path, key, value, default):
             item = default[0]
         else:
             item = (0.0 if key.endswith(("fractions", "masses", "center", "size",
-                                         "phase_values"))
+                                         "phase_values", "traction"))
                     else 0 if key.endswith("divisions") else "")
         return tuple(_coerce(path, f"{key}[{k}]", v, item) for k, v in enumerate(value))
     raise TypeError(kind)

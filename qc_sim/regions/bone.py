@@ -405,7 +405,8 @@ def grid_mesh(size, divisions):
     return mesh
 
 
-def _region(mesh, fixed, loads, law, reference_stimulus, bias_amplitude, bias_width, **kwargs):
+def region_on_mesh(mesh, fixed, loads, law, reference_stimulus=None, bias_amplitude=0.5,
+                   bias_width=1.0, **kwargs):
     """A BoneRegion; for the Komarova law with no ``bias`` given, S_ref is
     ``reference_stimulus`` or, if None, the volume mean of S at the initial uniform density
     rho_ref (so the mean element is homeostatic at the start)."""
@@ -441,7 +442,8 @@ def uniaxial_bar(stress: float, dim: int = 2, size=None, divisions=None, law: st
     traction = np.zeros(dim)
     traction[0] = stress
     loads = mesh.traction_loads(mesh.face_sets["xhi"], traction)
-    return _region(mesh, fixed, loads, law, reference_stimulus, bias_amplitude, bias_width,
+    return region_on_mesh(mesh, fixed, loads, law, reference_stimulus, bias_amplitude,
+                          bias_width,
                    **kwargs)
 
 
@@ -462,7 +464,8 @@ def weinans_plate(divisions: int = 40, size: float = 100.0, pressure: float = 2.
     mid = mesh.nodes[top].mean(axis=1)[:, 0]
     loaded = top[np.abs(mid - 0.5 * size) <= 0.5 * loaded_fraction * size + 1e-9]
     loads = mesh.traction_loads(loaded, (0.0, -pressure))
-    return _region(mesh, fixed, loads, law, reference_stimulus, bias_amplitude, bias_width,
+    return region_on_mesh(mesh, fixed, loads, law, reference_stimulus, bias_amplitude,
+                          bias_width,
                    **kwargs)
 
 
@@ -475,5 +478,32 @@ def bending_block(divisions=(12, 4, 4), size=(60.0, 20.0, 20.0), traction: float
     fixed = np.zeros_like(mesh.nodes, bool)
     fixed[mesh.node_sets["xlo"]] = True
     loads = mesh.traction_loads(mesh.face_sets["xhi"], (0.0, 0.0, -traction))
-    return _region(mesh, fixed, loads, law, reference_stimulus, bias_amplitude, bias_width,
+    return region_on_mesh(mesh, fixed, loads, law, reference_stimulus, bias_amplitude,
+                          bias_width,
                    **kwargs)
+
+
+def mesh_file_region(path, fixed_side: str, load_side: str, traction, law: str = "stimulus",
+                     reference_stimulus=None, bias_amplitude=0.5, bias_width=1.0, **kwargs):
+    """A bone region on a mesh file meshio reads (Gmsh, VTK, ...): every node on the
+    bounding-box side ``fixed_side`` ("xlo", "yhi", ...) held, a uniform ``traction`` (MPa,
+    (d,)) on the faces of ``load_side``."""
+    from qc_sim.continuum.mesh_files import read_mesh
+
+    mesh = read_mesh(path)
+    sides = sorted(mesh.face_sets)
+    for name, side in (("fixed_side", fixed_side), ("load_side", load_side)):
+        if side not in sides:
+            raise InputError(f"{path}: {name} {side!r} is not a side of this {mesh.dim}D mesh "
+                             f"({', '.join(sides)})")
+    traction = np.asarray(traction, float)
+    if traction.shape != (mesh.dim,):
+        raise InputError(f"{path}: traction needs {mesh.dim} components for this mesh, got "
+                         f"{traction.size}")
+    if len(mesh.face_sets[load_side]) == 0:
+        raise InputError(f"{path}: no boundary faces on load_side {load_side!r}")
+    fixed = np.zeros_like(mesh.nodes, bool)
+    fixed[mesh.node_sets[fixed_side]] = True
+    loads = mesh.traction_loads(mesh.face_sets[load_side], traction)
+    return region_on_mesh(mesh, fixed, loads, law, reference_stimulus, bias_amplitude,
+                          bias_width, **kwargs)

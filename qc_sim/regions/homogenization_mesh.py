@@ -20,8 +20,6 @@ around a circular inclusion used to validate against Perrins, McKenzie & McPhedr
 
 from __future__ import annotations
 
-import contextlib
-import io
 import time
 from pathlib import Path
 
@@ -151,43 +149,20 @@ def periodic_mesh(points, simplices, tol: float = 1e-8, where: str = "mesh") -> 
 def read_phase_mesh(path, phase_key: str | None = None):
     """(periodic Mesh, phases (ne,) int) from a file meshio reads: its triangles (2D; a
     flat third coordinate is dropped) or tetrahedra, and an integer cell-data tag."""
+    from qc_sim.continuum.mesh_files import read_simplices
+
     path = Path(path)
-    try:
-        import meshio
-    except ImportError:
-        raise InputError(f"{path}: reading a mesh file needs meshio (pip install meshio)") \
-            from None
-    try:  # meshio raises many kinds for unreadable files, and some readers exit
-        with contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(io.StringIO()):
-            data = meshio.read(path)
-    except (Exception, SystemExit) as exc:
-        reason = ("no meshio reader for its suffix accepts it" if isinstance(exc, SystemExit)
-                  else f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        raise InputError(f"{path}: cannot read the mesh ({reason})") from None
-    kinds = [b.type for b in data.cells]
-    kind = "tetra" if "tetra" in kinds else "triangle" if "triangle" in kinds else None
-    if kind is None:
-        raise InputError(f"{path}: no triangles or tetrahedra in the mesh (cells: "
-                         f"{', '.join(sorted(set(kinds))) or 'none'})")
-    blocks = [i for i, b in enumerate(data.cells) if b.type == kind]
-    simplices = np.concatenate([data.cells[i].data for i in blocks])
-    keys = [phase_key] if phase_key else [k for k in PHASE_KEYS if k in data.cell_data]
-    if phase_key and phase_key not in data.cell_data:
+    points, simplices, cell_data = read_simplices(path)
+    keys = [phase_key] if phase_key else [k for k in PHASE_KEYS if k in cell_data]
+    if phase_key and phase_key not in cell_data:
         raise InputError(f"{path}: no cell data {phase_key!r} (has: "
-                         f"{', '.join(data.cell_data) or 'none'})")
+                         f"{', '.join(cell_data) or 'none'})")
     if not keys:
         raise InputError(f"{path}: no phase tag among the cell data (looked for "
-                         f"{', '.join(PHASE_KEYS)}; has: {', '.join(data.cell_data) or 'none'})")
-    tags = np.concatenate([np.asarray(data.cell_data[keys[0]][i]).reshape(-1) for i in blocks])
+                         f"{', '.join(PHASE_KEYS)}; has: {', '.join(cell_data) or 'none'})")
+    tags = cell_data[keys[0]]
     if not np.all(np.isfinite(tags)) or np.any(tags != np.round(tags)) or np.any(tags < 0):
         raise InputError(f"{path}: cell data {keys[0]!r} must hold whole numbers >= 0")
-    points = np.asarray(data.points, float)
-    d = 3 if kind == "tetra" else 2
-    if d == 2 and points.shape[1] == 3:
-        if np.ptp(points[:, 2]) > 1e-12 * max(np.ptp(points[:, :2]), 1.0):
-            raise InputError(f"{path}: a triangle mesh must lie in a plane z = const")
-        points = points[:, :2]
     return periodic_mesh(points, simplices, where=str(path)), tags.astype(np.int64)
 
 
