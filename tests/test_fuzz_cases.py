@@ -125,3 +125,80 @@ def test_malformed_cases_through_the_command_line(tmp_path):
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
         assert len(out.stderr.strip().splitlines()) == 1
+
+
+REGION_BASES = [
+    {"region": {"physics": "bone", "end_time": 20.0, "dt": 10.0, "thermo": 1},
+     "bone": {"law": "komarova", "geometry": "plate", "divisions": [4, 4],
+              "size": [10.0, 10.0], "load": 1.0, "density": 0.8, "rho_min": 0.01,
+              "rho_max": 1.74, "gamma": 2.0, "C": 100.0}},
+    {"region": {"physics": "diffusion", "end_time": 10.0, "dt": 1.0, "thermo": 1},
+     "diffusion": {"radius": 5.0, "diffusivity": 0.01, "c0": 0.0, "c_eq": 1.0, "alpha": 0.2,
+                   "model": "auto", "tolerance": 1e-3, "cells": 20}},
+]
+REGION_POSITIVE = {"end_time", "dt", "radius", "diffusivity", "C", "gamma", "density",
+                   "rho_max", "tolerance"}
+REGION_CHOICE = {"physics", "law", "geometry", "model"}
+
+
+def malformed_region(rng) -> bytes:
+    case = copy.deepcopy(REGION_BASES[rng.integers(len(REGION_BASES))])
+    keys = [(s, k) for s in case for k in case[s]]
+    kind = rng.integers(7)
+    if kind == 0:  # unknown key, or a section of another physics or of atoms
+        if rng.random() < 0.5:
+            s = list(case)[rng.integers(len(case))]
+            case[s]["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz_"), 8))] = 1
+        else:
+            case[["lattice", "coupling", "bone", "diffusion"][rng.integers(4)]] = {}
+            if case.get("bone") == {} and case["region"]["physics"] == "bone":
+                del case["bone"]  # [region] without its physics section
+    elif kind == 1:  # wrong type
+        s, k = keys[rng.integers(len(keys))]
+        current = case[s][k]
+        wrong = [v for v in ("text", [1, 2], {"a": 1}, True)
+                 if type(v) is not type(current)
+                 and not (isinstance(current, list) and isinstance(v, list))]
+        case[s][k] = wrong[rng.integers(len(wrong))]
+    elif kind == 2:  # zero, negative or non-finite where a positive number is needed
+        s, k = [(s, k) for s, k in keys if k in REGION_POSITIVE][rng.integers(
+            len([1 for _, k in keys if k in REGION_POSITIVE]))]
+        case[s][k] = float(rng.choice([0.0, -1.0, np.inf, np.nan]))
+    elif kind == 3:  # a choice not offered
+        s, k = [(s, k) for s, k in keys if k in REGION_CHOICE][rng.integers(
+            len([1 for _, k in keys if k in REGION_CHOICE]))]
+        case[s][k] = "".join(rng.choice(list("xyzqw"), 5))
+    elif kind == 4:  # reversed or inconsistent ranges
+        if "bone" in case:
+            case["bone"]["rho_min"], case["bone"]["rho_max"] = 1.74, 0.01
+        else:
+            case["diffusion"]["c_eq"] = case["diffusion"]["c0"]
+    elif kind == 5:  # huge meshes or step counts
+        if "bone" in case:
+            case["bone"]["divisions"] = [10**6, 10**6]
+        else:
+            case["region"]["dt"] = 1e-30
+    else:  # garbage
+        return bytes(rng.integers(0, 256, int(rng.integers(1, 300)), dtype=np.uint8)) + b"\xfe"
+    return to_toml(case).encode()
+
+
+def test_five_hundred_malformed_region_cases_end_in_one_line_with_status_2(tmp_path, capsys):
+    rng = np.random.default_rng(11)
+    for k in range(500):
+        path = tmp_path / f"region{k}.toml"
+        path.write_bytes(malformed_region(rng))
+        for command in ("validate", "run"):
+            status = main([command, str(path)])
+            err = capsys.readouterr().err
+            lines = err.strip().splitlines()
+            assert status == 2, (path.read_bytes()[:300], command, err)
+            assert len(lines) == 1 and str(path) in lines[0], (path.read_bytes()[:300], err)
+
+
+def test_the_region_fuzz_bases_are_valid_cases(tmp_path, capsys):
+    """So the malformed variants fail for what was broken, not for the base."""
+    for k, base in enumerate(REGION_BASES):
+        path = tmp_path / f"base{k}.toml"
+        path.write_text(to_toml(base))
+        assert main(["validate", str(path)]) == 0, capsys.readouterr().err
