@@ -81,7 +81,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from qc_sim.parallel.mpi import guarded
+
+    return guarded(_main, argv)
+
+
+def _main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    from qc_sim.parallel.mpi import world
+
+    _, rank, size = world()
+    if size > 1 and args.command != "info":
+        if rank == 0:
+            print(f"qc-sim: error: launched on {size} MPI ranks, but this version runs on one: "
+                  "the domain decomposition is not implemented yet (run without mpiexec)",
+                  file=sys.stderr)
+        return 2
     try:
         if args.command == "run":
             from qc_sim.cases.schema import load_case

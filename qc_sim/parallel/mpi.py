@@ -1,0 +1,59 @@
+"""The MPI seam (DESIGN section 6): whether this process was started by an MPI launcher, its
+rank and the rank count, and the guard that turns an exception on any rank into the end of
+the whole job (an uncaught exception on one rank otherwise leaves the others waiting in a
+collective for ever). Nothing else imports mpi4py."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# set by the launchers qc-sim is run under: MPICH/Hydra and Slurm (PMI), Open MPI, PMIx
+_LAUNCHER_SIZE = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
+
+
+def launched_by_mpi() -> bool:
+    return any(int(os.environ.get(name, "1") or 1) > 1 for name in _LAUNCHER_SIZE)
+
+
+def world():
+    """(communicator or None, rank, size); (None, 0, 1) outside an MPI launch or without
+    mpi4py (a launch of several ranks without mpi4py is refused by the caller)."""
+    if not launched_by_mpi():
+        return None, 0, 1
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        return None, 0, int(next(os.environ[n] for n in _LAUNCHER_SIZE
+                                 if int(os.environ.get(n, "1") or 1) > 1))
+    comm = MPI.COMM_WORLD
+    return comm, comm.Get_rank(), comm.Get_size()
+
+
+def library() -> str:
+    """The MPI library's name and version, or why there is none."""
+    try:
+        import mpi4py
+        from mpi4py import MPI
+    except ImportError:
+        return "mpi4py not installed (pip install 'qc-sim[mpi]')"
+    return f"mpi4py {mpi4py.__version__}, {MPI.Get_library_version().splitlines()[0].strip()}"
+
+
+def guarded(function, *args, **kwargs):
+    """``function(*args, **kwargs)``; an exception on this rank prints one line naming the
+    rank and ends every rank of the job (MPI Abort, status 1) instead of leaving the others
+    blocked. On one rank the exception propagates as usual."""
+    comm, rank, size = world()
+    try:
+        return function(*args, **kwargs)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        if comm is None or size == 1:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        sys.stderr.write(f"qc-sim: rank {rank} of {size}: {type(exc).__name__}: {first}\n")
+        sys.stderr.flush()
+        comm.Abort(1)
+        raise  # not reached

@@ -1,0 +1,76 @@
+"""The MPI seam, launched as ``mpiexec -n N`` subprocesses with a timeout so that a hang
+fails instead of blocking: qc-sim info reports the ranks, an exception on one rank ends the
+whole job promptly with that rank's message, and a multi-rank run (the decomposition is not
+there yet) is refused with one line rather than run N times."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import require
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def mpiexec():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError as exc:
+        require("mpi4py", exc)
+    launcher = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
+        shutil.which("mpiexec")
+    if launcher is None:
+        require("mpiexec", FileNotFoundError("no mpiexec on PATH or beside python"))
+    return launcher
+
+
+def launch(mpiexec, n, *args, timeout=120):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([mpiexec, "-n", str(n), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def test_info_reports_every_rank_and_its_device(mpiexec):
+    out = launch(mpiexec, 3, sys.executable, "-m", "qc_sim.cli.main", "info")
+    assert out.returncode == 0, out.stderr
+    assert ", 3 ranks" in out.stdout
+    for rank in range(3):
+        assert f"  rank {rank}: " in out.stdout
+    assert out.stdout.count("qc-sim 0.") == 1  # one report, from rank 0
+
+
+def test_an_exception_on_one_rank_of_four_ends_the_job_with_its_message(mpiexec, tmp_path):
+    script = tmp_path / "fail.py"
+    script.write_text(
+        "import time\n"
+        "from mpi4py import MPI\n"
+        "from qc_sim.parallel.mpi import guarded\n"
+        "def work():\n"
+        "    comm = MPI.COMM_WORLD\n"
+        "    if comm.Get_rank() == 2:\n"
+        "        time.sleep(0.5)\n"
+        "        raise ValueError('the forces on rank 2 are not finite')\n"
+        "    comm.Barrier()  # without the guard the other ranks wait here for ever\n"
+        "guarded(work)\n")
+    start = time.perf_counter()
+    out = launch(mpiexec, 4, sys.executable, script, timeout=60)
+    elapsed = time.perf_counter() - start
+    assert out.returncode != 0
+    assert "qc-sim: rank 2 of 4: ValueError: the forces on rank 2 are not finite" in out.stderr
+    assert elapsed < 30, elapsed  # promptly: the barrier would otherwise hang to the timeout
+
+
+def test_a_multi_rank_run_is_refused_with_one_line(mpiexec):
+    out = launch(mpiexec, 2, sys.executable, "-m", "qc_sim.cli.main", "run",
+                 ROOT / "cases" / "cu_nve.toml")
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "2 MPI ranks" in lines[0] and "Traceback" not in out.stderr
