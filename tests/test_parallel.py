@@ -57,3 +57,47 @@ def test_non_finite_terms_propagate_whatever_the_order():
     assert math.isnan(a.merge(b).value())
     assert exact_sum([]) == 0.0
     assert exact_sum([1.7976931348623157e308] * 2) == math.inf  # the exact sum overflows
+
+
+def _coupled_like(seed=0):
+    """Dense costly atoms in a corner, cheap coarse nodes everywhere (a coupled model)."""
+    rng = np.random.default_rng(seed)
+    atoms = rng.random((6000, 3)) * 20.0
+    nodes = rng.random((1500, 3)) * 100.0
+    return np.vstack([atoms, nodes]), np.r_[np.full(6000, 30.0), np.full(1500, 1.0)]
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 3, 4, 5, 7, 8])
+def test_rcb_balances_cost_and_tiles_the_domain(ranks):
+    from qc_sim.parallel.decompose import rcb
+
+    points, cost = _coupled_like()
+    part = rcb(points, cost, ranks, [0, 0, 0], [100, 100, 100])
+    assert part.imbalance(cost) < 1.01
+    # by count the same partition would be badly off: costs, not points, are balanced
+    if ranks > 1:
+        counts = np.bincount(part.owner, minlength=ranks)
+        assert counts.max() / counts.mean() > 1.05
+    assert np.all((points >= part.lo[part.owner]) & (points < part.hi[part.owner]))
+    assert np.prod(part.hi - part.lo, axis=1).sum() == pytest.approx(1e6, rel=1e-12)
+    assert part.thinnest() > 0
+
+
+def test_rcb_is_independent_of_the_input_order():
+    from qc_sim.parallel.decompose import rcb
+
+    points, cost = _coupled_like(1)
+    a = rcb(points, cost, 5, [0, 0, 0], [100, 100, 100])
+    perm = np.random.default_rng(2).permutation(len(points))
+    b = rcb(points[perm], cost[perm], 5, [0, 0, 0], [100, 100, 100])
+    assert np.array_equal(a.lo, b.lo) and np.array_equal(a.hi, b.hi)
+    assert np.array_equal(a.owner[perm], b.owner)
+
+
+def test_rcb_refuses_bad_costs():
+    from qc_sim.parallel.decompose import rcb
+
+    with pytest.raises(ValueError):
+        rcb(np.zeros((3, 2)), [1.0, -1.0, 1.0], 2, [0, 0], [1, 1])
+    with pytest.raises(ValueError):
+        rcb(np.zeros((3, 2)), [1.0, 1.0, 1.0], 0, [0, 0], [1, 1])
