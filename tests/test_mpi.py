@@ -74,3 +74,17 @@ def test_a_multi_rank_run_is_refused_with_one_line(mpiexec):
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "2 MPI ranks" in lines[0] and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("ranks,backend,potential", [(1, "cpu", "eam"), (2, "cpu", "eam"),
+                                                     (3, "cpu", "eam"), (4, "cpu", "eam"),
+                                                     (3, "numpy", "lj")])
+def test_forces_and_energies_are_bitwise_those_of_a_serial_run(mpiexec, ranks, backend,
+                                                               potential):
+    """Each rank owns an RCB box and computes its atoms with ghosts within reach (two
+    cutoffs for EAM): forces and site energies equal the serial ones bit for bit, and the
+    total energy merged exactly across ranks equals the serial exact sum."""
+    out = launch(mpiexec, ranks, sys.executable, ROOT / "tests" / "mpi_rank_share.py",
+                 backend, potential)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "forces bitwise, site_energies bitwise, total_energy bitwise" in out.stdout

@@ -88,3 +88,20 @@ def rcb(points, cost, ranks: int, lo, hi) -> Partition:
 
     split(np.arange(n), 0, ranks, np.asarray(lo, float).copy(), np.asarray(hi, float).copy())
     return Partition(owner, boxes_lo, boxes_hi)
+
+
+def near_box(positions, box, lo, hi, reach: float) -> np.ndarray:
+    """(n,) bool: the points within ``reach`` of the box [lo, hi) (Euclidean distance to
+    the box, minimum image along the periodic axes of ``box``)."""
+    x = np.asarray(positions, float)
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    L = np.asarray(box.lengths, float)
+    gap = np.zeros_like(x)
+    for a in range(x.shape[1]):
+        shifts = (-1, 0, 1) if box.periodic[a] else (0,)
+        best = np.full(len(x), np.inf)
+        for s in shifts:
+            xs = x[:, a] + s * L[a]
+            best = np.minimum(best, np.maximum(np.maximum(lo[a] - xs, xs - hi[a]), 0.0))
+        gap[:, a] = best
+    return np.sqrt((gap**2).sum(axis=1)) <= reach
