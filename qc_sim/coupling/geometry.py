@@ -1,12 +1,14 @@
 """Building a coupled model's geometry from a lattice, a domain and a region of interest.
 
-Zones by the distance d of a lattice site outside a spherical core of radius r_core (d <= 0
-inside): core (beta = 1), handshake (0 < d < w, beta ramps to 0), continuum (beta = 0).
-The mesh's nodes are every site of a fine box around core and handshake and a graded
-subset beyond; every site with beta > 0 is an atom and a node. Padding atoms are the
-continuum sites within ``reach`` of those atoms: their positions are interpolated from the
-mesh, ``x_p = sum_I N_I(X_p) y_I``, rows of the sparse matrix ``interpolation`` (atoms x nodes),
-whose transpose returns their forces to the nodes.
+Zones by the distance d of a lattice site outside the core (d <= 0 inside): core (beta = 1),
+handshake (0 < d < w, beta ramps to 0), continuum (beta = 0). The core is a sphere (a disc
+in 2D) of radius r_core, or the union of several with the same radius, one per centre (two
+for a dislocation dipole), where d = min_c |X - c| - r_core. The mesh's nodes are every site
+of a fine box around core and handshake (the bounding box of the centres, widened by
+r_core + w + a) and a graded subset beyond; every site with beta > 0 is an atom and a node.
+Padding atoms are the continuum sites within ``reach`` of those atoms: their positions are
+interpolated from the mesh, ``x_p = sum_I N_I(X_p) y_I``, rows of the sparse matrix
+``interpolation`` (atoms x nodes), whose transpose returns their forces to the nodes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class CoupledGeometry:
     lattice: Lattice
     lo: np.ndarray
     hi: np.ndarray
-    center: np.ndarray
+    center: np.ndarray  # (d,) one centre, or (k, d) the centres of a union of k spheres
     core_radius: float
     width: float
     mesh: Mesh
@@ -46,8 +48,25 @@ class CoupledGeometry:
     def dim(self) -> int:
         return self.mesh.dim
 
+    @property
+    def centers(self) -> np.ndarray:
+        """(k, d) the centres of the core's spheres (k = 1 for a spherical core)."""
+        return np.atleast_2d(self.center)
+
     def distance(self, points) -> np.ndarray:
-        return np.linalg.norm(np.asarray(points) - self.center, axis=1) - self.core_radius
+        """(n,) Å distance of ``points`` (n, d) outside the core (negative inside)."""
+        return core_distance(points, self.center, self.core_radius)
+
+
+def core_distance(points, centers, radius: float) -> np.ndarray:
+    """(n,) distance (Å) of ``points`` (n, d) outside the union of the spheres of ``radius``
+    about ``centers`` ((d,) or (k, d)): min_c |X - c| - radius, negative inside. (A union
+    is not a signed-distance function inside, where d is only the depth below the nearest
+    sphere's surface; outside, where beta varies, it is the exact distance to the union.)"""
+    points = np.atleast_2d(np.asarray(points, float))
+    centers = np.atleast_2d(np.asarray(centers, float))
+    gaps = np.linalg.norm(points[:, None, :] - centers[None, :, : points.shape[1]], axis=2)
+    return gaps.min(axis=1) - float(radius)
 
 
 def _without(points, removed):
@@ -63,41 +82,53 @@ def _without(points, removed):
 def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: float,
                    reach: float, rate: float = 0.5, max_level: int = 6,
                    vacancies=None) -> CoupledGeometry:
-    """Zones, mesh, atoms and padding for a spherical (circular in 2D) core.
+    """Zones, mesh, atoms and padding for a spherical (circular in 2D) core, or a core that is
+    the union of such spheres of one radius.
 
-    lo, hi: the domain box (Å), spanning whole lattice cells; center, core_radius: the core;
-    width: the handshake width (Å); reach: how far padding must extend beyond the blended
-    atoms (one cutoff for energy-based couplings, two for force-based EAM); vacancies: lattice
-    sites (k, d) left empty, which must lie in the core.
+    lo, hi: the domain box (Å), spanning whole lattice cells; center (d,) and core_radius: the
+    core, or center (k, d) for the union of k spheres of that radius (e.g. one about each
+    dislocation of a dipole); width: the handshake width (Å); reach: how far padding must
+    extend beyond the blended atoms (one cutoff for energy-based couplings, two for
+    force-based EAM); vacancies: lattice sites (k, d) left empty, which must lie in the core
+    (the model then keeps a defect-free twin with the same zones, for bgfc's correction).
     """
     import scipy.sparse as sp
     from scipy.spatial import cKDTree
 
     d = lattice.dimension
     lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
-    center = np.asarray(center, float)[:d]
+    center = np.asarray(center, float)
+    center = center[:d] if center.ndim == 1 else center[:, :d]
+    centers = np.atleast_2d(center)
+    if len(centers) == 0:
+        raise ValueError("the core needs at least one centre")
+
+    def beta_of(points):
+        return blend_weight(core_distance(points, centers, core_radius), width)
+
     outer = core_radius + width
-    fine_lo, fine_hi = center - outer - lattice.a, center + outer + lattice.a
+    fine_lo = centers.min(axis=0) - outer - lattice.a
+    fine_hi = centers.max(axis=0) + outer + lattice.a
     if np.any(fine_lo - reach < lo) or np.any(fine_hi + reach > hi):
         raise ValueError(f"the domain must extend at least the reach ({reach:.2f} Å) beyond "
                          f"the handshake on every side")
     defect_free = None
     if vacancies is not None and len(vacancies):
         vacancies = np.atleast_2d(np.asarray(vacancies, float))[:, :d]
-        if np.any(np.linalg.norm(vacancies - center, axis=1) > core_radius):
+        if np.any(core_distance(vacancies, centers, core_radius) > 0):
             raise ValueError("vacancies must lie in the atomistic core")
         defect_free = build_geometry(lattice, lo, hi, center, core_radius, width, reach, rate,
                                      max_level)
     nodes = _without(lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate=rate,
                                     max_level=max_level), vacancies)
     mesh = delaunay_mesh(nodes)
-    dist = np.linalg.norm(mesh.nodes - center, axis=1) - core_radius
+    dist = core_distance(mesh.nodes, centers, core_radius)
     node_beta = blend_weight(dist, width)
     node_zone = np.where(dist <= 0, CORE, np.where(node_beta > 0, HANDSHAKE, CONTINUUM))
     on_box = np.any((np.abs(mesh.nodes - lo) < 1e-6) | (np.abs(mesh.nodes - hi) < 1e-6), axis=1)
 
     sites = _without(sites_in_box(lattice, lo, hi)[0], vacancies)
-    site_beta = blend_weight(np.linalg.norm(sites - center, axis=1) - core_radius, width)
+    site_beta = beta_of(sites)
     blended = sites[site_beta > 0]
     near = cKDTree(blended).query(sites, k=1, distance_upper_bound=reach)[0] < np.inf
     padding = near & (site_beta == 0)
@@ -125,7 +156,7 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     phi = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                         shape=(len(atom_sites), mesh.n_nodes))
     centroids = mesh.element_coordinates(mesh.nodes).mean(axis=1)
-    element_beta = blend_weight(np.linalg.norm(centroids - center, axis=1) - core_radius, width)
+    element_beta = beta_of(centroids)
     return CoupledGeometry(lattice, lo, hi, center, float(core_radius), float(width), mesh,
                            node_beta, node_zone, on_box, atom_sites, atom_beta, atom_node, phi,
                            element_beta, defect_free)
