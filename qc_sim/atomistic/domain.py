@@ -17,6 +17,7 @@ import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.parallel.decompose import near_box
+from qc_sim.parallel.mpi import exchange, global_max
 from qc_sim.potentials.eam import Eam
 
 
@@ -43,3 +44,159 @@ class RankShare:
         return (np.asarray(dev.to_host(self.system.ids))[self.owned],
                 np.asarray(dev.to_host(result.forces))[self.owned],
                 np.asarray(dev.to_host(result.site_energy))[self.owned])
+
+
+def _box_gap(box, lo_a, hi_a, lo_b, hi_b) -> float:
+    """Distance between two boxes, minimum image along the periodic axes of ``box``."""
+    L = np.asarray(box.lengths, float)
+    gap = np.zeros(3)
+    for a in range(3):
+        best = np.inf
+        for s in ((-1, 0, 1) if box.periodic[a] else (0,)):
+            lo, hi = lo_b[a] + s * L[a], hi_b[a] + s * L[a]
+            best = min(best, max(lo - hi_a[a], lo_a[a] - hi, 0.0))
+        gap[a] = best
+    return float(np.sqrt((gap**2).sum()))
+
+
+class DomainNVE:
+    """Velocity Verlet of an atomistic system split over the ranks of ``comm`` by
+    ``partition`` (fixed RCB boxes): each rank advances its own atoms and the ghosts it
+    needs; after every drift the owners send their atoms' new positions to the neighbour
+    ranks that hold them as ghosts (non-blocking point-to-point, neighbours only); when any
+    rank's atoms have moved more than half the skin since the last exchange (decided by one
+    global max), atoms that left a box migrate to its owner and the ghost lists are
+    rebuilt. Owned positions and velocities stay bitwise those of a serial run: the per-atom
+    updates are the same, and so are the forces (see :class:`RankShare`).
+
+    Set-up takes the whole initial ``atoms`` and ``velocities`` on every rank (built from the
+    case, identically everywhere); nothing global is gathered during the run.
+    """
+
+    def __init__(self, comm, atoms, velocities, potential, device, partition,
+                 skin: float = 0.5, reach: float | None = None):
+        self.comm, self.rank = comm, comm.Get_rank()
+        self.partition, self.potential, self.device = partition, potential, device
+        self.skin = float(skin)
+        self.reach = ((2.0 if isinstance(potential, Eam) else 1.0) * potential.cutoff + skin
+                      if reach is None else reach)
+        self.box, self.species, self.masses = atoms.box, atoms.species, atoms.masses
+        self.dimension = atoms.dimension
+        lo, hi = partition.lo, partition.hi
+        me = self.rank
+        self.neighbours = [r for r in range(len(lo)) if r != me and
+                           _box_gap(self.box, lo[me], hi[me], lo[r], hi[r]) <= self.reach]
+        mine = partition.owner == me
+        self._own = {"ids": np.asarray(atoms.ids)[mine], "x": atoms.positions[mine].copy(),
+                     "v": np.asarray(velocities, float)[mine].copy(),
+                     "types": np.asarray(atoms.types)[mine]}
+        self.step_count, self.time = 0, 0.0
+        self.exchanges = self.migrated = 0
+        self._rebuild()
+
+    # -- communication -------------------------------------------------------------------
+
+    def _exchange(self, outgoing: dict, tag: int) -> dict:
+        return exchange(self.comm, self.neighbours, outgoing, tag)
+
+    def _owner_rank(self, x) -> np.ndarray:
+        """The rank whose box holds each (wrapped) position."""
+        w = self.box.wrap(x)
+        lo, hi = self.partition.lo, self.partition.hi
+        inside = np.all((w[:, None, :] >= lo[None]) & (w[:, None, :] < hi[None]), axis=2)
+        owner = np.argmax(inside, axis=1)
+        if not inside.any(axis=1).all():  # on the upper face of the domain: the last box
+            owner[~inside.any(axis=1)] = np.argmin(
+                np.linalg.norm(w[~inside.any(axis=1), None, :] - 0.5 * (lo + hi)[None],
+                               axis=2), axis=1)
+        return owner
+
+    def _rebuild(self) -> None:
+        """Migrate atoms to the owners of the boxes they are in, then rebuild the ghosts and
+        the local system."""
+        own = self._own
+        owner = self._owner_rank(own["x"])
+        leaving = owner != self.rank
+        if leaving.any() and not set(owner[leaving]) <= set(self.neighbours):
+            raise RuntimeError(f"rank {self.rank}: an atom moved past a neighbour rank's box "
+                               "between exchanges (time step too large for the skin?)")
+        outgoing = {r: {k: v[owner == r] for k, v in own.items()} for r in self.neighbours}
+        incoming = self._exchange(outgoing, tag=1)
+        keep = {k: v[~leaving] for k, v in own.items()}
+        parts = [keep] + [incoming[r] for r in self.neighbours]
+        own = {k: np.concatenate([p[k] for p in parts]) for k in keep}
+        order = np.argsort(own["ids"], kind="stable")
+        self._own = own = {k: v[order] for k, v in own.items()}
+        self.migrated += int(leaving.sum())
+        # ghosts: each neighbour gets the atoms within reach of its box
+        lo, hi = self.partition.lo, self.partition.hi
+        wrapped = self.box.wrap(own["x"])
+        self._send = {r: np.flatnonzero(near_box(wrapped, self.box, lo[r], hi[r], self.reach))
+                      for r in self.neighbours}
+        outgoing = {r: {"ids": own["ids"][i], "x": own["x"][i], "types": own["types"][i]}
+                    for r, i in self._send.items()}
+        incoming = self._exchange(outgoing, tag=2)
+        ghosts = [incoming[r] for r in self.neighbours]
+        self._slots, start = {}, len(own["ids"])
+        for r, g in zip(self.neighbours, ghosts):
+            self._slots[r] = np.arange(start, start + len(g["ids"]))
+            start += len(g["ids"])
+        from qc_sim.geometry.atoms import Atoms
+
+        local = Atoms(positions=np.concatenate([own["x"]] + [g["x"] for g in ghosts]),
+                      box=self.box, species=self.species, masses=self.masses,
+                      types=np.concatenate([own["types"]] + [g["types"] for g in ghosts]),
+                      ids=np.concatenate([own["ids"]] + [g["ids"] for g in ghosts]),
+                      dimension=self.dimension)
+        self.n_owned = len(own["ids"])
+        self.system = AtomisticSystem(local, self.potential, self.device, skin=self.skin)
+        v = np.zeros((len(local), 3))
+        v[: self.n_owned] = own["v"]
+        from qc_sim.atomistic import dynamics
+
+        self.state = dynamics.init_state(self.system, v, self.step_count, self.time)
+        self.reference = own["x"].copy()
+        self.exchanges += 1
+
+    def _update_ghosts(self) -> None:
+        dev = self.system.device
+        x = np.asarray(dev.to_host(self.system.positions))
+        incoming = self._exchange({r: x[i] for r, i in self._send.items()}, tag=3)
+        if incoming:
+            for r in self.neighbours:
+                x[self._slots[r]] = incoming[r]
+            self.system.set_positions(dev.asarray(x))
+
+    # -- the step ------------------------------------------------------------------------
+
+    def step(self, dt: float) -> None:
+        """One velocity-Verlet step of ``dt`` ps (the serial nve_step, with the ghosts'
+        positions taken from their owners before the forces)."""
+        from dataclasses import replace
+
+        from qc_sim.atomistic.dynamics import _drift, _kick
+
+        system, state = self.system, self.state
+        v = _kick(system, state.velocities.copy(), state.result.forces, 0.5 * dt)
+        _drift(system, v, dt)
+        self._update_ghosts()
+        result = system.compute(energy=False, virial=False)
+        v = _kick(system, v, result.forces, 0.5 * dt)
+        self.step_count += 1
+        self.time = state.time + dt
+        self.state = replace(state, velocities=v, result=result, step=self.step_count,
+                             time=self.time)
+        x = self.owned()["x"]
+        moved = float(np.sqrt(((x - self.reference) ** 2).sum(axis=1)).max()) if len(x) else 0.0
+        if global_max(self.comm, moved) > 0.5 * self.skin:
+            self._own = self.owned()
+            self._rebuild()
+
+    def owned(self) -> dict:
+        """The owned atoms' ids, positions, velocities and types (host copies)."""
+        dev = self.system.device
+        n = self.n_owned
+        return {"ids": self._own["ids"].copy(),
+                "x": np.array(dev.to_host(self.system.positions))[:n],
+                "v": np.array(dev.to_host(self.state.velocities))[:n],
+                "types": self._own["types"].copy()}

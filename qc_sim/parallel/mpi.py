@@ -57,3 +57,22 @@ def guarded(function, *args, **kwargs):
         sys.stderr.flush()
         comm.Abort(1)
         raise  # not reached
+
+
+def exchange(comm, neighbours, outgoing: dict, tag: int) -> dict:
+    """Send ``outgoing[r]`` to each rank r in ``neighbours`` (non-blocking) and return what
+    each of them sent here: point-to-point with the neighbour ranks only, no collective."""
+    requests = [comm.isend(outgoing[r], dest=r, tag=tag) for r in neighbours]
+    incoming = {r: comm.recv(source=r, tag=tag) for r in neighbours}
+    for request in requests:
+        request.wait()
+    return incoming
+
+
+def global_max(comm, value: float) -> float:
+    """The largest ``value`` over all ranks (exact: max does not round)."""
+    if comm is None:
+        return value
+    from mpi4py import MPI
+
+    return comm.allreduce(value, op=MPI.MAX)
