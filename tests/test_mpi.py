@@ -90,16 +90,18 @@ def test_forces_and_energies_are_bitwise_those_of_a_serial_run(mpiexec, ranks, b
     assert "forces bitwise, site_energies bitwise, total_energy bitwise" in out.stdout
 
 
-@pytest.mark.parametrize("ranks", [1, 2, 3, 4])
-def test_nve_on_any_rank_count_is_bitwise_the_serial_run(mpiexec, ranks):
-    """200 velocity-Verlet steps of 864 Cu atoms at 1500 K split over RCB boxes, with the
-    ghosts' positions sent by their owners every step and atoms migrating at each of the
-    ~30 re-exchanges (skin 0.3 Å): positions and velocities equal the serial run's bit for
+@pytest.mark.parametrize("ranks,ensemble", [(1, "nve"), (2, "nve"), (3, "nve"), (4, "nve"),
+                                            (2, "langevin"), (3, "langevin")])
+def test_dynamics_on_any_rank_count_is_bitwise_the_serial_run(mpiexec, ranks, ensemble):
+    """200 steps (NVE, or BAOAB Langevin at 900 K) of 864 Cu atoms started at 1500 K and
+    split over RCB boxes, with the ghosts' positions sent by their owners every step and
+    atoms migrating at each of the ~30 re-exchanges (skin 0.3 Å): positions, velocities
+    and the exactly reduced potential and kinetic energies equal the serial run's bit for
     bit on 1, 2, 3 and 4 ranks."""
-    out = launch(mpiexec, ranks, sys.executable, ROOT / "tests" / "mpi_domain_nve.py", "cpu",
-                 "200", timeout=300)
+    out = launch(mpiexec, ranks, sys.executable, ROOT / "tests" / "mpi_domain_dynamics.py",
+                 "cpu", "200", ensemble, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "positions bitwise, velocities bitwise" in out.stdout
+    assert "positions bitwise, velocities bitwise, energies bitwise" in out.stdout
     if ranks > 1:
         migrated = out.stdout.split("migrated per rank [")[1].split("]")[0]
         assert all(int(m) > 0 for m in migrated.split(","))  # atoms did cross boxes

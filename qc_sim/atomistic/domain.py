@@ -17,7 +17,7 @@ import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.parallel.decompose import near_box
-from qc_sim.parallel.mpi import exchange, global_max
+from qc_sim.parallel.mpi import exchange, global_exact_sum, global_max
 from qc_sim.potentials.eam import Eam
 
 
@@ -59,23 +59,26 @@ def _box_gap(box, lo_a, hi_a, lo_b, hi_b) -> float:
     return float(np.sqrt((gap**2).sum()))
 
 
-class DomainNVE:
-    """Velocity Verlet of an atomistic system split over the ranks of ``comm`` by
-    ``partition`` (fixed RCB boxes): each rank advances its own atoms and the ghosts it
+class DomainDynamics:
+    """Velocity Verlet (NVE) or BAOAB Langevin dynamics (``thermostat``) of an atomistic
+    system split over the ranks of ``comm`` by ``partition`` (fixed RCB boxes): each rank
+    advances its own atoms and the ghosts it
     needs; after every drift the owners send their atoms' new positions to the neighbour
     ranks that hold them as ghosts (non-blocking point-to-point, neighbours only); when any
     rank's atoms have moved more than half the skin since the last exchange (decided by one
     global max), atoms that left a box migrate to its owner and the ghost lists are
     rebuilt. Owned positions and velocities stay bitwise those of a serial run: the per-atom
-    updates are the same, and so are the forces (see :class:`RankShare`).
+    updates are the same, the Langevin noise is a function of (seed, step, global id), and
+    the forces are the same (see :class:`RankShare`).
 
     Set-up takes the whole initial ``atoms`` and ``velocities`` on every rank (built from the
     case, identically everywhere); nothing global is gathered during the run.
     """
 
     def __init__(self, comm, atoms, velocities, potential, device, partition,
-                 skin: float = 0.5, reach: float | None = None):
+                 skin: float = 0.5, reach: float | None = None, thermostat=None):
         self.comm, self.rank = comm, comm.Get_rank()
+        self.thermostat = thermostat
         self.partition, self.potential, self.device = partition, potential, device
         self.skin = float(skin)
         self.reach = ((2.0 if isinstance(potential, Eam) else 1.0) * potential.cutoff + skin
@@ -170,27 +173,40 @@ class DomainNVE:
     # -- the step ------------------------------------------------------------------------
 
     def step(self, dt: float) -> None:
-        """One velocity-Verlet step of ``dt`` ps (the serial nve_step, with the ghosts'
-        positions taken from their owners before the forces)."""
-        from dataclasses import replace
-
-        from qc_sim.atomistic.dynamics import _drift, _kick
+        """One step of ``dt`` ps: the serial nve_step or langevin_step, with the ghosts'
+        positions taken from their owners before the forces."""
+        from qc_sim.atomistic import dynamics
 
         system, state = self.system, self.state
-        v = _kick(system, state.velocities.copy(), state.result.forces, 0.5 * dt)
-        _drift(system, v, dt)
+        if self.thermostat is None:
+            v = dynamics._kick(system, state.velocities.copy(), state.result.forces, 0.5 * dt)
+            dynamics._drift(system, v, dt)
+        else:
+            v = dynamics.langevin_drift(system, state, dt, self.thermostat)
         self._update_ghosts()
         result = system.compute(energy=False, virial=False)
-        v = _kick(system, v, result.forces, 0.5 * dt)
+        v = dynamics._kick(system, v, result.forces, 0.5 * dt)
         self.step_count += 1
         self.time = state.time + dt
-        self.state = replace(state, velocities=v, result=result, step=self.step_count,
-                             time=self.time)
+        self.state = dynamics.MDState(v, result, self.step_count, self.time)
         x = self.owned()["x"]
         moved = float(np.sqrt(((x - self.reference) ** 2).sum(axis=1)).max()) if len(x) else 0.0
         if global_max(self.comm, moved) > 0.5 * self.skin:
             self._own = self.owned()
             self._rebuild()
+
+    def energies(self) -> tuple[float, float]:
+        """(potential, kinetic) energy in eV, each the exact sum over all ranks' own atoms,
+        rounded once: the same bits on any rank count."""
+        from qc_sim.units import MVV2E
+
+        result = self.system.compute(energy=True, virial=False)
+        dev, n = self.system.device, self.n_owned
+        e = np.asarray(dev.to_host(result.site_energy))[:n]
+        v = np.asarray(dev.to_host(self.state.velocities))[:n]
+        m = np.asarray(dev.to_host(self.system.masses))[:n]
+        kinetic = 0.5 * MVV2E * m[:, None] * v * v
+        return global_exact_sum(self.comm, e), global_exact_sum(self.comm, kinetic)
 
     def owned(self) -> dict:
         """The owned atoms' ids, positions, velocities and types (host copies)."""

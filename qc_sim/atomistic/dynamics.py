@@ -71,9 +71,9 @@ def nve_step(system, state: MDState, dt: float, energy: bool = False) -> MDState
     return replace(state, velocities=v, result=result, step=state.step + 1, time=state.time + dt)
 
 
-def langevin_step(system, state: MDState, dt: float, thermostat: Langevin,
-                  energy: bool = False) -> MDState:
-    """One BAOAB Langevin step: kick, half drift, exact Ornstein-Uhlenbeck, half drift, kick."""
+def langevin_drift(system, state: MDState, dt: float, thermostat: Langevin):
+    """The first part of a BAOAB step: kick, half drift, exact Ornstein-Uhlenbeck, half
+    drift; returns the velocities (the forces and the last kick follow)."""
     from qc_sim.atomistic.random import gaussian_noise
 
     xp = system.xp
@@ -84,6 +84,13 @@ def langevin_step(system, state: MDState, dt: float, thermostat: Langevin,
     xi = gaussian_noise(system.device, thermostat.seed, state.step, system.ids)
     v = (c1 * v + sigma[:, None] * xi) * system.free
     _drift(system, v, 0.5 * dt)
+    return v
+
+
+def langevin_step(system, state: MDState, dt: float, thermostat: Langevin,
+                  energy: bool = False) -> MDState:
+    """One BAOAB Langevin step: kick, half drift, exact Ornstein-Uhlenbeck, half drift, kick."""
+    v = langevin_drift(system, state, dt, thermostat)
     result = system.compute(energy=energy, virial=energy)
     v = _kick(system, v, result.forces, 0.5 * dt)
     return replace(state, velocities=v, result=result, step=state.step + 1, time=state.time + dt)

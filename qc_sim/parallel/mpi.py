@@ -76,3 +76,17 @@ def global_max(comm, value: float) -> float:
     from mpi4py import MPI
 
     return comm.allreduce(value, op=MPI.MAX)
+
+
+def global_exact_sum(comm, values) -> float:
+    """The exact sum of ``values`` over all ranks, rounded once
+    (:class:`~qc_sim.parallel.reduce.ExactSum`): the same bits on any rank count."""
+    from qc_sim.parallel.reduce import ExactSum
+
+    local = ExactSum().add(values)
+    if comm is None:
+        return local.value()
+    total = ExactSum()
+    for part in comm.allgather(local):  # a few hundred integer bins per rank
+        total.merge(part)
+    return total.value()

@@ -1,9 +1,10 @@
-"""Run under mpiexec by tests/test_mpi.py: NVE of a Cu crystal split over the ranks
-(DomainNVE, with migration and ghost exchange), compared on rank 0 with the serial run of
-the same crystal: positions and velocities after STEPS steps, bitwise. Prints one line;
-exit status 1 on any difference.
+"""Run under mpiexec by tests/test_mpi.py: NVE or Langevin dynamics of a Cu crystal split
+over the ranks (DomainDynamics, with migration and ghost exchange), compared on rank 0 with
+the serial run of the same crystal: positions and velocities after STEPS steps, and the
+potential and kinetic energies reduced exactly, bitwise. Prints one line; exit status 1 on
+any difference.
 
-    mpiexec -n 3 python tests/mpi_domain_nve.py BACKEND STEPS
+    mpiexec -n 3 python tests/mpi_domain_dynamics.py BACKEND STEPS nve|langevin
 """
 
 import sys
@@ -13,7 +14,7 @@ import numpy as np
 from mpi4py import MPI
 
 from qc_sim.atomistic import dynamics
-from qc_sim.atomistic.domain import DomainNVE
+from qc_sim.atomistic.domain import DomainDynamics
 from qc_sim.atomistic.random import maxwell_boltzmann_velocities
 from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.backend import get_device
@@ -29,13 +30,16 @@ def main() -> int:
     rank, size = comm.Get_rank(), comm.Get_size()
     device = get_device(sys.argv[1])
     steps, dt, skin = int(sys.argv[2]), 0.002, 0.3
+    ensemble = sys.argv[3]
     pot = Eam.from_file(ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy")
     atoms = build_crystal(fcc(3.61), repeats=(6, 6, 6), species=("Cu",), masses=(63.546,))
     v0 = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, 1500.0, seed=3)
     part = rcb(atoms.positions, np.ones(len(atoms)), size, atoms.box.lo, atoms.box.hi)
-    run = DomainNVE(comm, atoms, v0, pot, device, part, skin=skin)
+    thermostat = dynamics.Langevin(900.0, 0.05, 11) if ensemble == "langevin" else None
+    run = DomainDynamics(comm, atoms, v0, pot, device, part, skin=skin, thermostat=thermostat)
     for _ in range(steps):
         run.step(dt)
+    energies = run.energies()  # collective: every rank takes part
     mine = run.owned()
     gathered = comm.gather((mine["ids"], mine["x"], mine["v"]), root=0)  # the check only
     counts = comm.gather((run.exchanges, run.migrated), root=0)
@@ -45,14 +49,23 @@ def main() -> int:
     x = np.concatenate([g[1] for g in gathered])
     v = np.concatenate([g[2] for g in gathered])
     serial = AtomisticSystem(atoms, pot, device, skin=skin)
-    state = dynamics.run(serial, dynamics.init_state(serial, v0), steps, dt)
+    state = dynamics.run(serial, dynamics.init_state(serial, v0), steps, dt, thermostat)
+    from qc_sim.parallel import exact_sum
+    from qc_sim.units import MVV2E
+
+    result = serial.compute(energy=True, virial=False)
+    masses = np.asarray(device.to_host(serial.masses))[:, None]
+    serial_energies = (exact_sum(device.to_host(result.site_energy)),
+                       exact_sum(0.5 * MVV2E * masses * np.asarray(
+                           device.to_host(state.velocities)) ** 2))
     sx = np.asarray(device.to_host(serial.positions))
     sv = np.asarray(device.to_host(state.velocities))
     order, sorder = np.argsort(ids), np.argsort(np.asarray(atoms.ids))
     ok = {"ids": np.array_equal(ids[order], np.asarray(atoms.ids)[sorder]),
           "positions": np.array_equal(x[order], sx[sorder]),
-          "velocities": np.array_equal(v[order], sv[sorder])}
-    print(f"ranks {size}, {steps} steps: " + ", ".join(
+          "velocities": np.array_equal(v[order], sv[sorder]),
+          "energies": energies == serial_energies}
+    print(f"{ensemble}, ranks {size}, {steps} steps: " + ", ".join(
         f"{k} {'bitwise' if v else 'DIFFER'}" for k, v in ok.items())
         + f"; exchanges {counts[0][0]}, atoms migrated per rank {[c[1] for c in counts]}")
     return 0 if all(ok.values()) else 1
