@@ -76,7 +76,8 @@ class DomainDynamics:
     """
 
     def __init__(self, comm, atoms, velocities, potential, device, partition,
-                 skin: float = 0.5, reach: float | None = None, thermostat=None):
+                 skin: float = 0.5, reach: float | None = None, thermostat=None,
+                 step: int = 0, time: float = 0.0):
         self.comm, self.rank = comm, comm.Get_rank()
         self.thermostat = thermostat
         self.partition, self.potential, self.device = partition, potential, device
@@ -93,7 +94,7 @@ class DomainDynamics:
         self._own = {"ids": np.asarray(atoms.ids)[mine], "x": atoms.positions[mine].copy(),
                      "v": np.asarray(velocities, float)[mine].copy(),
                      "types": np.asarray(atoms.types)[mine]}
-        self.step_count, self.time = 0, 0.0
+        self.step_count, self.time = int(step), float(time)
         self.exchanges = self.migrated = 0
         self._rebuild()
 

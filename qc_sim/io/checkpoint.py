@@ -43,28 +43,77 @@ def _digest(array: np.ndarray) -> str:
 
 
 def _rotate(path: Path, keep: int) -> None:
+    """NAME -> NAME.1 -> ... -> NAME.keep, each with its part files (NAME.partK)."""
     for k in range(keep, 0, -1):
         older = path.with_name(f"{path.name}.{k}")
         newer = path if k == 1 else path.with_name(f"{path.name}.{k - 1}")
         if newer.exists():
+            for part in path.parent.glob(f"{older.name}.part*"):
+                part.unlink()
+            for part in path.parent.glob(f"{newer.name}.part*"):
+                os.replace(part, path.with_name(older.name + part.name[len(newer.name):]))
             os.replace(newer, older)
 
 
 def write_checkpoint(path, cp: Checkpoint, keep: int = 2) -> Path:
     """Write ``cp`` to ``path`` atomically, keeping ``keep`` previous checkpoints."""
-    import h5py
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_file(path.with_name(f".{path.name}.tmp{os.getpid()}"), cp)
+    _rotate(path, keep)
+    os.replace(tmp, path)
+    return path
+
+
+def _part(path: Path, k: int) -> Path:
+    return path.with_name(f"{path.name}.part{k}")
+
+
+def write_checkpoint_parts(path, cp: Checkpoint, comm, keep: int = 2) -> Path:
+    """A checkpoint written by every rank of ``comm`` without gathering: each rank writes
+    the atoms it owns (``cp``) to ``NAME.partK`` and rank 0 an index ``NAME`` (the case, step,
+    time and the number of parts and atoms). All are written to temporary names first; the
+    previous set is rotated to ``NAME.1`` (its parts with it) and the index is renamed into
+    place last, so a job killed at any moment leaves the previous set whole.
+    :func:`read_checkpoint` reads either kind, on any number of ranks."""
+    from qc_sim.parallel.mpi import barrier, global_exact_sum
+
+    path = Path(path)
+    rank, size = comm.Get_rank(), comm.Get_size()
+    if rank == 0:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    barrier(comm)
+    tmp = _write_file(path.with_name(f".{path.name}.part{rank}.tmp{os.getpid()}"), cp)
+    atoms = int(round(global_exact_sum(comm, [float(len(cp.ids))])))
+    barrier(comm)
+    if rank == 0:
+        _rotate(path, keep)
+        for stale in path.parent.glob(f"{path.name}.part*"):  # parts of an unfinished set
+            stale.unlink()
+    barrier(comm)
+    os.replace(tmp, _part(path, rank))
+    barrier(comm)
+    if rank == 0:
+        index = Checkpoint(np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3)), cp.step,
+                           cp.time, cp.case_text, cp.case_path, cp.version, cp.kind)
+        tmp = _write_file(path.with_name(f".{path.name}.tmp{os.getpid()}"), index,
+                          parts=size, atoms=atoms)
+        os.replace(tmp, path)
+    barrier(comm)
+    return path
+
+
+def _write_file(tmp: Path, cp: Checkpoint, **attrs) -> Path:
+    import h5py
+
     order = np.argsort(cp.ids)
     data = {"ids": np.asarray(cp.ids, np.int64)[order],
             "positions": np.asarray(cp.positions, np.float64)[order],
             "velocities": np.asarray(cp.velocities, np.float64)[order]}
     data.update({f"fields/{name}": np.asarray(a) for name, a in cp.fields.items()})
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with h5py.File(tmp, "w") as f:
         f.attrs.update(schema=SCHEMA, version=cp.version, step=int(cp.step), time=float(cp.time),
-                       case_path=cp.case_path, kind=cp.kind)
+                       case_path=cp.case_path, kind=cp.kind, **attrs)
         f.attrs["case_text"] = cp.case_text
         f.attrs["case_sha256"] = hashlib.sha256(cp.case_text.encode()).hexdigest()
         for name, array in data.items():
@@ -72,9 +121,7 @@ def write_checkpoint(path, cp: Checkpoint, keep: int = 2) -> Path:
             dset.attrs["sha256"] = _digest(array)
         f.flush()
         os.fsync(f.id.get_vfd_handle())
-    _rotate(path, keep)
-    os.replace(tmp, path)
-    return path
+    return tmp
 
 
 def _previous(path: Path) -> str:
@@ -106,6 +153,9 @@ def read_checkpoint(path) -> Checkpoint:
             text = str(f.attrs["case_text"])
             if hashlib.sha256(text.encode()).hexdigest() != f.attrs.get("case_sha256"):
                 raise InputError(f"{path}: the stored case fails its checksum{_previous(path)}")
+            parts = int(f.attrs.get("parts", 0))
+            if parts:
+                arrays = _read_parts(path, parts, int(f.attrs["atoms"]))
             return Checkpoint(arrays["ids"], arrays["positions"], arrays["velocities"],
                               int(f.attrs["step"]), float(f.attrs["time"]), text,
                               str(f.attrs["case_path"]), str(f.attrs["version"]),
@@ -117,3 +167,23 @@ def read_checkpoint(path) -> Checkpoint:
         raise InputError(f"{path}: not a readable checkpoint ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else 'truncated'})"
                          f"{_previous(path)}") from None
+
+
+def _read_parts(path: Path, parts: int, atoms: int) -> dict:
+    """The atoms of a checkpoint written in ``parts`` part files, checked and sorted by id."""
+    pieces = []
+    for k in range(parts):
+        part = _part(path, k)
+        if not part.is_file():
+            raise InputError(f"{part}: part {k} of the {parts} parts of checkpoint {path} is "
+                             f"missing{_previous(path)}")
+        piece = read_checkpoint(part)
+        pieces.append(piece)
+    ids = np.concatenate([p.ids for p in pieces])
+    if len(ids) != atoms or len(np.unique(ids)) != atoms:
+        raise InputError(f"{path}: its {parts} parts hold {len(ids)} atoms ({len(np.unique(ids))} "
+                         f"distinct), the index says {atoms}{_previous(path)}")
+    order = np.argsort(ids)
+    return {"ids": ids[order],
+            "positions": np.concatenate([p.positions for p in pieces])[order],
+            "velocities": np.concatenate([p.velocities for p in pieces])[order]}

@@ -90,3 +90,8 @@ def global_exact_sum(comm, values) -> float:
     for part in comm.allgather(local):  # a few hundred integer bins per rank
         total.merge(part)
     return total.value()
+
+
+def barrier(comm) -> None:
+    if comm is not None:
+        comm.Barrier()
