@@ -1,7 +1,9 @@
-"""The MPI seam, launched as ``mpiexec -n N`` subprocesses with a timeout so that a hang
-fails instead of blocking: qc-sim info reports the ranks, an exception on one rank ends the
-whole job promptly with that rank's message, and a multi-rank run (the decomposition is not
-there yet) is refused with one line rather than run N times."""
+"""Runs on several MPI ranks, launched as ``mpiexec -n N`` subprocesses with a timeout so
+that a hang fails instead of blocking: qc-sim info reports the ranks; an exception on one
+rank ends the whole job promptly with that rank's message; forces, NVE and Langevin
+trajectories, energies, thermo lines and checkpoints are bitwise those of a serial run on
+any rank count, and a checkpoint written on some ranks restarts on others; what runs on one
+rank only is refused with one line."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import require
@@ -32,10 +35,10 @@ def mpiexec():
     return launcher
 
 
-def launch(mpiexec, n, *args, timeout=120):
+def launch(mpiexec, n, *args, timeout=120, cwd=ROOT):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.run([mpiexec, "-n", str(n), *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=ROOT)
+                          text=True, timeout=timeout, env=env, cwd=cwd)
 
 
 def test_info_reports_every_rank_and_its_device(mpiexec):
@@ -68,12 +71,13 @@ def test_an_exception_on_one_rank_of_four_ends_the_job_with_its_message(mpiexec,
     assert elapsed < 30, elapsed  # promptly: the barrier would otherwise hang to the timeout
 
 
-def test_a_multi_rank_run_is_refused_with_one_line(mpiexec):
-    out = launch(mpiexec, 2, sys.executable, "-m", "qc_sim.cli.main", "run",
-                 ROOT / "cases" / "cu_nve.toml")
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and "2 MPI ranks" in lines[0] and "Traceback" not in out.stderr
+def test_subcommands_that_run_on_one_rank_refuse_several_with_one_line(mpiexec):
+    for command in (["validate", ROOT / "cases" / "cu_nve.toml"],
+                    ["run", ROOT / "cases" / "cu_vacancy_coupled.toml"]):
+        out = launch(mpiexec, 2, sys.executable, "-m", "qc_sim.cli.main", *command)
+        assert out.returncode == 2
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "2 MPI ranks" in lines[0] and "Traceback" not in out.stderr
 
 
 @pytest.mark.parametrize("ranks,backend,potential", [(1, "cpu", "eam"), (2, "cpu", "eam"),
@@ -128,3 +132,87 @@ def test_a_checkpoint_in_parts_from_four_ranks_restarts_on_one_two_and_three(mpi
     (tmp_path / "run.h5.part2").unlink()
     with pytest.raises(InputError, match=r"run\.h5\.part2: part 2 of the 4 parts"):
         read_checkpoint(tmp_path / "run.h5")
+
+
+MPI_CASE = """
+[run]
+backend = "cpu"
+[lattice]
+kind = "fcc"
+a = 3.61
+species = ["Cu"]
+repeats = [{n}, {n}, {n}]
+[potential]
+style = "eam"
+file = "{potential}"
+skin = 0.3
+[dynamics]
+ensemble = "langevin"
+timestep = 0.002
+steps = 200
+temperature = 1500.0
+thermostat_temperature = 900.0
+seed = 9
+thermo = 50
+[output]
+checkpoint = "run.h5"
+checkpoint_every = 100
+"""
+
+
+def _thermo_lines(text):
+    return [line for line in text.splitlines() if line.strip()[:1].isdigit()
+            and len(line.split()) == 8]
+
+
+def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpiexec,
+                                                                            tmp_path):
+    """mpiexec -n 2 and -n 3 qc-sim run of an EAM Langevin case: the same thermo lines as
+    the serial run and a final checkpoint (in parts) bitwise equal to the serial one; the
+    3-rank checkpoint of step 100 restarted on 1 and on 2 ranks ends bitwise equal too."""
+    from qc_sim.io.checkpoint import read_checkpoint
+
+    potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
+    runs = {}
+    for ranks in (1, 2, 3):
+        folder = tmp_path / f"n{ranks}"
+        folder.mkdir()
+        (folder / "case.toml").write_text(MPI_CASE.format(n=8, potential=potential))
+        command = [sys.executable, "-m", "qc_sim.cli.main", "run", folder / "case.toml"]
+        out = (launch(mpiexec, ranks, *command, timeout=300, cwd=folder) if ranks > 1 else
+               subprocess.run(list(map(str, command)), capture_output=True, text=True,
+                              timeout=300, cwd=folder, env=dict(os.environ, OMP_NUM_THREADS="1")))
+        assert out.returncode == 0, out.stdout + out.stderr
+        runs[ranks] = (out.stdout, folder)
+    serial = read_checkpoint(tmp_path / "n1" / "run.h5")
+    for ranks in (2, 3):
+        assert _thermo_lines(runs[ranks][0]) == _thermo_lines(runs[1][0])
+        parallel = read_checkpoint(runs[ranks][1] / "run.h5")
+        assert parallel.step == 200
+        assert np.array_equal(parallel.positions, serial.positions)
+        assert np.array_equal(parallel.velocities, serial.velocities)
+    halfway = tmp_path / "n3" / "run.h5.1"  # written by 3 ranks at step 100
+    assert read_checkpoint(halfway).step == 100
+    for ranks in (1, 2):
+        folder = tmp_path / f"restart{ranks}"
+        folder.mkdir()
+        command = [sys.executable, "-m", "qc_sim.cli.main", "restart", halfway]
+        out = (launch(mpiexec, ranks, *command, timeout=300, cwd=folder) if ranks > 1 else
+               subprocess.run(list(map(str, command)), capture_output=True, text=True,
+                              timeout=300, cwd=folder))
+        assert out.returncode == 0, out.stdout + out.stderr
+    for where in (tmp_path / "restart1" / "run.h5", tmp_path / "restart2" / "run.h5"):
+        resumed = read_checkpoint(where)
+        assert resumed.step == 200
+        assert np.array_equal(resumed.positions, serial.positions)
+        assert np.array_equal(resumed.velocities, serial.velocities)
+
+
+def test_a_rank_count_the_domain_cannot_take_is_refused(mpiexec, tmp_path):
+    potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
+    (tmp_path / "case.toml").write_text(MPI_CASE.format(n=6, potential=potential))
+    out = launch(mpiexec, 3, sys.executable, "-m", "qc_sim.cli.main", "run",
+                 tmp_path / "case.toml")
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "less than the interaction range" in lines[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from qc_sim.units import BOLTZMANN, MVV2E, NKTV2P
 
 
@@ -38,16 +40,31 @@ class Thermo:
                 f"{self.max_force:>10.5f}")
 
 
-def thermo(system, velocities, result, step: int, time: float) -> Thermo:
+def thermo(system, velocities, result, step: int, time: float, comm=None, owned=None) -> Thermo:
     """Thermo quantities for ``system`` with ``velocities`` and a ForceResult with energies
-    and virial (pressure from the kinetic and virial terms over the box volume)."""
-    xp = system.xp
-    ke = kinetic_energy(xp, velocities, system.masses)
-    dof = max(system.degrees_of_freedom, 1)
-    temp = 2.0 * ke / (dof * BOLTZMANN)
-    vol = system.box.volume
-    w = result.total_virial()
+    and virial (pressure from the kinetic and virial terms over the box volume). Every sum
+    is exact and rounded once (:func:`~qc_sim.parallel.mpi.global_exact_sum`), so a run on
+    any number of ranks (``comm``; the ``owned`` first atoms of each rank's system) prints
+    the same numbers as a serial one."""
+    from qc_sim.parallel.mpi import global_exact_sum, global_max
+
+    dev = system.device
+    n = len(system) if owned is None else owned
+    m = np.asarray(dev.to_host(system.masses))[:n, None]
+    v = np.asarray(dev.to_host(velocities))[:n]
+    ke = global_exact_sum(comm, 0.5 * MVV2E * m * v * v)
+    pe = global_exact_sum(comm, np.asarray(dev.to_host(result.site_energy))[:n])
     d = system.atoms.dimension
-    press = (dof * BOLTZMANN * temp + float(w[:d].sum())) / (d * vol) * NKTV2P
-    fmax = float(xp.sqrt((result.forces**2).sum(axis=1) * system.free[:, 0]).max()) if len(system) else 0.0
-    return Thermo(step, time, result.energy(), ke, temp, press, fmax)
+    virial = np.asarray(dev.to_host(result.virial))[:n, :d]
+    w = global_exact_sum(comm, virial)
+    free = np.asarray(dev.to_host(system.free_weights))[:n]
+    f = np.asarray(dev.to_host(result.forces))[:n]
+    fmax = global_max(comm, float(np.sqrt((f**2).sum(axis=1) * free).max()) if n else 0.0)
+    if owned is None:
+        dof = max(system.degrees_of_freedom, 1)
+    else:  # dimension x (free atoms - 1), over all ranks
+        free_atoms = int(round(global_exact_sum(comm, free)))
+        dof = max(d * free_atoms - d, 1)
+    temp = 2.0 * ke / (dof * BOLTZMANN)
+    press = (dof * BOLTZMANN * temp + w) / (d * system.box.volume) * NKTV2P
+    return Thermo(step, time, pe, ke, temp, press, fmax)

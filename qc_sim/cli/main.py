@@ -90,13 +90,14 @@ def _main(argv=None) -> int:
     args = _parser().parse_args(argv)
     from qc_sim.parallel.mpi import world
 
-    _, rank, size = world()
-    if size > 1 and args.command != "info":
+    comm, rank, size = world()
+    if size > 1 and args.command not in ("info", "run", "restart"):
         if rank == 0:
-            print(f"qc-sim: error: launched on {size} MPI ranks, but this version runs on one: "
-                  "the domain decomposition is not implemented yet (run without mpiexec)",
-                  file=sys.stderr)
+            print(f"qc-sim: error: {args.command} runs on one rank (launched on {size} MPI "
+                  "ranks): run it without mpiexec", file=sys.stderr)
         return 2
+    if size > 1 and args.command in ("run", "restart"):
+        return _on_ranks(args, comm, rank, size)
     try:
         if args.command == "run":
             from qc_sim.cases.schema import load_case
@@ -163,6 +164,36 @@ def _main(argv=None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return 0
+
+
+def _on_ranks(args, comm, rank, size) -> int:
+    """``run`` and ``restart`` of an atomistic case on several MPI ranks. Bad input is found
+    on every rank alike; rank 0 prints the one line, every rank exits with 2."""
+    try:
+        if comm is None:
+            raise InputError(f"launched on {size} MPI ranks but mpi4py is not installed "
+                             "(pip install 'qc-sim[mpi]')")
+        from qc_sim.cli.run_mpi import run_case_on_ranks
+
+        if args.command == "run":
+            from qc_sim.cases.schema import load_case
+
+            case = load_case(args.case)
+            if case.coupling is not None or case.region is not None:
+                raise InputError(f"{case.path}: coupled and region cases run on one rank "
+                                 f"(launched on {size} MPI ranks)")
+            return run_case_on_ranks(args.case, comm, backend=args.backend, steps=args.steps)
+        from qc_sim.io.checkpoint import read_checkpoint
+
+        cp = read_checkpoint(args.checkpoint)
+        if cp.kind != "atoms":
+            raise InputError(f"{args.checkpoint}: a {cp.kind} checkpoint restarts on one rank")
+        return run_case_on_ranks(args.checkpoint, comm, backend=args.backend, steps=args.steps,
+                                 restart=cp)
+    except (InputError, BackendUnavailable) as exc:
+        if rank == 0:
+            print(f"qc-sim: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

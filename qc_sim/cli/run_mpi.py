@@ -1,0 +1,124 @@
+"""``mpiexec -n N qc-sim run CASE`` (and ``restart``) of an atomistic case: the crystal split
+over the ranks by cost-weighted RCB (:class:`~qc_sim.atomistic.domain.DomainDynamics`),
+thermo lines from rank 0 with every sum exact (the same lines as a serial run), checkpoints
+written as one part per rank that restart on any rank count, and SIGTERM/SIGINT stopping
+every rank at the same step with a checkpoint."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qc_sim.errors import InputError
+
+
+def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
+                      restart=None) -> int:
+    from qc_sim.atomistic import dynamics
+    from qc_sim.atomistic.domain import DomainDynamics
+    from qc_sim.atomistic.random import maxwell_boltzmann_velocities
+    from qc_sim.atomistic.thermo import Thermo, thermo
+    from qc_sim.cases.schema import load_case, parse_case
+    from qc_sim.cli.run import STOP_STATUS, _build, _Stop
+    from qc_sim.io.checkpoint import Checkpoint, write_checkpoint_parts
+    from qc_sim.parallel.decompose import rcb
+    from qc_sim.parallel.mpi import global_max
+
+    rank, size = comm.Get_rank(), comm.Get_size()
+    case = load_case(path) if restart is None else parse_case(restart.case_text,
+                                                               Path(restart.case_path))
+    dyn, output = case.dynamics, case.output
+    for key in ("trajectory", "xyz"):
+        if getattr(output, key):
+            raise InputError(f"{case.path}: [output.{key}] is not written on several MPI ranks "
+                             "yet: run on one rank, or drop it")
+    device, potential, atoms, _ = _build(case, backend)
+    if restart is None:
+        v0 = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, dyn.temperature,
+                                          dyn.seed, dimension=atoms.dimension)
+        first_step, first_time = 0, 0.0
+        total = dyn.steps if steps is None else steps
+    else:
+        order = np.argsort(atoms.ids)
+        if not np.array_equal(np.asarray(atoms.ids)[order], restart.ids):
+            raise InputError(f"{path}: the checkpoint's atoms are not those of its case")
+        atoms.positions[order] = restart.positions
+        v0 = np.empty_like(restart.velocities)
+        v0[order] = restart.velocities
+        first_step, first_time = restart.step, restart.time
+        total = max(dyn.steps - restart.step, 0) if steps is None else steps
+    partition = rcb(atoms.positions, np.ones(len(atoms)), size, atoms.box.lo, atoms.box.hi)
+    if partition.thinnest() < potential.cutoff:
+        raise InputError(f"{case.path}: {size} ranks cut the {len(atoms)}-atom domain into "
+                         f"sub-domains {partition.thinnest():.3g} Å thin, less than the "
+                         f"interaction range {potential.cutoff:.3g} Å: use fewer ranks")
+    thermostat = None
+    if dyn.ensemble == "langevin":
+        target = dyn.thermostat_temperature if dyn.thermostat_temperature >= 0 \
+            else dyn.temperature
+        thermostat = dynamics.Langevin(target, dyn.damping, dyn.seed)
+    run = DomainDynamics(comm, atoms, v0, potential, device, partition,
+                         skin=case.potential.skin, thermostat=thermostat, step=first_step,
+                         time=first_time)
+    if rank == 0:
+        print(f"qc-sim {'restart' if restart else 'run'} {case.path}: {len(atoms)} atoms on "
+              f"{size} MPI ranks (imbalance {partition.imbalance(np.ones(len(atoms))):.3f}), "
+              f"{potential.__class__.__name__}, {device.describe()}"
+              + (f", from step {first_step}" if restart else ""), file=out)
+        print(Thermo.HEADER, file=out)
+    csv = open(output.thermo_csv, "w" if restart is None else "a") \
+        if output.thermo_csv and rank == 0 else None
+    if csv is not None and restart is None:
+        csv.write("step,time_ps,pe_eV,ke_eV,etotal_eV,temperature_K,pressure_bar,fmax_eV_A\n")
+
+    def report():
+        result = run.system.compute(energy=True, virial=True)
+        t = thermo(run.system, run.state.velocities, result, run.step_count, run.time,
+                   comm=comm, owned=run.n_owned)
+        if rank == 0:
+            print(t.line(), file=out, flush=True)
+            if csv is not None:
+                csv.write(f"{t.step},{t.time!r},{t.potential!r},{t.kinetic!r},{t.total!r},"
+                          f"{t.temperature!r},{t.pressure!r},{t.max_force!r}\n")
+
+    def checkpoint():
+        mine = run.owned()
+        cp = Checkpoint(mine["ids"], mine["x"], mine["v"], run.step_count, run.time,
+                        case.text, str(case.path))
+        return write_checkpoint_parts(output.checkpoint, cp, comm, keep=output.keep)
+
+    report()
+    last = first_step + total
+    every = output.checkpoint_every if output.checkpoint else 0
+    start = time.perf_counter()
+    with _Stop() as stop:
+        while run.step_count < last:
+            run.step(dyn.timestep)
+            s = run.step_count
+            if (dyn.thermo and s % dyn.thermo == 0) or s == last:
+                report()
+            if every and s % every == 0 and s < last:
+                checkpoint()
+            if s % 10 == 0 and global_max(comm, 1.0 if stop.signal else 0.0) > 0:
+                break  # every rank stops at the same step
+        wall = time.perf_counter() - start
+        if csv is not None:
+            csv.close()
+        if output.checkpoint:
+            written = checkpoint()
+            if rank == 0:
+                print(f"checkpoint {written} ({size} parts) at step {run.step_count}", file=out)
+        stopped = global_max(comm, 1.0 if stop.signal else 0.0) > 0
+        if stopped:
+            if rank == 0:
+                print(f"stopped at step {run.step_count}", file=out, flush=True)
+            return STOP_STATUS[stop.signal] if stop.signal else 143
+    if rank == 0:
+        done = run.step_count - first_step
+        print(f"Loop time {wall:.3f} s for {done} steps of {len(atoms)} atoms on {size} ranks: "
+              f"{len(atoms) * done / wall if wall > 0 else float('inf'):.4g} atom-steps/s, "
+              f"{run.exchanges} exchanges, {run.migrated} atoms migrated from rank 0", file=out)
+    return 0
