@@ -13,6 +13,8 @@ derivative is needed for a force evaluation).
 
 from __future__ import annotations
 
+import time as _time
+
 import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
@@ -96,6 +98,9 @@ class DomainDynamics:
                      "types": np.asarray(atoms.types)[mine]}
         self.step_count, self.time = int(step), float(time)
         self.exchanges = self.migrated = 0
+        # seconds on this rank: local work, point-to-point exchange of ghost positions, global
+        # decisions, and re-exchanges (migration, ghost lists, the local system rebuilt)
+        self.timing = {"compute": 0.0, "communication": 0.0, "waiting": 0.0, "rebuild": 0.0}
         self._rebuild()
 
     # -- communication -------------------------------------------------------------------
@@ -178,13 +183,17 @@ class DomainDynamics:
         positions taken from their owners before the forces."""
         from qc_sim.atomistic import dynamics
 
+        clock = _time.perf_counter
+        t0 = clock()
         system, state = self.system, self.state
         if self.thermostat is None:
             v = dynamics._kick(system, state.velocities.copy(), state.result.forces, 0.5 * dt)
             dynamics._drift(system, v, dt)
         else:
             v = dynamics.langevin_drift(system, state, dt, self.thermostat)
+        t1 = clock()
         self._update_ghosts()
+        t2 = clock()
         result = system.compute(energy=False, virial=False)
         v = dynamics._kick(system, v, result.forces, 0.5 * dt)
         self.step_count += 1
@@ -192,9 +201,16 @@ class DomainDynamics:
         self.state = dynamics.MDState(v, result, self.step_count, self.time)
         x = self.owned()["x"]
         moved = float(np.sqrt(((x - self.reference) ** 2).sum(axis=1)).max()) if len(x) else 0.0
-        if global_max(self.comm, moved) > 0.5 * self.skin:
+        t3 = clock()
+        rebuild = global_max(self.comm, moved) > 0.5 * self.skin
+        t4 = clock()
+        self.timing["compute"] += (t1 - t0) + (t3 - t2)
+        self.timing["communication"] += t2 - t1
+        self.timing["waiting"] += t4 - t3
+        if rebuild:
             self._own = self.owned()
             self._rebuild()
+            self.timing["rebuild"] += clock() - t4
 
     def energies(self) -> tuple[float, float]:
         """(potential, kinetic) energy in eV, each the exact sum over all ranks' own atoms,
