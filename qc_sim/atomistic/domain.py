@@ -163,7 +163,17 @@ class DomainDynamics:
         v[: self.n_owned] = own["v"]
         from qc_sim.atomistic import dynamics
 
-        self.state = dynamics.init_state(self.system, v, self.step_count, self.time)
+        if "f" in own:  # forces carried with the atoms: no force evaluation here
+            from qc_sim.potentials.base import ForceResult
+
+            f = np.zeros((len(local), 3))
+            f[: self.n_owned] = own["f"]
+            dev = self.device
+            self.state = dynamics.MDState(dev.asarray(v) * self.system.free,
+                                          ForceResult(dev.asarray(f)), self.step_count,
+                                          self.time)
+        else:
+            self.state = dynamics.init_state(self.system, v, self.step_count, self.time)
         self.reference = own["x"].copy()
         self.exchanges += 1
 
@@ -208,7 +218,7 @@ class DomainDynamics:
         self.timing["communication"] += t2 - t1
         self.timing["waiting"] += t4 - t3
         if rebuild:
-            self._own = self.owned()
+            self._own = self.owned(forces=True)
             self._rebuild()
             self.timing["rebuild"] += clock() - t4
 
@@ -225,11 +235,15 @@ class DomainDynamics:
         kinetic = 0.5 * MVV2E * m[:, None] * v * v
         return global_exact_sum(self.comm, e), global_exact_sum(self.comm, kinetic)
 
-    def owned(self) -> dict:
-        """The owned atoms' ids, positions, velocities and types (host copies)."""
+    def owned(self, forces: bool = False) -> dict:
+        """The owned atoms' ids, positions, velocities and types (host copies), and with
+        ``forces`` their current forces (a re-exchange carries them with the atoms)."""
         dev = self.system.device
         n = self.n_owned
-        return {"ids": self._own["ids"].copy(),
-                "x": np.array(dev.to_host(self.system.positions))[:n],
-                "v": np.array(dev.to_host(self.state.velocities))[:n],
-                "types": self._own["types"].copy()}
+        out = {"ids": self._own["ids"].copy(),
+               "x": np.array(dev.to_host(self.system.positions))[:n],
+               "v": np.array(dev.to_host(self.state.velocities))[:n],
+               "types": self._own["types"].copy()}
+        if forces:
+            out["f"] = np.array(dev.to_host(self.state.result.forces))[:n]
+        return out
