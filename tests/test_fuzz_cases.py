@@ -103,17 +103,22 @@ def malformed(rng) -> bytes:
     return to_toml(case).encode()
 
 
+def refused(path, capsys):
+    """``validate`` and ``run`` of ``path`` end with status 2 and one line naming it."""
+    for command in ("validate", "run"):
+        status = main([command, str(path)])
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert status == 2, (path.read_bytes()[:300], command, err)
+        assert len(lines) == 1 and str(path) in lines[0], (path.read_bytes()[:300], err)
+
+
 def test_a_thousand_malformed_cases_end_in_one_line_with_status_2(tmp_path, capsys):
     rng = np.random.default_rng(2026)
     for k in range(1000):
         path = tmp_path / f"case{k}.toml"
         path.write_bytes(malformed(rng))
-        for command in ("validate", "run"):
-            status = main([command, str(path)])
-            err = capsys.readouterr().err
-            lines = err.strip().splitlines()
-            assert status == 2, (path.read_bytes()[:300], command, err)
-            assert len(lines) == 1 and str(path) in lines[0], (path.read_bytes()[:300], err)
+        refused(path, capsys)
 
 
 def test_malformed_cases_through_the_command_line(tmp_path):
@@ -188,12 +193,7 @@ def test_five_hundred_malformed_region_cases_end_in_one_line_with_status_2(tmp_p
     for k in range(500):
         path = tmp_path / f"region{k}.toml"
         path.write_bytes(malformed_region(rng))
-        for command in ("validate", "run"):
-            status = main([command, str(path)])
-            err = capsys.readouterr().err
-            lines = err.strip().splitlines()
-            assert status == 2, (path.read_bytes()[:300], command, err)
-            assert len(lines) == 1 and str(path) in lines[0], (path.read_bytes()[:300], err)
+        refused(path, capsys)
 
 
 def test_the_region_fuzz_bases_are_valid_cases(tmp_path, capsys):

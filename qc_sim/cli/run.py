@@ -108,6 +108,24 @@ def _checkpoint(case, system, state, path=None):
     return write_checkpoint(path, cp, keep=case.output.keep)
 
 
+def initial_state(case, atoms, restart, steps, path):
+    """(velocities, first step, first time, steps to run) of a run, or of a restart (whose
+    positions are then put into ``atoms``, matched by global id)."""
+    dyn = case.dynamics
+    if restart is None:
+        v0 = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, dyn.temperature, dyn.seed,
+                                          dimension=atoms.dimension)
+        return v0, 0, 0.0, dyn.steps if steps is None else steps
+    order = np.argsort(atoms.ids)
+    if not np.array_equal(np.asarray(atoms.ids)[order], restart.ids):
+        raise InputError(f"{path}: the checkpoint's atoms are not those of its case")
+    atoms.positions[order] = restart.positions
+    v0 = np.empty_like(restart.velocities)
+    v0[order] = restart.velocities
+    total = max(dyn.steps - restart.step, 0) if steps is None else steps
+    return v0, restart.step, restart.time, total
+
+
 def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> int:
     """Run a case file (or, with ``restart``, continue a checkpoint's case)."""
     if restart is None:
@@ -116,22 +134,9 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
         case = parse_case(restart.case_text, Path(restart.case_path))
     dyn = case.dynamics
     device, potential, atoms, system = _build(case, backend)
-    if restart is None:
-        v0 = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, dyn.temperature, dyn.seed,
-                                          dimension=atoms.dimension)
-        first_step, first_time = 0, 0.0
-        total = dyn.steps if steps is None else steps
-    else:
-        order = np.argsort(atoms.ids)
-        if not np.array_equal(np.asarray(atoms.ids)[order], restart.ids):
-            raise InputError(f"{path}: the checkpoint's atoms are not those of its case")
-        positions = np.empty_like(restart.positions)
-        positions[order] = restart.positions
-        system.set_positions(positions)
-        v0 = np.empty_like(restart.velocities)
-        v0[order] = restart.velocities
-        first_step, first_time = restart.step, restart.time
-        total = max(dyn.steps - restart.step, 0) if steps is None else steps
+    v0, first_step, first_time, total = initial_state(case, atoms, restart, steps, path)
+    if restart is not None:
+        system.set_positions(atoms.positions)
     print(f"qc-sim {'restart' if restart else 'run'} {case.path}: {len(atoms)} atoms, "
           f"{potential.__class__.__name__} ({len(potential.species)} species, cutoff "
           f"{potential.cutoff:.3f} Å), {device.describe()}"

@@ -19,10 +19,9 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
                       restart=None) -> int:
     from qc_sim.atomistic import dynamics
     from qc_sim.atomistic.domain import DomainDynamics
-    from qc_sim.atomistic.random import maxwell_boltzmann_velocities
     from qc_sim.atomistic.thermo import Thermo, thermo
     from qc_sim.cases.schema import load_case, parse_case
-    from qc_sim.cli.run import STOP_STATUS, _build, _Stop
+    from qc_sim.cli.run import STOP_STATUS, _build, _Stop, initial_state
     from qc_sim.io.checkpoint import Checkpoint, write_checkpoint_parts
     from qc_sim.parallel.decompose import rcb
     from qc_sim.parallel.mpi import global_max
@@ -36,20 +35,7 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
             raise InputError(f"{case.path}: [output.{key}] is not written on several MPI ranks "
                              "yet: run on one rank, or drop it")
     device, potential, atoms, _ = _build(case, backend)
-    if restart is None:
-        v0 = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, dyn.temperature,
-                                          dyn.seed, dimension=atoms.dimension)
-        first_step, first_time = 0, 0.0
-        total = dyn.steps if steps is None else steps
-    else:
-        order = np.argsort(atoms.ids)
-        if not np.array_equal(np.asarray(atoms.ids)[order], restart.ids):
-            raise InputError(f"{path}: the checkpoint's atoms are not those of its case")
-        atoms.positions[order] = restart.positions
-        v0 = np.empty_like(restart.velocities)
-        v0[order] = restart.velocities
-        first_step, first_time = restart.step, restart.time
-        total = max(dyn.steps - restart.step, 0) if steps is None else steps
+    v0, first_step, first_time, total = initial_state(case, atoms, restart, steps, path)
     partition = rcb(atoms.positions, np.ones(len(atoms)), size, atoms.box.lo, atoms.box.hi)
     if partition.thinnest() < potential.cutoff:
         raise InputError(f"{case.path}: {size} ranks cut the {len(atoms)}-atom domain into "
