@@ -216,3 +216,48 @@ def test_a_rank_count_the_domain_cannot_take_is_refused(mpiexec, tmp_path):
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "less than the interaction range" in lines[0]
+
+
+def test_sigterm_stops_every_rank_at_one_step_with_a_checkpoint(mpiexec, tmp_path):
+    """A scheduler's SIGTERM to mpiexec: both ranks stop at the same step, write the
+    checkpoint parts and exit 143; the restart on one rank continues bitwise as the serial
+    run to the same step would."""
+    import signal
+
+    from qc_sim.io.checkpoint import read_checkpoint
+
+    potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
+    case = MPI_CASE.format(n=8, potential=potential).replace("steps = 200", "steps = 100000")
+    (tmp_path / "case.toml").write_text(case)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    job = subprocess.Popen([mpiexec, "-n", "2", sys.executable, "-m", "qc_sim.cli.main", "run",
+                            str(tmp_path / "case.toml")], cwd=tmp_path, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "run.h5").exists() and time.time() < deadline:  # step 100 passed
+        time.sleep(0.5)
+    job.send_signal(signal.SIGTERM)
+    out, err = job.communicate(timeout=120)
+    assert job.returncode == 143, out[-500:] + err[-500:]
+    stopped = int(out.split("stopped at step ")[1].split()[0])
+    cp = read_checkpoint(tmp_path / "run.h5")
+    assert cp.step == stopped and stopped % 10 == 0 and stopped >= 100
+    assert sorted(p.name for p in tmp_path.glob("run.h5.part*")) == ["run.h5.part0",
+                                                                    "run.h5.part1"]
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    out = subprocess.run([sys.executable, "-m", "qc_sim.cli.main", "restart",
+                          str(tmp_path / "run.h5"), "--steps", "20"], cwd=resumed, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    serial = tmp_path / "serial"
+    serial.mkdir()
+    (serial / "case.toml").write_text(case)
+    out = subprocess.run([sys.executable, "-m", "qc_sim.cli.main", "run",
+                          str(serial / "case.toml"), "--steps", str(stopped + 20)], cwd=serial,
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    a, b = read_checkpoint(resumed / "run.h5"), read_checkpoint(serial / "run.h5")
+    assert a.step == b.step == stopped + 20
+    assert np.array_equal(a.positions, b.positions)
+    assert np.array_equal(a.velocities, b.velocities)
