@@ -137,3 +137,24 @@ def test_damaged_checkpoints_are_refused_in_one_line(tmp_path):
     assert len(out.stderr.strip().splitlines()) == 1
     out = qc_sim("restart", "missing.h5", cwd=tmp_path)
     assert out.returncode == 2 and "no such checkpoint" in out.stderr
+
+
+def test_run_resume_continues_from_the_newest_good_checkpoint(tmp_path):
+    """`qc-sim run CASE --resume` (what a requeued batch job runs): without a checkpoint it
+    starts; with one it continues bitwise; a damaged newest one is passed over for the
+    previous one."""
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    whole.mkdir(), resumed.mkdir()
+    assert qc_sim("run", write_case(whole), "--resume", cwd=whole).returncode == 0  # fresh
+    case = write_case(resumed)
+    assert qc_sim("run", case, "--steps", "40", cwd=resumed).returncode == 0
+    out = qc_sim("run", case, "--resume", cwd=resumed)
+    assert out.returncode == 0 and "resuming from run.h5" in out.stderr, out.stderr
+    same_state(whole / "run.h5", resumed / "run.h5")
+    # the newest checkpoint damaged: the previous one (step 40) is used, with a note
+    assert qc_sim("run", case, "--steps", "40", cwd=resumed).returncode == 0
+    (resumed / "run.h5").write_bytes((resumed / "run.h5").read_bytes()[:500])
+    out = qc_sim("run", case, "--resume", cwd=resumed)
+    assert out.returncode == 0, out.stderr
+    assert "passing over run.h5" in out.stderr and "resuming from run.h5.1" in out.stderr
+    same_state(whole / "run.h5", resumed / "run.h5")

@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"),
                    help="override the case's backend")
     r.add_argument("--steps", type=_count, help="override the number of steps")
+    r.add_argument("--resume", action="store_true",
+                   help="continue from the newest good checkpoint of the case's [output] "
+                   "checkpoint (NAME, NAME.1, ...) if there is one, else start")
     rs = sub.add_parser("restart", help="continue a run from a checkpoint")
     rs.add_argument("checkpoint", help="an HDF5 checkpoint written by qc-sim run")
     rs.add_argument("--steps", type=_count, help="run this many more steps (default: to the "
@@ -103,6 +106,12 @@ def _main(argv=None) -> int:
             from qc_sim.cases.schema import load_case
 
             case = load_case(args.case)
+            resume = newest_checkpoint(case) if args.resume else None
+            if resume is not None:
+                from qc_sim.cli.run import restart_case
+
+                print(f"resuming from {resume}", file=sys.stderr)
+                return restart_case(resume, backend=args.backend, steps=args.steps)
             if case.region is not None:
                 from qc_sim.cli.region import run_region
 
@@ -166,6 +175,29 @@ def _main(argv=None) -> int:
     return 0
 
 
+def newest_checkpoint(case):
+    """The newest readable checkpoint of ``case`` (its [output] checkpoint, then NAME.1,
+    NAME.2, ...), or None; a damaged one is passed over with a note on stderr."""
+    from pathlib import Path
+
+    from qc_sim.io.checkpoint import read_checkpoint
+
+    if not case.output.checkpoint:
+        raise InputError(f"{case.path}: --resume needs an [output] checkpoint in the case")
+    path = Path(case.output.checkpoint)
+    for candidate in [path] + [path.with_name(f"{path.name}.{k}")
+                               for k in range(1, case.output.keep + 1)]:
+        if not candidate.is_file():
+            continue
+        try:
+            read_checkpoint(candidate)
+            return candidate
+        except InputError as exc:
+            print(f"qc-sim: passing over {candidate}: {str(exc).split(': ', 1)[-1]}",
+                  file=sys.stderr)
+    return None
+
+
 def _on_ranks(args, comm, rank, size) -> int:
     """``run`` and ``restart`` of an atomistic case on several MPI ranks. Bad input is found
     on every rank alike; rank 0 prints the one line, every rank exits with 2."""
@@ -182,7 +214,11 @@ def _on_ranks(args, comm, rank, size) -> int:
             if case.coupling is not None or case.region is not None:
                 raise InputError(f"{case.path}: coupled and region cases run on one rank "
                                  f"(launched on {size} MPI ranks)")
-            return run_case_on_ranks(args.case, comm, backend=args.backend, steps=args.steps)
+            resume = newest_checkpoint(case) if args.resume else None
+            if resume is None:
+                return run_case_on_ranks(args.case, comm, backend=args.backend,
+                                         steps=args.steps)
+            args.checkpoint = resume
         from qc_sim.io.checkpoint import read_checkpoint
 
         cp = read_checkpoint(args.checkpoint)
