@@ -261,3 +261,30 @@ def test_sigterm_stops_every_rank_at_one_step_with_a_checkpoint(mpiexec, tmp_pat
     assert a.step == b.step == stopped + 20
     assert np.array_equal(a.positions, b.positions)
     assert np.array_equal(a.velocities, b.velocities)
+
+
+def test_resume_on_another_rank_count(mpiexec, tmp_path):
+    """A requeued job on a different allocation: 2 ranks run to step 100, then
+    `mpiexec -n 3 qc-sim run CASE --resume` continues from their checkpoint parts to 200,
+    bitwise equal to the serial run."""
+    from qc_sim.io.checkpoint import read_checkpoint
+
+    potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
+    case = MPI_CASE.format(n=8, potential=potential)
+    for name in ("job", "serial"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "case.toml").write_text(case)
+    job = tmp_path / "job"
+    run = [sys.executable, "-m", "qc_sim.cli.main", "run", job / "case.toml"]
+    assert launch(mpiexec, 2, *run, "--steps", "100", cwd=job, timeout=300).returncode == 0
+    out = launch(mpiexec, 3, *run, "--resume", cwd=job, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "from step 100" in out.stdout
+    serial = tmp_path / "serial"
+    out = subprocess.run([sys.executable, "-m", "qc_sim.cli.main", "run",
+                          str(serial / "case.toml")], cwd=serial, capture_output=True,
+                         text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert out.returncode == 0, out.stderr
+    a, b = read_checkpoint(job / "run.h5"), read_checkpoint(serial / "run.h5")
+    assert a.step == b.step == 200
+    assert np.array_equal(a.positions, b.positions) and np.array_equal(a.velocities, b.velocities)
