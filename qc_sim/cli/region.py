@@ -139,7 +139,8 @@ def run_region(path, backend=None, steps=None, out=sys.stdout, restart=None) -> 
     start = time.perf_counter()
     with _Stop() as stop:
         while step < last and stop.signal is None:
-            dt = r.dt if step + 1 < n_end else r.end_time - (n_end - 1) * r.dt
+            # the last step to end_time may be shorter; steps past it (--steps) are whole
+            dt = r.end_time - (n_end - 1) * r.dt if step + 1 == n_end else r.dt
             region.advance(dt if dt > 0 else r.dt)
             step += 1
             bar.update(step - first)
