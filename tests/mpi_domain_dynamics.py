@@ -5,6 +5,9 @@ potential and kinetic energies reduced exactly, bitwise. Prints one line; exit s
 any difference.
 
     mpiexec -n 3 python tests/mpi_domain_dynamics.py BACKEND STEPS nve|langevin
+
+tests/test_mpi.py launches it with a timeout (subprocess.run(..., timeout=...)), so a
+hang fails the test instead of blocking CI.
 """
 
 import sys

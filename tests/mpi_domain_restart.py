@@ -5,6 +5,9 @@ read that checkpoint, continue STEPS steps and compare with the saved final stat
 
     mpiexec -n 4 python tests/mpi_domain_restart.py write FOLDER STEPS
     mpiexec -n 2 python tests/mpi_domain_restart.py resume FOLDER STEPS
+
+tests/test_mpi.py launches it with a timeout (subprocess.run(..., timeout=...)), so a
+hang fails the test instead of blocking CI.
 """
 
 import sys

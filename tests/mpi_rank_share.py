@@ -4,6 +4,9 @@ exactly merged total energy, with a serial evaluation of the same displaced crys
 one line; exit status 1 if anything differs in a single bit.
 
     mpiexec -n 3 python tests/mpi_rank_share.py BACKEND eam|lj
+
+tests/test_mpi.py launches it with a timeout (subprocess.run(..., timeout=...)), so a
+hang fails the test instead of blocking CI.
 """
 
 import sys

@@ -19,8 +19,15 @@ import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.parallel.decompose import near_box
-from qc_sim.parallel.mpi import exchange, global_exact_sum, global_max
+from qc_sim.parallel.mpi import exchange, global_max
 from qc_sim.potentials.eam import Eam
+
+
+def ghost_reach(potential, skin: float) -> float:
+    """How far (Å) beyond a rank's box its ghosts reach: a cutoff plus the skin for pair
+    potentials; two cutoffs plus the skin for EAM, so that every neighbour of an owned atom
+    has its whole density row (no communication of the embedding derivative)."""
+    return (2.0 if isinstance(potential, Eam) else 1.0) * potential.cutoff + skin
 
 
 class RankShare:
@@ -31,7 +38,7 @@ class RankShare:
                  reach: float | None = None):
         owned = partition.owner == rank
         if reach is None:
-            reach = (2.0 if isinstance(potential, Eam) else 1.0) * potential.cutoff + skin
+            reach = ghost_reach(potential, skin)
         keep = owned | near_box(atoms.positions, atoms.box, partition.lo[rank],
                                 partition.hi[rank], reach)
         self.atoms = atoms.select(keep)
@@ -84,8 +91,7 @@ class DomainDynamics:
         self.thermostat = thermostat
         self.partition, self.potential, self.device = partition, potential, device
         self.skin = float(skin)
-        self.reach = ((2.0 if isinstance(potential, Eam) else 1.0) * potential.cutoff + skin
-                      if reach is None else reach)
+        self.reach = ghost_reach(potential, skin) if reach is None else reach
         self.box, self.species, self.masses = atoms.box, atoms.species, atoms.masses
         self.dimension = atoms.dimension
         lo, hi = partition.lo, partition.hi
@@ -174,17 +180,20 @@ class DomainDynamics:
                                           self.time)
         else:
             self.state = dynamics.init_state(self.system, v, self.step_count, self.time)
-        self.reference = own["x"].copy()
+        dev = self.device
+        self.reference = dev.asarray(own["x"])  # where the owned atoms were at this exchange
+        self._send_dev = {r: dev.asarray(i) for r, i in self._send.items()}
+        self._slots_dev = {r: dev.asarray(i) for r, i in self._slots.items()}
         self.exchanges += 1
 
     def _update_ghosts(self) -> None:
-        dev = self.system.device
-        x = np.asarray(dev.to_host(self.system.positions))
-        incoming = self._exchange({r: x[i] for r, i in self._send.items()}, tag=3)
-        if incoming:
-            for r in self.neighbours:
-                x[self._slots[r]] = incoming[r]
-            self.system.set_positions(dev.asarray(x))
+        """Send the positions of the atoms others hold as ghosts, write those received into
+        the ghost slots; only those rows cross between device and host."""
+        dev, x = self.system.device, self.system.positions
+        incoming = self._exchange({r: np.asarray(dev.to_host(x[i]))
+                                   for r, i in self._send_dev.items()}, tag=3)
+        for r in self.neighbours:
+            x[self._slots_dev[r]] = dev.asarray(incoming[r])
 
     # -- the step ------------------------------------------------------------------------
 
@@ -209,8 +218,8 @@ class DomainDynamics:
         self.step_count += 1
         self.time = state.time + dt
         self.state = dynamics.MDState(v, result, self.step_count, self.time)
-        x = self.owned()["x"]
-        moved = float(np.sqrt(((x - self.reference) ** 2).sum(axis=1)).max()) if len(x) else 0.0
+        d = system.positions[: self.n_owned] - self.reference
+        moved = float(system.xp.sqrt((d * d).sum(axis=1)).max()) if self.n_owned else 0.0
         t3 = clock()
         rebuild = global_max(self.comm, moved) > 0.5 * self.skin
         t4 = clock()
@@ -224,16 +233,14 @@ class DomainDynamics:
 
     def energies(self) -> tuple[float, float]:
         """(potential, kinetic) energy in eV, each the exact sum over all ranks' own atoms,
-        rounded once: the same bits on any rank count."""
-        from qc_sim.units import MVV2E
+        rounded once (:func:`~qc_sim.atomistic.thermo.thermo`): the same bits on any rank
+        count."""
+        from qc_sim.atomistic.thermo import thermo
 
-        result = self.system.compute(energy=True, virial=False)
-        dev, n = self.system.device, self.n_owned
-        e = np.asarray(dev.to_host(result.site_energy))[:n]
-        v = np.asarray(dev.to_host(self.state.velocities))[:n]
-        m = np.asarray(dev.to_host(self.system.masses))[:n]
-        kinetic = 0.5 * MVV2E * m[:, None] * v * v
-        return global_exact_sum(self.comm, e), global_exact_sum(self.comm, kinetic)
+        result = self.system.compute(energy=True, virial=True)
+        t = thermo(self.system, self.state.velocities, result, self.step_count, self.time,
+                   comm=self.comm, owned=self.n_owned)
+        return t.potential, t.kinetic
 
     def owned(self, forces: bool = False) -> dict:
         """The owned atoms' ids, positions, velocities and types (host copies), and with
