@@ -18,7 +18,7 @@ import time as _time
 import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
-from qc_sim.parallel.decompose import near_box
+from qc_sim.parallel.decompose import near_box, neighbour_ranks
 from qc_sim.parallel.mpi import exchange, global_max
 from qc_sim.potentials.eam import Eam
 
@@ -55,19 +55,6 @@ class RankShare:
                 np.asarray(dev.to_host(result.site_energy))[self.owned])
 
 
-def _box_gap(box, lo_a, hi_a, lo_b, hi_b) -> float:
-    """Distance between two boxes, minimum image along the periodic axes of ``box``."""
-    L = np.asarray(box.lengths, float)
-    gap = np.zeros(3)
-    for a in range(3):
-        best = np.inf
-        for s in ((-1, 0, 1) if box.periodic[a] else (0,)):
-            lo, hi = lo_b[a] + s * L[a], hi_b[a] + s * L[a]
-            best = min(best, max(lo - hi_a[a], lo_a[a] - hi, 0.0))
-        gap[a] = best
-    return float(np.sqrt((gap**2).sum()))
-
-
 class DomainDynamics:
     """Velocity Verlet (NVE) or BAOAB Langevin dynamics (``thermostat``) of an atomistic
     system split over the ranks of ``comm`` by ``partition`` (fixed RCB boxes): each rank
@@ -94,11 +81,9 @@ class DomainDynamics:
         self.reach = ghost_reach(potential, skin) if reach is None else reach
         self.box, self.species, self.masses = atoms.box, atoms.species, atoms.masses
         self.dimension = atoms.dimension
-        lo, hi = partition.lo, partition.hi
-        me = self.rank
-        self.neighbours = [r for r in range(len(lo)) if r != me and
-                           _box_gap(self.box, lo[me], hi[me], lo[r], hi[r]) <= self.reach]
-        mine = partition.owner == me
+        self.neighbours = neighbour_ranks(self.box, list(zip(partition.lo, partition.hi)),
+                                          self.reach, self.rank)
+        mine = partition.owner == self.rank
         self._own = {"ids": np.asarray(atoms.ids)[mine], "x": atoms.positions[mine].copy(),
                      "v": np.asarray(velocities, float)[mine].copy(),
                      "types": np.asarray(atoms.types)[mine]}

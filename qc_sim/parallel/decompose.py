@@ -105,3 +105,34 @@ def near_box(positions, box, lo, hi, reach: float) -> np.ndarray:
             best = np.minimum(best, np.maximum(np.maximum(lo[a] - xs, xs - hi[a]), 0.0))
         gap[:, a] = best
     return np.sqrt((gap**2).sum(axis=1)) <= reach
+
+
+def box_gap(box, lo_a, hi_a, lo_b, hi_b) -> float:
+    """Distance (Å) between the boxes [lo_a, hi_a] and [lo_b, hi_b], minimum image along the
+    periodic axes of ``box``."""
+    L = np.asarray(box.lengths, float)
+    gap = np.zeros(3)
+    for a in range(3):
+        best = np.inf
+        for s in ((-1, 0, 1) if box.periodic[a] else (0,)):
+            best = min(best, max(lo_b[a] + s * L[a] - hi_a[a], lo_a[a] - hi_b[a] - s * L[a],
+                                 0.0))
+        gap[a] = best
+    return float(np.sqrt((gap**2).sum()))
+
+
+def neighbour_ranks(box, bounds, reach: float, rank: int) -> list[int]:
+    """The ranks whose boxes (``bounds[r] = (lo, hi)``; empty when any lo > hi) come within
+    ``reach`` Å of ``rank``'s: the same symmetric relation on every rank (each pair measured
+    once, lower rank first), as a point-to-point exchange needs."""
+    mine = bounds[rank]
+    if np.any(mine[0] > mine[1]):
+        return []
+    out = []
+    for r, other in enumerate(bounds):
+        if r == rank or np.any(other[0] > other[1]):
+            continue
+        a, b = (mine, other) if rank < r else (other, mine)
+        if box_gap(box, a[0], a[1], b[0], b[1]) <= reach:
+            out.append(r)
+    return out

@@ -13,7 +13,9 @@ parameters are Bitzek et al.'s (n_min 5, f_inc 1.1, f_dec 0.5, alpha 0.1, f_alph
 ``n_delay`` steps) is off by default: it lets a stiff start with too large a step run away
 (an LJ13 cluster in Å with epsilon = 1 eV does); the band of :mod:`~qc_sim.solvers.neb`,
 whose first steps undo the linear interpolation, uses FIRE 2.0's 20. Steps are limited to
-``max_move`` per degree of freedom so a bad start cannot throw atoms apart.
+``max_move`` per degree of freedom so a bad start cannot throw atoms apart. Every dot product
+and max goes through the model's reductions (:func:`~qc_sim.solvers.protocol.dot`), so a
+model split over MPI ranks relaxes to the same bits on any rank count.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from qc_sim.solvers.protocol import MinimizeResult, finished
+from qc_sim.solvers.protocol import MinimizeResult, dot, finished, largest
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def fire(model, fmax: float = 1e-3, max_steps: int = 10_000, params: Fire = Fire
             return finished("FIRE", True, step, evaluations, energy, fm, fmax)
         if step == max_steps:
             break
-        if float(xp.vdot(f, v)) > 0.0:
+        if dot(model, f, v) > 0.0:
             downhill += 1
             if downhill > params.n_min:
                 dt = min(dt * params.f_inc, params.dt_max)
@@ -70,13 +72,13 @@ def fire(model, fmax: float = 1e-3, max_steps: int = 10_000, params: Fire = Fire
             y = y - (0.5 * dt) * v
             v = xp.zeros_like(v)
         v = v + dt * f
-        fnorm = math.sqrt(float(xp.vdot(f, f)))
+        fnorm = math.sqrt(dot(model, f, f))
         if fnorm > 0.0:
-            v = (1.0 - alpha) * v + (alpha * math.sqrt(float(xp.vdot(v, v))) / fnorm) * f
+            v = (1.0 - alpha) * v + (alpha * math.sqrt(dot(model, v, v)) / fnorm) * f
         dy = dt * v
-        largest = float(xp.abs(dy).max()) if dy.size else 0.0
-        if largest > params.max_move:
-            dy = dy * (params.max_move / largest)
+        biggest = largest(model, dy)
+        if biggest > params.max_move:
+            dy = dy * (params.max_move / biggest)
         y = y + dy
         model.set_dofs(y)
         energy, f = model.energy_forces()

@@ -34,6 +34,26 @@ def improved_tangent(e_prev, e, e_next, t_plus, t_minus, xp=np):
     return tau / float(xp.sqrt(xp.vdot(tau, tau)))
 
 
+def neb_forces(energies, r, forces, k: float, climb: bool, xp=np):
+    """The NEB forces of the inner images, concatenated: ``energies`` (n_images,) eV and
+    ``r`` the degrees of freedom of every image (end points included), ``forces`` the true
+    forces of the inner images, ``k`` the spring constant (eV/Å^2); with ``climb`` the highest
+    inner image climbs."""
+    top = int(np.argmax(energies[1:-1])) + 1
+    out = []
+    for i, f in enumerate(forces, start=1):
+        t_plus, t_minus = r[i + 1] - r[i], r[i] - r[i - 1]
+        tau = improved_tangent(energies[i - 1], energies[i], energies[i + 1], t_plus, t_minus,
+                               xp)
+        f_par = float(xp.vdot(f, tau))
+        if climb and i == top:
+            out.append(f - 2.0 * f_par * tau)
+            continue
+        stretch = float(xp.sqrt(xp.vdot(t_plus, t_plus)) - xp.sqrt(xp.vdot(t_minus, t_minus)))
+        out.append(f - f_par * tau + k * stretch * tau)
+    return xp.concatenate(out)
+
+
 class Band:
     """Images ``images[0..n-1]`` (end points first and last), spring constant ``k`` (eV/Å^2)."""
 
@@ -71,24 +91,16 @@ class Band:
         return out
 
     def energy_forces(self):
-        xp = self.xp
         inner = self.evaluate()
         for i, (e, _) in enumerate(inner, start=1):
             self.energies[i] = e
-        r = [im.get_dofs() for im in self.images]
-        top = int(np.argmax(self.energies[1:-1])) + 1
-        forces = []
-        for i, (e, f) in enumerate(inner, start=1):
-            t_plus, t_minus = r[i + 1] - r[i], r[i] - r[i - 1]
-            tau = improved_tangent(self.energies[i - 1], e, self.energies[i + 1], t_plus,
-                                   t_minus, xp)
-            f_par = float(xp.vdot(f, tau))
-            if self.climb and i == top:
-                forces.append(f - 2.0 * f_par * tau)
-                continue
-            stretch = float(xp.sqrt(xp.vdot(t_plus, t_plus)) - xp.sqrt(xp.vdot(t_minus, t_minus)))
-            forces.append(f - f_par * tau + self.k * stretch * tau)
-        return float(self.energies[1:-1].max()), xp.concatenate(forces)
+        forces = neb_forces(self.energies, self.image_dofs(), [f for _, f in inner], self.k,
+                            self.climb, self.xp)
+        return float(self.energies[1:-1].max()), forces
+
+    def image_dofs(self):
+        """The degrees of freedom of every image, end points included."""
+        return [im.get_dofs() for im in self.images]
 
     def max_force(self, forces) -> float:
         return max(im.max_force(f) for im, f in zip(self.images[1:-1], self._split(forces)))
@@ -128,7 +140,7 @@ def run_neb(band: Band, fmax: float = 0.01, max_steps: int = 2000, params: Fire 
     """Relax ``band`` with FIRE until its largest NEB force is at most ``fmax`` eV/Å."""
     result = fire(band, fmax=fmax, max_steps=max_steps, params=params, on_step=on_step)
     xp = band.xp
-    r = [im.get_dofs() for im in band.images]
+    r = band.image_dofs()
     steps = [float(xp.sqrt(xp.vdot(b - a, b - a))) for a, b in zip(r[:-1], r[1:])]
     energies = band.energies - band.energies[0]
     return NebResult(energies, np.concatenate([[0.0], np.cumsum(steps)]),

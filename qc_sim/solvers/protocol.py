@@ -4,6 +4,11 @@ A model exposes its degrees of freedom as one flat vector ``y`` (m,) of the mode
 module ``xp`` (NumPy or CuPy), the energy (eV) and the forces ``-dE/dy`` (m,) at the current
 ``y``, with fixed degrees of freedom carrying zero force. ``max_force(f)`` is the convergence
 measure in eV/Å, the model's own: the largest atomic force-vector norm for atoms.
+
+A model whose degrees of freedom are split over MPI ranks also gives its own reductions,
+``dot(a, b)`` and ``largest(a)`` (max |a_i|), global and exact so that no partition changes
+a result (:class:`~qc_sim.atomistic.domain_model.DomainModel`); the solvers reach them
+through :func:`dot` and :func:`largest`, which fall back to the array module's.
 """
 
 from __future__ import annotations
@@ -27,6 +32,20 @@ class Minimizable(Protocol):
 
     def max_force(self, forces) -> float:
         """The convergence measure of ``forces`` (eV/Å)."""
+
+
+def dot(model, a, b) -> float:
+    """a . b for ``model``'s degrees of freedom: its own reduction when it has one."""
+    own = getattr(model, "dot", None)
+    return float(own(a, b)) if own is not None else float(model.xp.vdot(a, b))
+
+
+def largest(model, a) -> float:
+    """max |a_i| over ``model``'s degrees of freedom (0 for none): its own when it has one."""
+    own = getattr(model, "largest", None)
+    if own is not None:
+        return float(own(a))
+    return float(model.xp.abs(a).max()) if a.size else 0.0
 
 
 @dataclass(frozen=True)
