@@ -112,29 +112,31 @@ def test_dynamics_on_any_rank_count_is_bitwise_the_serial_run(mpiexec, ranks, en
         assert all(int(m) > 0 for m in migrated.split(","))  # atoms did cross boxes
 
 
-def _runs(mpiexec, script, timeout=300):
-    """The result line of ``script`` on 1, 2, 3 and 4 ranks, the rank count cut off (the
-    rest is what must agree), and the one-rank line whole."""
+def _runs(mpiexec, script, *args, timeout=300):
+    """The result line of ``script`` on 1, 2, 3 and 4 ranks (the one-rank run also makes the
+    serial comparison)."""
     lines = {}
     for ranks in (1, 2, 3, 4):
-        out = launch(mpiexec, ranks, sys.executable, ROOT / "tests" / script, "cpu",
+        out = launch(mpiexec, ranks, sys.executable, ROOT / "tests" / script, "cpu", *args,
                      *(["serial"] if ranks == 1 else []), timeout=timeout)
         assert out.returncode == 0, out.stdout + out.stderr
         lines[ranks] = out.stdout.strip().splitlines()[-1]
     return lines
 
 
-def test_fire_relaxation_of_a_vacancy_is_bitwise_on_one_to_four_ranks(mpiexec):
-    """FIRE relaxes a rattled 499-atom Cu crystal with a vacancy split over the ranks
-    (DomainModel: owned atoms, ghosts chosen again six times as atoms pass half the 0.05 Å
-    skin, every dot product and max an exact global reduction): the step count, the energy
-    and the SHA-256 of the relaxed positions are the same on 1, 2, 3 and 4 ranks, and agree
-    with FIRE on one AtomisticSystem (whose dot products are NumPy's) to 1e-12 Å."""
-    lines = _runs(mpiexec, "mpi_domain_relax.py")
+@pytest.mark.parametrize("minimiser,choices", [("fire", 6), ("lbfgs", 3)])
+def test_relaxation_of_a_vacancy_is_bitwise_on_one_to_four_ranks(mpiexec, minimiser, choices):
+    """FIRE, and L-BFGS by the two-loop recursion, relax a rattled 499-atom Cu crystal with a
+    vacancy split over the ranks (DomainModel: owned atoms, ghosts chosen again as atoms pass
+    half the 0.05 Å skin, every dot product and max an exact global reduction): the step
+    count, the energy and the SHA-256 of the relaxed positions are the same on 1, 2, 3 and 4
+    ranks, and agree with the same minimiser on one AtomisticSystem (whose dot products are
+    NumPy's) to 1e-12 Å."""
+    lines = _runs(mpiexec, "mpi_domain_relax.py", minimiser)
     agreed = {r: line.split(": ", 1)[1].split(" ghost choices")[0] for r, line in lines.items()}
     assert len(set(agreed.values())) == 1, lines
     assert "converged True" in agreed[1]
-    assert "ghost choices [6, 6, 6, 6]" in lines[4]  # the ghosts were chosen again
+    assert f"ghost choices [{', '.join([str(choices)] * 4)}]" in lines[4]  # chosen again
     difference = float(lines[1].rsplit("largest position difference ", 1)[1])
     assert difference < 1e-12, lines[1]
 

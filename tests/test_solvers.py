@@ -12,8 +12,9 @@ from qc_sim.geometry import Atoms, Box, build_crystal, fcc
 from qc_sim.potentials import lennard_jones
 from qc_sim.potentials.eam import Eam
 from qc_sim.solvers import NotConverged, fire, lbfgs
+from qc_sim.solvers.lbfgs import lbfgs_two_loop
 
-MINIMISERS = {"fire": fire, "lbfgs": lbfgs}
+MINIMISERS = {"fire": fire, "lbfgs": lbfgs, "lbfgs_two_loop": lbfgs_two_loop}
 
 
 class Quadratic:
