@@ -214,8 +214,11 @@ def _thermo_lines(text):
 def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpiexec,
                                                                             tmp_path):
     """mpiexec -n 2 and -n 3 qc-sim run of an EAM Langevin case: the same thermo lines as
-    the serial run and a final checkpoint (in parts) bitwise equal to the serial one; the
-    3-rank checkpoint of step 100 restarted on 1 and on 2 ranks ends bitwise equal too."""
+    the serial run, a final checkpoint (in parts) bitwise equal to the serial one, and an
+    H5MD trajectory written as one part per rank and merged at the end into a file equal to
+    the serial one (every dataset) that MDAnalysis reads; the 3-rank checkpoint of step 100
+    restarted on 1 and on 2 ranks ends bitwise equal too."""
+    import h5py
     from qc_sim.io.checkpoint import read_checkpoint
 
     potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
@@ -223,7 +226,8 @@ def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpie
     for ranks in (1, 2, 3):
         folder = tmp_path / f"n{ranks}"
         folder.mkdir()
-        (folder / "case.toml").write_text(MPI_CASE.format(n=8, potential=potential))
+        (folder / "case.toml").write_text(MPI_CASE.format(n=8, potential=potential)
+                                          + 'trajectory = "traj.h5"\ntrajectory_every = 50\n')
         command = [sys.executable, "-m", "qc_sim.cli.main", "run", folder / "case.toml"]
         out = (launch(mpiexec, ranks, *command, timeout=300, cwd=folder) if ranks > 1 else
                subprocess.run(list(map(str, command)), capture_output=True, text=True,
@@ -237,6 +241,21 @@ def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpie
         assert parallel.step == 200
         assert np.array_equal(parallel.positions, serial.positions)
         assert np.array_equal(parallel.velocities, serial.velocities)
+        assert f"5 frames of 2048 atoms merged from {ranks} parts" in runs[ranks][0]
+        assert not list(runs[ranks][1].glob("traj.h5.part*"))
+        with h5py.File(tmp_path / "n1" / "traj.h5") as a, \
+                h5py.File(runs[ranks][1] / "traj.h5") as b:
+            names = []
+            a.visit(lambda name: names.append(name) if isinstance(a[name], h5py.Dataset)
+                    else None)
+            assert "particles/all/position/value" in names
+            for name in names:
+                assert np.array_equal(a[name][()], b[name][()]), name
+    import MDAnalysis
+
+    universe = MDAnalysis.Universe.empty(2048, trajectory=True)
+    universe.load_new(str(tmp_path / "n3" / "traj.h5"), format="H5MD")
+    assert len(universe.trajectory) == 5
     halfway = tmp_path / "n3" / "run.h5.1"  # written by 3 ranks at step 100
     assert read_checkpoint(halfway).step == 100
     for ranks in (1, 2):
@@ -252,6 +271,49 @@ def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpie
         assert resumed.step == 200
         assert np.array_equal(resumed.positions, serial.positions)
         assert np.array_equal(resumed.velocities, serial.velocities)
+
+
+def test_trajectory_parts_merge_only_whole(mpiexec, tmp_path):
+    """With ``merge = false`` a 2-rank run leaves one trajectory part per rank and says how to
+    merge; ``qc-sim merge`` writes the H5MD file; a part deleted or cut short (a rank that
+    stopped early) ends the merge with status 2 and one line naming that part, and leaves
+    no merged file."""
+    import h5py
+
+    potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
+    case = MPI_CASE.format(n=8, potential=potential).replace("steps = 200", "steps = 20") \
+        + 'trajectory = "traj.h5"\ntrajectory_every = 10\nmerge = false\n'
+    (tmp_path / "case.toml").write_text(case)
+    out = launch(mpiexec, 2, sys.executable, "-m", "qc_sim.cli.main", "run", "case.toml",
+                 timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "trajectory in 2 parts: qc-sim merge traj.h5" in out.stdout
+    assert not (tmp_path / "traj.h5").exists()
+
+    def merge(*extra):
+        return subprocess.run([sys.executable, "-m", "qc_sim.cli.main", "merge", "traj.h5",
+                               *extra], capture_output=True, text=True, timeout=120,
+                              cwd=tmp_path)
+
+    done = merge("-o", "whole.h5")
+    assert done.returncode == 0, done.stderr
+    assert "whole.h5: 3 frames of 2048 atoms" in done.stdout
+    with h5py.File(tmp_path / "whole.h5") as f:
+        assert f["particles/all/position/value"].shape == (3, 2048, 3)
+    part = tmp_path / "traj.h5.part1"
+    shutil.copy(part, tmp_path / "keep")
+    with h5py.File(part, "a") as f:  # rank 1 stopped a frame early
+        for name in ("frames/step", "frames/time"):
+            f[name].resize(2, axis=0)
+    cut = merge()
+    assert cut.returncode == 2 and len(cut.stderr.strip().splitlines()) == 1, cut.stderr
+    assert "traj.h5.part1: its frames (steps 2 frames, 0..10)" in cut.stderr
+    part.unlink()
+    missing = merge()
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "traj.h5.part1: part 1 of the 2 parts of trajectory traj.h5 is missing" in \
+        missing.stderr
+    assert not (tmp_path / "traj.h5").exists()
 
 
 def test_a_rank_count_the_domain_cannot_take_is_refused(mpiexec, tmp_path):

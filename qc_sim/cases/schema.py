@@ -93,6 +93,7 @@ class OutputSpec:
     xyz: str = ""  # extended XYZ trajectory (ASE, OVITO), every trajectory_every steps
     mesh: str = ""  # XDMF + HDF5 of a coupled model's mesh fields (ParaView)
     progress: str = "auto"  # a progress bar: auto (on a terminal), always, never
+    merge: bool = True  # on several MPI ranks: merge the trajectory's parts at the end
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,9 @@ KEY_DOCS = {
     "output.xyz": "extended XYZ trajectory (ASE, OVITO)",
     "output.mesh": "XDMF + HDF5 of a coupled model's mesh: displacement, stress, blend "
                    "weight, zone (ParaView, meshio)",
+    "output.merge": "on several MPI ranks the trajectory is written as one part file per rank "
+                    "(NAME.partK); merge them into the H5MD file NAME when the run ends (false: "
+                    "leave that to `qc-sim merge NAME`)",
     "output.progress": "progress bar on stderr: auto (on a terminal), always or never",
     "output.png": "folder for PNG frames of a region's fields (every trajectory_every steps)",
     "region.physics": "the region physics of the case; its parameters are in its own section",

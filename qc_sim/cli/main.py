@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("case")
     pt.add_argument("--json", action="store_true", help="print one JSON object")
     pt.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"), default=None)
+    m = sub.add_parser("merge", help="merge the per-rank parts (NAME.partK) of an MPI run's "
+                       "H5MD trajectory into one file")
+    m.add_argument("trajectory", help="the trajectory's name, as in the case's [output]")
+    m.add_argument("-o", "--output", help="the merged file (default: the trajectory's name)")
     v = sub.add_parser("validate", help="check a case file without running it")
     v.add_argument("case")
     sub.add_parser("info", help="version, backends, device, compiler")
@@ -127,6 +131,12 @@ def _main(argv=None) -> int:
             from qc_sim.cli.run import restart_case
 
             return restart_case(args.checkpoint, backend=args.backend, steps=args.steps)
+        if args.command == "merge":
+            from qc_sim.io.h5md_parts import merge_trajectory
+
+            path, frames, atoms = merge_trajectory(args.trajectory, args.output)
+            print(f"{path}: {frames} frames of {atoms} atoms")
+            return 0
         if args.command == "patch-test":
             from qc_sim.cli.coupled import run_patch_test
 

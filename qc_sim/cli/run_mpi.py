@@ -30,10 +30,10 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
     case = load_case(path) if restart is None else parse_case(restart.case_text,
                                                                Path(restart.case_path))
     dyn, output = case.dynamics, case.output
-    for key in ("trajectory", "xyz"):
-        if getattr(output, key):
-            raise InputError(f"{case.path}: [output.{key}] is not written on several MPI ranks "
-                             "yet: run on one rank, or drop it")
+    if output.xyz:
+        raise InputError(f"{case.path}: [output] xyz is not written on several MPI ranks yet: "
+                         "use the H5MD trajectory (one part per rank, merged), or run on one "
+                         "rank")
     device, potential, atoms, _ = _build(case, backend)
     v0, first_step, first_time, total = initial_state(case, atoms, restart, steps, path)
     partition = rcb(atoms.positions, np.ones(len(atoms)), size, atoms.box.lo, atoms.box.hi)
@@ -76,7 +76,16 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
                         case.text, str(case.path))
         return write_checkpoint_parts(output.checkpoint, cp, comm, keep=output.keep)
 
+    writer = _trajectory(output, comm, atoms) if output.trajectory else None
+
+    def frame():
+        mine = run.owned()
+        writer.append(run.step_count, run.time, mine["ids"], mine["types"], mine["x"],
+                      mine["v"])
+
     report()
+    if writer is not None:
+        frame()
     last = first_step + total
     every = output.checkpoint_every if output.checkpoint else 0
     start = time.perf_counter()
@@ -88,11 +97,15 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
                 report()
             if every and s % every == 0 and s < last:
                 checkpoint()
+            if writer is not None and s % output.trajectory_every == 0:
+                frame()
             if s % 10 == 0 and global_max(comm, 1.0 if stop.signal else 0.0) > 0:
                 break  # every rank stops at the same step
         wall = time.perf_counter() - start
         if csv is not None:
             csv.close()
+        if writer is not None:
+            writer.close()
         if output.checkpoint:
             written = checkpoint()
             if rank == 0:
@@ -101,10 +114,53 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
         if stopped:
             if rank == 0:
                 print(f"stopped at step {run.step_count}", file=out, flush=True)
+                if writer is not None:
+                    print(f"trajectory in {size} parts: qc-sim merge {output.trajectory}",
+                          file=out, flush=True)
             return STOP_STATUS[stop.signal] if stop.signal else 143
     if rank == 0:
         done = run.step_count - first_step
         print(f"Loop time {wall:.3f} s for {done} steps of {len(atoms)} atoms on {size} ranks: "
               f"{len(atoms) * done / wall if wall > 0 else float('inf'):.4g} atom-steps/s, "
               f"{run.exchanges} exchanges, {run.migrated} atoms migrated from rank 0", file=out)
+    if writer is not None:
+        _merge(output, comm, out)
     return 0
+
+
+def _trajectory(output, comm, atoms):
+    """This rank's part writer of the H5MD trajectory; rank 0 first removes what a run on
+    more ranks, or a merge, left under that name."""
+    from qc_sim.io.h5md_parts import H5MDPartWriter, part_path
+    from qc_sim.parallel.mpi import barrier
+
+    rank, size = comm.Get_rank(), comm.Get_size()
+    if rank == 0:
+        Path(output.trajectory).unlink(missing_ok=True)
+        k = size
+        while part_path(output.trajectory, k).exists():
+            part_path(output.trajectory, k).unlink()
+            k += 1
+    barrier(comm)
+    return H5MDPartWriter(output.trajectory, rank, size, len(atoms), atoms.box, atoms.species,
+                          atoms.dimension)
+
+
+def _merge(output, comm, out) -> None:
+    """Rank 0 merges the trajectory's parts into one H5MD file (frame by frame) unless the
+    case says not to; the parts are removed once merged."""
+    from qc_sim.io.h5md_parts import merge_trajectory, part_path
+    from qc_sim.parallel.mpi import barrier
+
+    rank, size = comm.Get_rank(), comm.Get_size()
+    barrier(comm)
+    if rank != 0:
+        return
+    if not output.merge:
+        print(f"trajectory in {size} parts: qc-sim merge {output.trajectory}", file=out)
+        return
+    path, frames, atoms = merge_trajectory(output.trajectory)
+    for k in range(size):
+        part_path(output.trajectory, k).unlink()
+    print(f"trajectory {path}: {frames} frames of {atoms} atoms merged from {size} parts",
+          file=out)

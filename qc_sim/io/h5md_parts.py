@@ -1,0 +1,181 @@
+"""A trajectory written by several MPI ranks without gathering (DESIGN section 6), and its
+merge into one H5MD file for OVITO and MDAnalysis.
+
+Each rank appends the atoms it owns at each frame to its own part file ``NAME.partK``:
+
+    attrs       schema "qc-sim trajectory part 1", part, parts, atoms (the total), dimension,
+                species (names), box lo/hi (3,) Å and periodic (3,)
+    frames/     step (F,), time (F,) ps, offset (F + 1,): frame f is rows offset[f]:offset[f+1]
+    atoms/      id (R,), type (R,), position (R, 3) Å raw, velocity (R, 3) Å/ps: every frame's
+                owned atoms, one after another (the owned set changes as atoms migrate)
+
+:func:`merge_trajectory` reads the parts frame by frame (one frame of all atoms in memory at
+a time) and writes ``NAME`` as H5MD 1.1 with the atoms in global-id order. A part that is
+missing, from another set, or whose frames or atoms disagree with the others is an error
+naming it, never filled in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from qc_sim.errors import InputError
+
+SCHEMA = "qc-sim trajectory part 1"
+
+
+def part_path(path, k: int) -> Path:
+    path = Path(path)
+    return path.with_name(f"{path.name}.part{k}")
+
+
+class H5MDPartWriter:
+    """Rank ``part`` of ``parts`` appends its owned atoms' frames to ``NAME.partK``
+    (created, or truncated); ``atoms`` the total over all ranks."""
+
+    def __init__(self, path, part: int, parts: int, atoms: int, box, species,
+                 dimension: int = 3):
+        import h5py
+
+        self.path = part_path(path, part)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = f = h5py.File(self.path, "w")
+        f.attrs.update(schema=SCHEMA, part=int(part), parts=int(parts), atoms=int(atoms),
+                       dimension=int(dimension))
+        f.attrs["species"] = np.array(list(species), dtype=h5py.string_dtype())
+        f.attrs["box_lo"] = np.asarray(box.lo, float)
+        f.attrs["box_hi"] = np.asarray(box.hi, float)
+        f.attrs["periodic"] = np.asarray(box.periodic, bool)
+        for name, dtype in (("frames/step", np.int64), ("frames/time", np.float64),
+                            ("frames/offset", np.int64), ("atoms/id", np.int64),
+                            ("atoms/type", np.int32)):
+            f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,))
+        for name in ("atoms/position", "atoms/velocity"):
+            f.create_dataset(name, shape=(0, 3), maxshape=(None, 3), dtype=np.float64,
+                             chunks=(4096, 3))
+        f["frames/offset"].resize(1, axis=0)
+        f["frames/offset"][0] = 0
+
+    def append(self, step: int, time: float, ids, types, positions, velocities) -> None:
+        """One frame of the owned atoms: ids (r,), types (r,), raw positions (r, 3) Å,
+        velocities (r, 3) Å/ps."""
+        f = self.file
+        k = f["frames/step"].shape[0]
+        start = int(f["frames/offset"][k])
+        r = len(ids)
+        for name, value in (("atoms/id", ids), ("atoms/type", types),
+                            ("atoms/position", positions), ("atoms/velocity", velocities)):
+            f[name].resize(start + r, axis=0)
+            f[name][start:start + r] = np.asarray(value)
+        for name, value in (("frames/step", step), ("frames/time", time)):
+            f[name].resize(k + 1, axis=0)
+            f[name][k] = value
+        f["frames/offset"].resize(k + 2, axis=0)
+        f["frames/offset"][k + 1] = start + r
+        f.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _open_parts(path: Path):
+    import h5py
+
+    first = part_path(path, 0)
+    if not first.is_file():
+        raise InputError(f"{first}: part 0 of trajectory {path} is missing")
+    files = []
+    try:
+        files.append(h5py.File(first, "r"))
+        parts = int(files[0].attrs.get("parts", 0))
+        for k in range(1, parts):
+            p = part_path(path, k)
+            if not p.is_file():
+                raise InputError(f"{p}: part {k} of the {parts} parts of trajectory {path} "
+                                 "is missing")
+            files.append(h5py.File(p, "r"))
+    except OSError as exc:
+        for f in files:
+            f.close()
+        raise InputError(f"{path}: a part is not readable HDF5 ({exc})") from None
+    except InputError:
+        for f in files:
+            f.close()
+        raise
+    return files
+
+
+def _check(path: Path, files) -> None:
+    head = files[0].attrs
+    for k, f in enumerate(files):
+        name = part_path(path, k)
+        a = f.attrs
+        if a.get("schema") != SCHEMA:
+            raise InputError(f"{name}: not a qc-sim trajectory part")
+        if int(a["part"]) != k or int(a["parts"]) != len(files) or \
+                int(a["atoms"]) != int(head["atoms"]):
+            raise InputError(f"{name}: part {int(a['part'])} of {int(a['parts'])} with "
+                             f"{int(a['atoms'])} atoms does not belong with part 0 "
+                             f"({len(files)} parts, {int(head['atoms'])} atoms)")
+        if not np.array_equal(f["frames/step"][()], files[0]["frames/step"][()]):
+            raise InputError(f"{name}: its frames (steps {_steps(f)}) are not those of part 0 "
+                             f"(steps {_steps(files[0])}): a rank stopped early?")
+
+
+def _steps(f) -> str:
+    s = f["frames/step"][()]
+    return f"{len(s)} frames, {s[0]}..{s[-1]}" if len(s) else "none"
+
+
+def merge_trajectory(path, out=None) -> tuple[Path, int, int]:
+    """Merge the parts of trajectory ``path`` into one H5MD file ``out`` (default
+    ``path``): (the file, frames, atoms)."""
+    from qc_sim.geometry import Box
+    from qc_sim.io.h5md import H5MDWriter
+
+    path = Path(path)
+    out = path if out is None else Path(out)
+    files = _open_parts(path)
+    writer, done = None, False
+    try:
+        _check(path, files)
+        head = files[0].attrs
+        n = int(head["atoms"])
+        box = Box(tuple(head["box_lo"]), tuple(head["box_hi"]),
+                  tuple(bool(p) for p in head["periodic"]))
+        steps = files[0]["frames/step"][()]
+        times = files[0]["frames/time"][()]
+        offsets = [f["frames/offset"][()] for f in files]
+        tmp = out.with_name(f".{out.name}.merging")
+        for k in range(len(steps)):
+            rows = [(f, o[k], o[k + 1]) for f, o in zip(files, offsets)]
+            ids = np.concatenate([f["atoms/id"][a:b] for f, a, b in rows])
+            order = np.argsort(ids, kind="stable")
+            ids = ids[order]
+            if len(ids) != n or np.any(ids[1:] == ids[:-1]):
+                raise InputError(f"{path}: frame {k} (step {steps[k]}) holds {len(ids)} atoms "
+                                 f"({len(np.unique(ids))} distinct) over its parts; the parts "
+                                 f"say {n}")
+            x, v, t = (np.concatenate([f[name][a:b] for f, a, b in rows])[order]
+                       for name in ("atoms/position", "atoms/velocity", "atoms/type"))
+            if writer is None:
+                writer = H5MDWriter(tmp, box, ids, t, int(head["dimension"]))
+                first_ids = ids
+            elif not np.array_equal(ids, first_ids):
+                raise InputError(f"{path}: frame {k} (step {steps[k]}) holds other atoms than "
+                                 "frame 0")
+            writer.append(int(steps[k]), float(times[k]), x, v)
+        if writer is None:
+            raise InputError(f"{path}: its parts hold no frames")
+        writer.close()
+        tmp.replace(out)
+        done = True
+        return out, len(steps), n
+    finally:
+        for f in files:
+            f.close()
+        if writer is not None and not done:  # an error part-way: no half-merged file left
+            writer.close()
+            tmp.unlink(missing_ok=True)
