@@ -3,7 +3,8 @@
 same bits on any rank count.
 
 The degrees of freedom of a rank are the positions of the atoms it owns, sorted by global
-id. Ownership is fixed for the whole minimisation (an atom belongs to the rank whose RCB box
+id; :class:`GhostShell` keeps them and their ghosts (the coupled model split over ranks,
+:mod:`qc_sim.coupling.domain`, uses it for its atoms too). Ownership is fixed for the whole minimisation (an atom belongs to the rank whose RCB box
 held it at the start); a relaxation moves atoms little, and the ghosts follow the atoms, not
 the boxes: each rank's ghosts are the atoms within ``reach`` of the bounding box of the atoms
 it owns now, chosen again whenever any atom has moved more than half the skin since the last
@@ -28,6 +29,86 @@ from qc_sim.parallel.decompose import near_box, neighbour_ranks
 from qc_sim.parallel.mpi import exchange, global_exact_sum, global_max
 
 
+class GhostShell:
+    """The atoms a rank owns (ids sorted, fixed for the run) and the ghosts it needs, as one
+    local :class:`AtomisticSystem` (owned rows first): ghosts are every other rank's atoms
+    within ``reach`` of the bounding box of this rank's owned atoms, chosen by
+    :meth:`choose` (collective) and moved by :meth:`update` (point-to-point, from their
+    owners). ``static`` are per-atom arrays the ghosts carry with them (``types``, and
+    e.g. blending weights); ``fixed`` (n_owned,) marks owned atoms held still."""
+
+    def __init__(self, comm, atoms_template: Atoms, potential, device, ids, static: dict,
+                 skin: float, reach: float | None = None, fixed=None):
+        self.comm, self.rank = comm, comm.Get_rank()
+        self.potential, self.device, self.xp = potential, device, device.xp
+        self.skin = float(skin)
+        self.reach = ghost_reach(potential, skin) if reach is None else float(reach)
+        t = atoms_template
+        self.box, self.species, self.masses, self.dimension = t.box, t.species, t.masses, \
+            t.dimension
+        self.ids = np.asarray(ids)
+        self.n_owned = len(self.ids)
+        self.static = {k: np.asarray(v) for k, v in static.items()}
+        self._fixed = np.zeros(self.n_owned, bool) if fixed is None else np.asarray(fixed, bool)
+        self.choices = 0
+
+    def choose(self, x) -> None:
+        """Choose the ghosts around the owned positions ``x`` (n_owned, 3) Å (host) and build
+        the local system; collective."""
+        n = self.n_owned
+        bounds = (np.array([x.min(axis=0), x.max(axis=0)]) if n else
+                  np.array([np.full(3, np.inf), np.full(3, -np.inf)]))
+        everyone = self.comm.allgather(bounds)
+        self.neighbours = neighbour_ranks(self.box, everyone, self.reach, self.rank)
+        self._send = {r: np.flatnonzero(near_box(x, self.box, everyone[r][0], everyone[r][1],
+                                                 self.reach)) for r in self.neighbours}
+        incoming = exchange(self.comm, self.neighbours,
+                            {r: (self.ids[i], x[i], {k: v[i] for k, v in self.static.items()})
+                             for r, i in self._send.items()}, tag=21)
+        ghosts = [incoming[r] for r in self.neighbours]
+        self._slots, start = {}, n
+        for r, g in zip(self.neighbours, ghosts):
+            self._slots[r] = np.arange(start, start + len(g[0]))
+            start += len(g[0])
+        self.local_static = {k: np.concatenate([v] + [g[2][k] for g in ghosts])
+                             for k, v in self.static.items()}
+        local = Atoms(positions=np.concatenate([x] + [g[1] for g in ghosts]), box=self.box,
+                      species=self.species, masses=self.masses,
+                      types=self.local_static["types"],
+                      ids=np.concatenate([self.ids] + [g[0] for g in ghosts]),
+                      dimension=self.dimension)
+        fixed = np.zeros(len(local), bool)
+        fixed[:n] = self._fixed
+        self.system = AtomisticSystem(local, self.potential, self.device, skin=self.skin,
+                                      fixed=fixed)
+        dev = self.device
+        self._reference = dev.asarray(x)
+        self._send_dev = {r: dev.asarray(i) for r, i in self._send.items()}
+        self._slots_dev = {r: dev.asarray(i) for r, i in self._slots.items()}
+        self.choices += 1
+
+    @property
+    def owned_positions(self):
+        """(n_owned, 3) Å, a view of the local system's device array."""
+        return self.system.positions[: self.n_owned]
+
+    def moved_past_skin(self) -> bool:
+        """Whether any rank's owned atoms moved more than half the skin since the ghosts were
+        chosen (one global max; collective)."""
+        d = self.owned_positions - self._reference
+        moved = float(self.xp.sqrt((d * d).sum(axis=1)).max()) if self.n_owned else 0.0
+        return global_max(self.comm, moved) > 0.5 * self.skin
+
+    def update(self) -> None:
+        """Send the owned positions others hold as ghosts; write those received."""
+        dev, x = self.device, self.system.positions
+        incoming = exchange(self.comm, self.neighbours,
+                            {r: np.asarray(dev.to_host(x[i])) for r, i in
+                             self._send_dev.items()}, tag=22)
+        for r in self.neighbours:
+            x[self._slots_dev[r]] = dev.asarray(incoming[r])
+
+
 class DomainModel:
     """The atoms of ``atoms`` that ``partition`` gives to this rank of ``comm``, with their
     ghosts, as a Minimizable whose reductions are global and exact. ``fixed`` (n,) bool over
@@ -39,71 +120,33 @@ class DomainModel:
     def __init__(self, comm, atoms: Atoms, potential, device, partition, skin: float = 0.5,
                  reach: float | None = None, fixed=None):
         self.comm = comm
-        self.rank = comm.Get_rank()
-        self.size = comm.Get_size()
         self.potential, self.device, self.xp = potential, device, device.xp
         self.skin = float(skin)
-        self.reach = ghost_reach(potential, skin) if reach is None else float(reach)
-        self.box, self.species, self.masses = atoms.box, atoms.species, atoms.masses
-        self.dimension = atoms.dimension
-        mine = np.flatnonzero(partition.owner == self.rank)
+        mine = np.flatnonzero(partition.owner == comm.Get_rank())
         mine = mine[np.argsort(np.asarray(atoms.ids)[mine], kind="stable")]
         fixed = np.zeros(len(atoms), bool) if fixed is None else np.asarray(fixed, bool)
         self.ids = np.asarray(atoms.ids)[mine]
-        self._types = np.asarray(atoms.types)[mine]
-        self._fixed = fixed[mine]
         self.n_owned = len(mine)
-        self.rebuilds = 0
-        self._rebuild(np.asarray(atoms.positions, float)[mine])
+        self.shell = GhostShell(comm, atoms, potential, device, self.ids,
+                                {"types": np.asarray(atoms.types)[mine]}, skin, reach,
+                                fixed[mine])
+        self.shell.choose(np.asarray(atoms.positions, float)[mine])
 
-    # -- ghosts --------------------------------------------------------------------------
+    @property
+    def system(self):
+        return self.shell.system
 
-    def _rebuild(self, x) -> None:
-        """Choose the ghosts again around the owned positions ``x`` (n_owned, 3), host."""
-        n = self.n_owned
-        bounds = (np.array([x.min(axis=0), x.max(axis=0)]) if n else
-                  np.array([np.full(3, np.inf), np.full(3, -np.inf)]))
-        everyone = self.comm.allgather(bounds)
-        self.neighbours = neighbour_ranks(self.box, everyone, self.reach, self.rank)
-        self._send = {r: np.flatnonzero(near_box(x, self.box, everyone[r][0], everyone[r][1],
-                                                 self.reach)) for r in self.neighbours}
-        incoming = exchange(self.comm, self.neighbours,
-                            {r: (self.ids[i], x[i], self._types[i])
-                             for r, i in self._send.items()}, tag=21)
-        ghosts = [incoming[r] for r in self.neighbours]
-        self._slots, start = {}, n
-        for r, g in zip(self.neighbours, ghosts):
-            self._slots[r] = np.arange(start, start + len(g[0]))
-            start += len(g[0])
-        local = Atoms(positions=np.concatenate([x] + [g[1] for g in ghosts]), box=self.box,
-                      species=self.species, masses=self.masses,
-                      types=np.concatenate([self._types] + [g[2] for g in ghosts]),
-                      ids=np.concatenate([self.ids] + [g[0] for g in ghosts]),
-                      dimension=self.dimension)
-        fixed = np.zeros(len(local), bool)
-        fixed[:n] = self._fixed
-        self.system = AtomisticSystem(local, self.potential, self.device, skin=self.skin,
-                                      fixed=fixed)
-        dev = self.device
-        self._reference = dev.asarray(x)
-        self._send_dev = {r: dev.asarray(i) for r, i in self._send.items()}
-        self._slots_dev = {r: dev.asarray(i) for r, i in self._slots.items()}
-        self.rebuilds += 1
-
-    def _update_ghosts(self) -> None:
-        dev, x = self.device, self.system.positions
-        incoming = exchange(self.comm, self.neighbours,
-                            {r: np.asarray(dev.to_host(x[i])) for r, i in
-                             self._send_dev.items()}, tag=22)
-        for r in self.neighbours:
-            x[self._slots_dev[r]] = dev.asarray(incoming[r])
+    @property
+    def rebuilds(self) -> int:
+        """How many times the ghosts were chosen."""
+        return self.shell.choices
 
     # -- the solver protocol -------------------------------------------------------------
 
     @property
     def owned_positions(self):
         """(n_owned, 3) Å, a view of the device array."""
-        return self.system.positions[: self.n_owned]
+        return self.shell.owned_positions
 
     def get_dofs(self):
         return self.owned_positions.reshape(-1).copy()
@@ -114,15 +157,13 @@ class DomainModel:
         x = self.owned_positions
         new = self.device.asarray(y).reshape(-1, 3)
         x[...] = x + (new - x) * self.system.free[: self.n_owned]
-        d = x - self._reference
-        moved = float(self.xp.sqrt((d * d).sum(axis=1)).max()) if self.n_owned else 0.0
-        if global_max(self.comm, moved) > 0.5 * self.skin:
-            self._rebuild(np.array(self.device.to_host(x)))
+        if self.shell.moved_past_skin():
+            self.shell.choose(np.array(self.device.to_host(x)))
 
     def energy_forces(self):
         """The energy (eV, exact sum over every rank's owned site energies) and the owned
         forces (3 n_owned,) eV/Å, zero on fixed atoms. Collective."""
-        self._update_ghosts()
+        self.shell.update()
         r = self.system.compute(energy=True, virial=False)
         n = self.n_owned
         energy = global_exact_sum(self.comm, np.asarray(self.device.to_host(

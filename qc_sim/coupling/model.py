@@ -29,7 +29,24 @@ class GhostForceError(RuntimeError):
     """A coupling broke its patch-test promise."""
 
 
-class CoupledModel:
+class NodeDofs:
+    """The solver protocol over node positions ``y`` (nn, d) with ``free`` (nn,) bool and
+    ``evaluate(y)`` -> (energy, node forces): held nodes keep their positions and feel no
+    force."""
+
+    def get_dofs(self):
+        return self.y.reshape(-1).copy()
+
+    def set_dofs(self, dofs) -> None:
+        new = np.asarray(dofs, float).reshape(self.y.shape)
+        self.y = np.where(self.free[:, None], new, self.y)
+
+    def energy_forces(self):
+        e, f = self.evaluate(self.y)
+        return e, (f * self.free[:, None]).reshape(-1)
+
+
+class CoupledModel(NodeDofs):
     """A coupled model of ``geometry`` with ``potential`` for ``species``; ``method`` one of
     bqce, bgfc, bqcf; ``far_field`` the homogeneous deformation the outer boundary carries
     (and bgfc corrects at). ``check`` runs the patch test at build time."""
@@ -151,17 +168,6 @@ class CoupledModel:
             self.ghost = self.bqce(self.y_far)[1]
 
     # -- the solver protocol -------------------------------------------------------------
-
-    def get_dofs(self):
-        return self.y.reshape(-1).copy()
-
-    def set_dofs(self, dofs) -> None:
-        new = np.asarray(dofs, float).reshape(self.y.shape)
-        self.y = np.where(self.free[:, None], new, self.y)
-
-    def energy_forces(self):
-        e, f = self.evaluate(self.y)
-        return e, (f * self.free[:, None]).reshape(-1)
 
     def max_force(self, forces) -> float:
         f = np.asarray(forces).reshape(-1, self.dim)
