@@ -73,12 +73,14 @@ def test_an_exception_on_one_rank_of_four_ends_the_job_with_its_message(mpiexec,
 
 
 def test_subcommands_that_run_on_one_rank_refuse_several_with_one_line(mpiexec):
-    for command in (["validate", ROOT / "cases" / "cu_nve.toml"],
-                    ["run", ROOT / "cases" / "cu_vacancy_coupled.toml"]):
+    for command, says in ((["validate", ROOT / "cases" / "cu_nve.toml"], "2 MPI ranks"),
+                          (["run", ROOT / "cases" / "bone_single_cell.toml"], "2 MPI ranks"),
+                          (["run", ROOT / "cases" / "ar_coupled_nve.toml"],
+                           "[output] mesh is not written on several MPI ranks")):
         out = launch(mpiexec, 2, sys.executable, "-m", "qc_sim.cli.main", *command)
         assert out.returncode == 2
         lines = out.stderr.strip().splitlines()
-        assert len(lines) == 1 and "2 MPI ranks" in lines[0] and "Traceback" not in out.stderr
+        assert len(lines) == 1 and says in lines[0] and "Traceback" not in out.stderr
 
 
 @pytest.mark.parametrize("ranks,backend,potential", [(1, "cpu", "eam"), (2, "cpu", "eam"),
@@ -340,6 +342,53 @@ def test_trajectory_parts_merge_only_whole(mpiexec, tmp_path):
     assert "traj.h5.part1: part 1 of the 2 parts of trajectory traj.h5 is missing" in \
         missing.stderr
     assert not (tmp_path / "traj.h5").exists()
+
+
+def test_coupled_case_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpiexec,
+                                                                               tmp_path):
+    """mpiexec -n 3 qc-sim run of the shipped coupled dynamics case (ar_coupled_nve, made
+    small, without its mesh output): the thermo lines of the serial run and a final
+    checkpoint (3 parts) bitwise equal to the serial one; its step-50 checkpoint restarted
+    on 1 and on 2 ranks ends bitwise equal too."""
+    from qc_sim.io.checkpoint import read_checkpoint
+
+    text = (ROOT / "cases" / "ar_coupled_nve.toml").read_text()
+    for old, new in (("repeats = [60, 36, 1]", "repeats = [40, 24, 1]"),
+                     ("steps = 2000", "steps = 100"), ("checkpoint_every = 500",
+                                                       "checkpoint_every = 50")):
+        assert old in text
+        text = text.replace(old, new)
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("mesh ="))
+    runs = {}
+    for ranks in (1, 3):
+        folder = tmp_path / f"n{ranks}"
+        folder.mkdir()
+        (folder / "case.toml").write_text(text)
+        command = [sys.executable, "-m", "qc_sim.cli.main", "run", "case.toml", "--backend",
+                   "cpu"]
+        out = launch(mpiexec, ranks, *command, timeout=300, cwd=folder)
+        assert out.returncode == 0, out.stdout + out.stderr
+        runs[ranks] = out.stdout
+    assert "on 3 MPI ranks (imbalance" in runs[3]
+    lines = {r: [line for line in out.splitlines() if line.strip()[:1].isdigit()
+                 and len(line.split()) == 7] for r, out in runs.items()}  # coupled thermo
+    assert lines[3] == lines[1] and len(lines[1]) == 2
+    serial = read_checkpoint(tmp_path / "n1" / "ar_coupled.h5")
+    halfway = tmp_path / "n3" / "ar_coupled.h5.1"
+    assert read_checkpoint(halfway).step == 50
+    finals = [tmp_path / "n3" / "ar_coupled.h5"]
+    for ranks in (1, 2):
+        folder = tmp_path / f"restart{ranks}"
+        folder.mkdir()
+        out = launch(mpiexec, ranks, sys.executable, "-m", "qc_sim.cli.main", "restart",
+                     halfway, "--backend", "cpu", timeout=300, cwd=folder)
+        assert out.returncode == 0, out.stdout + out.stderr
+        finals.append(folder / "ar_coupled.h5")
+    for where in finals:
+        cp = read_checkpoint(where)
+        assert cp.kind == "coupled" and cp.step == 100
+        assert np.array_equal(cp.positions, serial.positions)
+        assert np.array_equal(cp.velocities, serial.velocities)
 
 
 def test_a_rank_count_the_domain_cannot_take_is_refused(mpiexec, tmp_path):

@@ -64,45 +64,89 @@ def run_patch_test(args) -> int:
     return status
 
 
-def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None) -> int:
+def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
+                comm=None) -> int:
     """Build (with the patch test), then solve statically and report energy and defect
     energy, or (``[coupling] solve = "dynamics"``) run dynamics; ``restart`` is a coupled
-    checkpoint to continue."""
-    import time
+    checkpoint to continue. With ``comm`` of several MPI ranks the model is split over them
+    (:class:`~qc_sim.coupling.domain.DomainCoupledModel`: the same bits on any rank count)
+    and rank 0 prints."""
+    import io
     from pathlib import Path
 
     from qc_sim.cases.schema import parse_case
-    from qc_sim.solvers import fire, lbfgs
+    from qc_sim.errors import InputError
 
+    ranks = 1 if comm is None else comm.Get_size()
+    if ranks > 1 and comm.Get_rank() != 0:
+        out = io.StringIO()
     case = None if restart is None else parse_case(restart.case_text, Path(restart.case_path))
-    case, model, vacancy = _model(path, backend, check=True, case=case)
-    g = model.geometry
-    print(f"qc-sim {'restart' if restart else 'run'} {case.path}: coupled {model.method}, "
-          f"{g.mesh.n_nodes} nodes ({int(model.free.sum())} free), {len(g.atom_sites)} atoms "
-          f"({int((g.atom_node < 0).sum())} padding), {model.device.describe()}", file=out)
+    if ranks > 1:
+        from qc_sim.coupling.domain import DomainCoupledModel
+
+        case = case if case is not None else _load(path)
+        if case.output.mesh:
+            raise InputError(f"{case.path}: [output] mesh is not written on several MPI ranks "
+                             "yet: run on one rank, or drop it")
+        case, serial, vacancy = _model(path, backend, check=False, case=case)
+        model = DomainCoupledModel(comm, serial, skin=case.potential.skin)
+        model.check_patch_test()
+    else:
+        case, model, vacancy = _model(path, backend, check=True, case=case)
+        serial = model
+    g = serial.geometry
+    print(f"qc-sim {'restart' if restart else 'run'} {case.path}: coupled {serial.method}, "
+          f"{g.mesh.n_nodes} nodes ({int(serial.free.sum())} free), {len(g.atom_sites)} atoms "
+          f"({int((g.atom_node < 0).sum())} padding), {serial.device.describe()}"
+          + (f", on {ranks} MPI ranks (imbalance {model.imbalance():.3f})" if ranks > 1
+             else ""), file=out)
     worst = max(r["max_ghost_force"] for r in model.patch_results)
     print(f"patch test: largest ghost force {worst:.3e} eV/Å over 5 deformations", file=out)
     if case.coupling.solve == "dynamics":
-        return _dynamics(case, model, out, steps, restart)
+        return _dynamics(case, model, serial, out, steps, restart, comm)
+    return _statics(case, model, serial, vacancy, out, comm)
+
+
+def _statics(case, model, serial, vacancy, out, comm) -> int:
+    """Relax (L-BFGS, or FIRE for bqcf) and report the energy and a vacancy's formation
+    energy (against the defect-free twin of the same zones)."""
+    import time
+
+    from qc_sim.solvers import fire, lbfgs
+
     start = time.perf_counter()
-    solve = fire if model.method == "bqcf" else lbfgs
+    solve = fire if serial.method == "bqcf" else lbfgs
     result = solve(model, fmax=case.coupling.fmax, max_steps=20_000,
                    on_step=lambda k, e, f: print(f"{k:>8d} {e:>20.8f} {f:>12.3e}", file=out,
                                                  flush=True) if k % 50 == 0 else None)
     print(result.message, file=out)
     if vacancy is not None:
-        twin = model.twin
-        if model.method != "bgfc":
+        if comm is None:
+            twin = serial.twin
+            energy = twin.evaluate if serial.method != "bqcf" else twin.bqce
+            e_vacancy = result.energy if serial.method != "bqcf" else serial.bqce(serial.y)[0]
+        else:  # the twin split over the ranks too; its energy is the blended one for bqcf
+            from qc_sim.coupling.domain import DomainCoupledModel
+
+            twin = DomainCoupledModel(comm, serial.twin, model.costs, case.potential.skin)
+            energy = twin.evaluate
+            e_vacancy = model.evaluate(model.y)[0]
+        if serial.method != "bgfc":
             solve(twin, fmax=case.coupling.fmax, max_steps=20_000)
-        e_perfect = twin.evaluate(twin.y)[0] if model.method != "bqcf" else twin.bqce(twin.y)[0]
-        e_vacancy = result.energy if model.method != "bqcf" else model.bqce(model.y)[0]
-        site = model.material.energy(np.eye(model.dim)) * model.material.volume
+        e_perfect = energy(twin.y)[0]
+        site = serial.material.energy(np.eye(serial.dim)) * serial.material.volume
         print(f"vacancy formation energy {e_vacancy - e_perfect + site:.6f} eV", file=out)
     print(f"solve time {time.perf_counter() - start:.2f} s", file=out)
     if case.output.mesh:
         _write_mesh(case.output.mesh, model, [(0.0,) + mesh_fields(model)])
     result.check()
     return 0
+
+
+def _load(path):
+    from qc_sim.cases.schema import load_case
+
+    return load_case(path)
 
 
 def _write_mesh(path, model, frames):
@@ -121,29 +165,35 @@ def _atom_mass(case, potential) -> float:
     return float(elements.standard_mass(case.lattice.species[0]))
 
 
-def _dynamics(case, model, out, steps, restart) -> int:
+def _dynamics(case, model, serial, out, steps, restart, comm=None) -> int:
     """Velocity Verlet on the coupled model (DESIGN section 4): thermo lines, CSV, mesh
     frames, checkpoints of the node positions and velocities keyed by node id; SIGTERM or
-    SIGINT writes a checkpoint and stops."""
+    SIGINT writes a checkpoint and stops. ``model`` is ``serial`` itself, or its share of
+    this rank of ``comm`` (the thermo sums exact and global, checkpoints one part per rank,
+    a stop agreed by every rank)."""
     import time
 
     from qc_sim.atomistic.random import maxwell_boltzmann_velocities
     from qc_sim.cli.run import STOP_STATUS, ProgressBar, _Stop
     from qc_sim.coupling.dynamics import CoupledDynamics, handshake_damping, node_masses
     from qc_sim.errors import InputError
-    from qc_sim.io.checkpoint import Checkpoint, write_checkpoint
-    from qc_sim.units import BOLTZMANN
+    from qc_sim.io.checkpoint import Checkpoint, write_checkpoint, write_checkpoint_parts
+    from qc_sim.parallel.mpi import global_exact_sum, global_max
+    from qc_sim.units import BOLTZMANN, MVV2E
 
+    ranks = 1 if comm is None else comm.Get_size()
+    main = ranks == 1 or comm.Get_rank() == 0
     dyn, c, output = case.dynamics, case.coupling, case.output
-    mesh = model.geometry.mesh
-    nn, d = model.y.shape
+    mesh = serial.geometry.mesh
+    nn, d = serial.y.shape
     ids = np.arange(nn)
-    masses = node_masses(model, _atom_mass(case, model.atoms.potential))
-    damping = handshake_damping(model, c.damping) if c.damping > 0 else None
-    md = CoupledDynamics(model, masses, dyn.timestep, damping)
+    mine = ids if ranks == 1 else model.nodes  # the nodes this rank advances
+    masses = node_masses(serial, _atom_mass(case, serial.atoms.potential))
+    damping = handshake_damping(serial, c.damping)[mine] if c.damping > 0 else None
+    md = CoupledDynamics(model, masses[mine], dyn.timestep, damping)
     if restart is None:
         v0 = maxwell_boltzmann_velocities(masses, ids, dyn.temperature, dyn.seed, dimension=d,
-                                          fixed_mask=~model.free)[:, :d]
+                                          fixed_mask=~serial.free)[:, :d]
         first_step, first_time = 0, 0.0
         total = dyn.steps if steps is None else steps
     else:
@@ -152,27 +202,28 @@ def _dynamics(case, model, out, steps, restart) -> int:
                 or reference is None or not np.array_equal(reference, mesh.nodes)):
             raise InputError(f"{restart.case_path}: the checkpoint's nodes are not those of the "
                              "coupled model its case builds")
-        model.y = np.array(restart.positions, float)
+        model.y = np.array(restart.positions, float)[mine]
         v0 = restart.velocities
         first_step, first_time = restart.step, restart.time
         total = max(dyn.steps - restart.step, 0) if steps is None else steps
-    state = md.init_state(v0)
+    state = md.init_state(np.asarray(v0)[mine])
     state.step, state.time = first_step, first_time
-    dof = d * int(model.free.sum())
-    csv = open(output.thermo_csv, "w" if restart is None else "a") if output.thermo_csv else None
+    dof = d * int(serial.free.sum())
+    csv = open(output.thermo_csv, "w" if restart is None else "a") \
+        if output.thermo_csv and main else None
     if csv is not None and restart is None:
         csv.write("step,time_ps,pe_eV,ke_eV,etotal_eV,temperature_K,fmax_eV_A\n")
     frames = []
     last = first_step + total
-    bar = ProgressBar(total, output.progress, first=first_step)
+    bar = ProgressBar(total, output.progress if main else "never", first=first_step)
     print(f"{'Step':>10} {'Time':>10} {'PotEng':>16} {'KinEng':>14} {'TotEng':>16} "
           f"{'Temp':>10} {'Fmax':>12}", file=out)
 
     def report(s):
         bar.clear()
-        ke = md.kinetic_energy(s)
+        ke = global_exact_sum(comm, 0.5 * MVV2E * md.masses[:, None] * s.velocities**2)
         temp = 2 * ke / (dof * BOLTZMANN) if dof else 0.0
-        fmax = float(np.sqrt((s.forces**2).sum(axis=1)).max())
+        fmax = global_max(comm, float(np.sqrt((s.forces**2).sum(axis=1)).max(initial=0.0)))
         print(f"{s.step:>10d} {s.time:>10.4f} {s.energy:>16.8f} {ke:>14.8f} "
               f"{s.energy + ke:>16.8f} {temp:>10.3f} {fmax:>12.5e}", file=out, flush=True)
         if csv is not None:
@@ -180,19 +231,30 @@ def _dynamics(case, model, out, steps, restart) -> int:
                       f"{fmax!r}\n")
 
     def checkpoint(s):
-        cp = Checkpoint(ids, model.y.copy(), s.velocities.copy(), s.step, s.time, case.text,
+        cp = Checkpoint(mine, model.y.copy(), s.velocities.copy(), s.step, s.time, case.text,
                         str(case.path), kind="coupled", fields={"reference_nodes": mesh.nodes})
-        return write_checkpoint(output.checkpoint, cp, keep=output.keep)
+        if ranks == 1:
+            return write_checkpoint(output.checkpoint, cp, keep=output.keep)
+        cp.fields = {}
+        return write_checkpoint_parts(output.checkpoint, cp, comm, keep=output.keep,
+                                      fields={"reference_nodes": mesh.nodes})
 
     def frame(s):
         frames.append((s.time,) + mesh_fields(model, s.velocities))
+
+    def stopping(s, signal) -> bool:
+        """Whether to stop: at once on one rank; on several, every rank together, checked
+        every 10 steps."""
+        if ranks == 1:
+            return signal is not None
+        return s.step % 10 == 0 and global_max(comm, 1.0 if signal else 0.0) > 0
 
     report(state)
     if output.mesh:
         frame(state)
     start = time.perf_counter()
     with _Stop() as stop:
-        while state.step < last and stop.signal is None:
+        while state.step < last and not stopping(state, stop.signal):
             state = md.step(state)
             done = state.step - first_step
             bar.update(done)
@@ -210,13 +272,19 @@ def _dynamics(case, model, out, steps, restart) -> int:
         if csv is not None:
             csv.close()
         if output.checkpoint:
-            print(f"checkpoint {checkpoint(state)} at step {state.step}", file=out)
-        if stop.signal is not None:
+            written = checkpoint(state)
+            print(f"checkpoint {written} at step {state.step}"
+                  + (f" ({ranks} parts)" if ranks > 1 else ""), file=out)
+        stopped = stop.signal is not None if ranks == 1 else \
+            global_max(comm, 1.0 if stop.signal else 0.0) > 0
+        if stopped:
             report(state)
-            print(f"stopped by {stop.signal.name} at step {state.step}"
-                  + ("" if output.checkpoint else " (no [output] checkpoint in the case)"),
+            print(f"stopped by {stop.signal.name if stop.signal else 'SIGTERM'} at step "
+                  f"{state.step}" + ("" if output.checkpoint else
+                                     " (no [output] checkpoint in the case)"),
                   file=out, flush=True)
-            return STOP_STATUS[stop.signal]
+            return STOP_STATUS[stop.signal] if stop.signal else 143
     done = state.step - first_step
-    print(f"Loop time {wall:.3f} s for {done} steps of {nn} nodes", file=out)
+    print(f"Loop time {wall:.3f} s for {done} steps of {nn} nodes"
+          + (f" on {ranks} ranks" if ranks > 1 else ""), file=out)
     return 0

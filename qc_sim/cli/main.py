@@ -221,17 +221,27 @@ def _on_ranks(args, comm, rank, size) -> int:
             from qc_sim.cases.schema import load_case
 
             case = load_case(args.case)
-            if case.coupling is not None or case.region is not None:
-                raise InputError(f"{case.path}: coupled and region cases run on one rank "
+            if case.region is not None:
+                raise InputError(f"{case.path}: region cases run on one rank "
                                  f"(launched on {size} MPI ranks)")
             resume = newest_checkpoint(case) if args.resume else None
             if resume is None:
+                if case.coupling is not None:
+                    from qc_sim.cli.coupled import run_coupled
+
+                    return run_coupled(args.case, backend=args.backend, steps=args.steps,
+                                       comm=comm)
                 return run_case_on_ranks(args.case, comm, backend=args.backend,
                                          steps=args.steps)
             args.checkpoint = resume
         from qc_sim.io.checkpoint import read_checkpoint
 
         cp = read_checkpoint(args.checkpoint)
+        if cp.kind == "coupled":
+            from qc_sim.cli.coupled import run_coupled
+
+            return run_coupled(None, backend=args.backend, steps=args.steps, restart=cp,
+                               comm=comm)
         if cp.kind != "atoms":
             raise InputError(f"{args.checkpoint}: a {cp.kind} checkpoint restarts on one rank")
         return run_case_on_ranks(args.checkpoint, comm, backend=args.backend, steps=args.steps,

@@ -69,12 +69,13 @@ def _part(path: Path, k: int) -> Path:
     return path.with_name(f"{path.name}.part{k}")
 
 
-def write_checkpoint_parts(path, cp: Checkpoint, comm, keep: int = 2) -> Path:
+def write_checkpoint_parts(path, cp: Checkpoint, comm, keep: int = 2, fields=None) -> Path:
     """A checkpoint written by every rank of ``comm`` without gathering: each rank writes
     the atoms it owns (``cp``) to ``NAME.partK`` and rank 0 an index ``NAME`` (the case, step,
     time and the number of parts and atoms). All are written to temporary names first; the
     previous set is rotated to ``NAME.1`` (its parts with it) and the index is renamed into
-    place last, so a job killed at any moment leaves the previous set whole.
+    place last, so a job killed at any moment leaves the previous set whole. ``fields``
+    (rank 0's) are whole-model arrays kept in the index (e.g. a mesh's reference nodes).
     :func:`read_checkpoint` reads either kind, on any number of ranks."""
     from qc_sim.parallel.mpi import barrier, global_exact_sum
 
@@ -94,8 +95,10 @@ def write_checkpoint_parts(path, cp: Checkpoint, comm, keep: int = 2) -> Path:
     os.replace(tmp, _part(path, rank))
     barrier(comm)
     if rank == 0:
-        index = Checkpoint(np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3)), cp.step,
-                           cp.time, cp.case_text, cp.case_path, cp.version, cp.kind)
+        width = np.shape(cp.positions)[1] if np.ndim(cp.positions) == 2 else 3
+        index = Checkpoint(np.zeros(0, np.int64), np.zeros((0, width)), np.zeros((0, width)),
+                           cp.step, cp.time, cp.case_text, cp.case_path, cp.version, cp.kind,
+                           dict(fields or {}))
         tmp = _write_file(path.with_name(f".{path.name}.tmp{os.getpid()}"), index,
                           parts=size, atoms=atoms)
         os.replace(tmp, path)
@@ -155,7 +158,7 @@ def read_checkpoint(path) -> Checkpoint:
                 raise InputError(f"{path}: the stored case fails its checksum{_previous(path)}")
             parts = int(f.attrs.get("parts", 0))
             if parts:
-                arrays = _read_parts(path, parts, int(f.attrs["atoms"]))
+                arrays.update(_read_parts(path, parts, int(f.attrs["atoms"])))
             return Checkpoint(arrays["ids"], arrays["positions"], arrays["velocities"],
                               int(f.attrs["step"]), float(f.attrs["time"]), text,
                               str(f.attrs["case_path"]), str(f.attrs["version"]),
