@@ -3,6 +3,8 @@ energy-consistent forces, and the build-time check."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from qc_sim.geometry import fcc, triangular
 from qc_sim.potentials import lennard_jones
 from qc_sim.potentials.eam import Eam
 
+ROOT = Path(__file__).resolve().parents[1]
 LJ = lennard_jones(1.0, 1.0, 2.5)
 A2 = 2 ** (1 / 6) * 0.99  # a triangular lattice slightly compressed: stressed at F = I
 
@@ -207,3 +210,44 @@ def test_coupled_neb_gives_the_atomistic_vacancy_migration_barrier(lammps_potent
           f"{3 * int((~fixed).sum())}")
     assert coupled.barrier == pytest.approx(atomistic.barrier, abs=0.01)
     assert atomistic.barrier == pytest.approx(0.69, abs=0.01)
+
+
+def test_a_model_periodic_along_its_line_keeps_the_promises_and_its_forces_are_exact():
+    """A 3D EAM Cu model periodic along z (a slab three cells thick, the core a cylinder, as
+    for a crack front or a dislocation line): the outer boundary is held only on the x and y
+    faces; padding atoms near the seam are interpolated from the elements' periodic images.
+    bgfc has no ghost force at its far field, bqcf none at random strains that keep the period
+    (< 1e-8 eV/Å), and bgfc's forces are minus the gradient of its energy."""
+    pot = Eam.from_file(ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy")
+    a = 3.61
+    g = build_geometry(fcc(a), np.zeros(3), [20 * a, 20 * a, 3 * a], [10 * a, 10 * a, 0.0],
+                       2 * a, 1.5 * a, reach=2 * pot.cutoff, periodic=(False, False, True))
+    assert np.allclose(g.mesh.period, [0, 0, 3 * a]) and np.any(g.mesh.shifts)
+    z = g.mesh.nodes[:, 2]
+    assert not np.any(g.held & ~np.any((np.abs(g.mesh.nodes[:, :2]) < 1e-6)
+                                       | (np.abs(g.mesh.nodes[:, :2] - 20 * a) < 1e-6), axis=1))
+    assert z.min() >= 0 and z.max() < 3 * a  # one copy of each site along the period
+    assert np.any(g.atom_offset[:, 2] != 0)  # padding atoms across the seam
+    device = get_device("cpu")
+    for method in ("bgfc", "bqcf"):
+        results = CoupledModel(g, pot, "Cu", method, device=device, check=True).patch_results
+        promised = results[1:2] if method == "bgfc" else results
+        assert max(r["max_ghost_force"] for r in promised) < 1e-8, (method, results)
+        for r in results[2:]:
+            assert np.allclose(np.array(r["F"])[:, 2], [0, 0, 1])  # the period kept
+    with pytest.raises(ValueError, match="period is fixed"):
+        CoupledModel(g, pot, "Cu", "bgfc", device=device, check=False,
+                     far_field=np.eye(3) + 0.01 * np.eye(3))
+    model = CoupledModel(g, pot, "Cu", "bgfc", device=device, check=False)
+    rng = np.random.default_rng(1)
+    y = model.y + 0.05 * rng.normal(size=model.y.shape) * model.free[:, None]
+    _, f = model.evaluate(y)
+    seam = np.flatnonzero(model.free & (np.abs(g.mesh.nodes[:, 2]) < 1e-6))
+    h = 1e-5
+    for k in rng.choice(seam, 4, replace=False):
+        for axis in range(3):
+            up, down = y.copy(), y.copy()
+            up[k, axis] += h
+            down[k, axis] -= h
+            fd = -(model.evaluate(up)[0] - model.evaluate(down)[0]) / (2 * h)
+            assert abs(fd - f[k, axis]) < 1e-6 * max(1.0, abs(f[k, axis])), (k, axis)

@@ -92,8 +92,6 @@ class DomainCoupledModel(NodeDofs):
         self.xp = np
         g = model.geometry
         mesh = g.mesh
-        if np.any(mesh.period):
-            raise ValueError("a coupled model with periodic axes is not split over ranks yet")
         self.weighted = model.method != "bqcf"
         active = model._active_elements(self.weighted)
         nn, ne, na = mesh.n_nodes, len(mesh.elements), len(g.atom_sites)
@@ -131,6 +129,9 @@ class DomainCoupledModel(NodeDofs):
                                    phi_rows.indptr), shape=(len(own_atoms), len(local)))
         # elements
         self._corners = node_local[mesh.elements[own_elems]]
+        self._period = mesh.period if np.any(mesh.period) else None
+        self._shifts = mesh.shifts[own_elems]
+        self._offset = g.atom_offset[own_atoms] if model.has_offset else None
         self._grads, self._volumes = mesh.gradients[own_elems], mesh.volumes[own_elems]
         self._element_weight = 1.0 - g.element_beta[own_elems]
         # the element entries of the owned nodes, in CSR order; inactive ones read a zero row
@@ -201,6 +202,8 @@ class DomainCoupledModel(NodeDofs):
     def _atom_positions(self, y_local):
         x = np.zeros((len(self.atoms), 3))
         x[:, : self.dim] = self._phi @ y_local
+        if self._offset is not None:
+            x[:, : self.dim] += self._offset
         return x
 
     def _atom_terms(self, y_local):
@@ -223,6 +226,8 @@ class DomainCoupledModel(NodeDofs):
         on them (n_owned_nodes, d), summed in CSR order."""
         model, d = self.model, self.dim
         corners = y_local[self._corners]
+        if self._period is not None:  # as Mesh.element_coordinates: the corners' images
+            corners = corners + self._shifts * self._period[None, None, :]
         F = np.einsum("ead,eaf->edf", corners, self._grads)
         W, P = model.material.energy_stress(F)
         energy = self._volumes * self._element_weight * W
@@ -304,6 +309,10 @@ class DomainCoupledModel(NodeDofs):
     @property
     def far_field(self):
         return self.model.far_field
+
+    @property
+    def geometry(self):
+        return self.model.geometry
 
     def check_patch_test(self, random_strains: int = 3, size: float = 1e-3, seed: int = 0):
         """The build-time check of :meth:`CoupledModel.check_patch_test` (I, the far field,

@@ -43,6 +43,15 @@ class CoupledGeometry:
     interpolation: object  # scipy.sparse (na, nn)
     element_beta: np.ndarray  # (ne,) beta at element centroids
     defect_free: "CoupledGeometry | None" = None  # the same zones without the defects
+    periodic: np.ndarray | None = None  # (d,) bool: axes periodic with period hi - lo
+    atom_offset: np.ndarray | None = None  # (na, d) Å: x = Phi y + offset (periodic images)
+
+    def __post_init__(self):
+        d = self.mesh.dim
+        self.periodic = (np.zeros(d, bool) if self.periodic is None
+                         else np.asarray(self.periodic, bool)[:d])
+        self.atom_offset = (np.zeros((len(self.atom_sites), d)) if self.atom_offset is None
+                            else np.asarray(self.atom_offset, float))
 
     @property
     def dim(self) -> int:
@@ -55,17 +64,21 @@ class CoupledGeometry:
 
     def distance(self, points) -> np.ndarray:
         """(n,) Å distance of ``points`` (n, d) outside the core (negative inside)."""
-        return core_distance(points, self.center, self.core_radius)
+        return core_distance(points, self.center, self.core_radius, ~self.periodic)
 
 
-def core_distance(points, centers, radius: float) -> np.ndarray:
+def core_distance(points, centers, radius: float, axes=None) -> np.ndarray:
     """(n,) distance (Å) of ``points`` (n, d) outside the union of the spheres of ``radius``
     about ``centers`` ((d,) or (k, d)): min_c |X - c| - radius, negative inside. (A union
     is not a signed-distance function inside, where d is only the depth below the nearest
-    sphere's surface; outside, where beta varies, it is the exact distance to the union.)"""
+    sphere's surface; outside, where beta varies, it is the exact distance to the union.)
+    Only the ``axes`` (mask) count: along a periodic axis the core is a cylinder."""
     points = np.atleast_2d(np.asarray(points, float))
-    centers = np.atleast_2d(np.asarray(centers, float))
-    gaps = np.linalg.norm(points[:, None, :] - centers[None, :, : points.shape[1]], axis=2)
+    centers = np.atleast_2d(np.asarray(centers, float))[:, : points.shape[1]]
+    if axes is not None:
+        axes = np.asarray(axes, bool)[: points.shape[1]]
+        points, centers = points[:, axes], centers[:, axes]
+    gaps = np.linalg.norm(points[:, None, :] - centers[None, :, :], axis=2)
     return gaps.min(axis=1) - float(radius)
 
 
@@ -81,7 +94,8 @@ def _without(points, removed):
 
 def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: float,
                    reach: float, rate: float = 0.5, max_level: int = 6,
-                   vacancies=None) -> CoupledGeometry:
+                   vacancies=None, periodic=None, fine_margin: float | None = None,
+                   cut=None) -> CoupledGeometry:
     """Zones, mesh, atoms and padding for a spherical (circular in 2D) core, or a core that is
     the union of such spheres of one radius.
 
@@ -90,7 +104,12 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     dislocation of a dipole); width: the handshake width (Å); reach: how far padding must
     extend beyond the blended atoms (one cutoff for energy-based couplings, two for
     force-based EAM); vacancies: lattice sites (k, d) left empty, which must lie in the core
-    (the model then keeps a defect-free twin with the same zones, for bgfc's correction).
+    (the model then keeps a defect-free twin with the same zones, for bgfc's correction);
+    periodic: axes (mask) periodic with period hi - lo (no held boundary there, the core a
+    cylinder along them, padding atoms near the seam interpolated from the elements' images:
+    x = Phi y + offset); fine_margin: how far the all-sites zone extends beyond the handshake
+    (default one lattice constant); cut: a function of points (p, d) -> bool (p,) that is
+    true for the elements a cut (a crack's faces) removes, tested at element centroids.
     """
     import scipy.sparse as sp
     from scipy.spatial import cKDTree
@@ -102,35 +121,45 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     centers = np.atleast_2d(center)
     if len(centers) == 0:
         raise ValueError("the core needs at least one centre")
+    periodic = np.zeros(d, bool) if periodic is None else np.asarray(periodic, bool)[:d]
+    open_ = ~periodic
+    period = np.where(periodic, hi - lo, 0.0)
 
     def beta_of(points):
-        return blend_weight(core_distance(points, centers, core_radius), width)
+        return blend_weight(core_distance(points, centers, core_radius, open_), width)
 
     outer = core_radius + width
-    fine_lo = centers.min(axis=0) - outer - lattice.a
-    fine_hi = centers.max(axis=0) + outer + lattice.a
-    if np.any(fine_lo - reach < lo) or np.any(fine_hi + reach > hi):
+    margin = lattice.a if fine_margin is None else float(fine_margin)
+    fine_lo = np.where(periodic, lo, centers.min(axis=0) - outer - margin)
+    fine_hi = np.where(periodic, hi, centers.max(axis=0) + outer + margin)
+    if np.any(((fine_lo - reach < lo) | (fine_hi + reach > hi)) & open_):
         raise ValueError(f"the domain must extend at least the reach ({reach:.2f} Å) beyond "
                          f"the handshake on every side")
     defect_free = None
     if vacancies is not None and len(vacancies):
         vacancies = np.atleast_2d(np.asarray(vacancies, float))[:, :d]
-        if np.any(core_distance(vacancies, centers, core_radius) > 0):
+        if np.any(core_distance(vacancies, centers, core_radius, open_) > 0):
             raise ValueError("vacancies must lie in the atomistic core")
         defect_free = build_geometry(lattice, lo, hi, center, core_radius, width, reach, rate,
-                                     max_level)
+                                     max_level, periodic=periodic, fine_margin=fine_margin,
+                                     cut=cut)
     nodes = _without(lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate=rate,
-                                    max_level=max_level), vacancies)
-    mesh = delaunay_mesh(nodes)
-    dist = core_distance(mesh.nodes, centers, core_radius)
+                                    max_level=max_level, periodic=periodic), vacancies)
+    mesh = delaunay_mesh(nodes, periodic=periodic, lo=lo, hi=hi)
+    if cut is not None:
+        mesh = _cut(mesh, cut)
+    dist = core_distance(mesh.nodes, centers, core_radius, open_)
     node_beta = blend_weight(dist, width)
     node_zone = np.where(dist <= 0, CORE, np.where(node_beta > 0, HANDSHAKE, CONTINUUM))
-    on_box = np.any((np.abs(mesh.nodes - lo) < 1e-6) | (np.abs(mesh.nodes - hi) < 1e-6), axis=1)
+    faces = (np.abs(mesh.nodes - lo) < 1e-6) | (np.abs(mesh.nodes - hi) < 1e-6)
+    on_box = np.any(faces & open_, axis=1)
 
-    sites = _without(sites_in_box(lattice, lo, hi)[0], vacancies)
+    sites = _without(sites_in_box(lattice, lo, hi, open_hi=periodic)[0], vacancies)
     site_beta = beta_of(sites)
     blended = sites[site_beta > 0]
-    near = cKDTree(blended).query(sites, k=1, distance_upper_bound=reach)[0] < np.inf
+    images = _images(periodic) * period  # (k, d): the blended sites' periodic images
+    near = cKDTree((blended[None] + images[:, None]).reshape(-1, d)).query(
+        sites, k=1, distance_upper_bound=reach)[0] < np.inf
     padding = near & (site_beta == 0)
     atom_sites = np.concatenate([blended, sites[padding]])
     atom_beta = np.concatenate([site_beta[site_beta > 0], np.zeros(int(padding.sum()))])
@@ -146,17 +175,48 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     cols.append(atom_node[is_node])
     vals.append(np.ones(int(is_node.sum())))
     slaved = np.nonzero(~is_node)[0]
+    offset = np.zeros((len(atom_sites), d))
     if len(slaved):
-        element, bary = mesh.locate(atom_sites[slaved])
+        element = np.full(len(slaved), -1)
+        bary = np.zeros((len(slaved), d + 1))
+        image = np.zeros((len(slaved), d))
+        for shift in _images(periodic):  # a padding atom may lie in an element's image
+            todo = element < 0
+            if not todo.any():
+                break
+            e, b = mesh.locate(atom_sites[slaved[todo]] + shift * period)
+            hit = np.flatnonzero(todo)[e >= 0]
+            element[hit], bary[hit], image[hit] = e[e >= 0], b[e >= 0], shift
         if np.any(element < 0):
             raise ValueError("a padding atom lies outside the mesh")
         rows.append(np.repeat(slaved, d + 1))
         cols.append(mesh.elements[element].reshape(-1))
         vals.append(bary.reshape(-1))
+        # X_p = sum_a N_a (X_a + s_a L) - image L: the shifts stay as a fixed offset
+        offset[slaved] = (np.einsum("pa,pad->pd", bary, mesh.shifts[element]) - image) * period
     phi = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                         shape=(len(atom_sites), mesh.n_nodes))
     centroids = mesh.element_coordinates(mesh.nodes).mean(axis=1)
     element_beta = beta_of(centroids)
     return CoupledGeometry(lattice, lo, hi, center, float(core_radius), float(width), mesh,
                            node_beta, node_zone, on_box, atom_sites, atom_beta, atom_node, phi,
-                           element_beta, defect_free)
+                           element_beta, defect_free, periodic, offset)
+
+
+def _images(periodic) -> np.ndarray:
+    """(k, d) integer shifts: 0 first, then -1 and +1 along each periodic axis."""
+    ranges = [(0, -1, 1) if p else (0,) for p in periodic]
+    grid = np.array(np.meshgrid(*ranges, indexing="ij")).reshape(len(ranges), -1).T
+    return grid[np.argsort(np.abs(grid).sum(axis=1), kind="stable")]
+
+
+def _cut(mesh: Mesh, cut) -> Mesh:
+    """``mesh`` without the elements whose centroids ``cut`` marks, and without the nodes
+    left on no element."""
+    centroids = mesh.element_coordinates(mesh.nodes).mean(axis=1)
+    keep = ~np.asarray(cut(centroids), bool)
+    used = np.unique(mesh.elements[keep])
+    renumber = np.full(mesh.n_nodes, -1)
+    renumber[used] = np.arange(len(used))
+    return Mesh(mesh.nodes[used], renumber[mesh.elements[keep]], period=mesh.period,
+                shifts=mesh.shifts[keep])

@@ -68,10 +68,14 @@ class CoupledModel(NodeDofs):
         span[:d] = g.hi - g.lo
         lo3, hi3 = np.zeros(3), np.ones(3)
         lo3[:d], hi3[:d] = g.lo - span[:d], g.hi + span[:d]
+        periodic = np.zeros(3, bool)
+        periodic[:d] = g.periodic
+        lo3[:d][g.periodic], hi3[:d][g.periodic] = g.lo[g.periodic], g.hi[g.periodic]
         positions = np.zeros((len(g.atom_sites), 3))
         positions[:, :d] = g.atom_sites
-        atoms = Atoms(positions, Box(tuple(lo3), tuple(hi3), (False,) * 3), species=(species,),
-                      masses=(1.0,), dimension=d)
+        atoms = Atoms(positions, Box(tuple(lo3), tuple(hi3), tuple(periodic.tolist())),
+                      species=(species,), masses=(1.0,), dimension=d)
+        self.has_offset = bool(np.any(g.atom_offset))
         self.atoms = AtomisticSystem(atoms, potential, self.device, skin=0.5)
         self.atom_weights = self.device.asarray(g.atom_beta)
         self.atom_of_node = np.full(mesh.n_nodes, -1)
@@ -102,6 +106,8 @@ class CoupledModel(NodeDofs):
     def _atoms(self, y, weighted: bool):
         x = np.zeros((len(self.geometry.atom_sites), 3))
         x[:, : self.dim] = self.geometry.interpolation @ y
+        if self.has_offset:  # padding atoms interpolated from elements' periodic images
+            x[:, : self.dim] += self.geometry.atom_offset
         self.atoms.set_positions(x)
         r = self.atoms.compute(energy=True, virial=False,
                                weights=self.atom_weights if weighted else None)
@@ -157,6 +163,10 @@ class CoupledModel(NodeDofs):
         """The far-field deformation: held nodes move to F X; bgfc recomputes its correction
         (the bqce forces of the homogeneous state F X)."""
         F = np.asarray(F, float)
+        keep = self.geometry.periodic
+        if np.any(keep) and not np.allclose(F[:, keep], np.eye(self.dim)[:, keep], atol=0.0):
+            raise ValueError("a deformation of a model periodic along some axes must leave "
+                             "those axes' vectors as they are (the period is fixed)")
         self.far_field = F
         self.y_far = self.geometry.mesh.nodes @ F.T
         self.y[~self.free] = self.y_far[~self.free]
@@ -194,8 +204,9 @@ class CoupledModel(NodeDofs):
         """The build-time check: I, the far field and random strains; a coupling that
         breaks its promise (bgfc at its far field, bqcf everywhere) raises GhostForceError."""
         rng = np.random.default_rng(seed)
+        fixed = self.geometry.periodic  # the columns of F along periodic axes stay those of I
         F_list = [np.eye(self.dim), self.far_field] + [
-            np.eye(self.dim) + size * rng.uniform(-1, 1, (self.dim, self.dim))
+            np.eye(self.dim) + size * rng.uniform(-1, 1, (self.dim, self.dim)) * ~fixed
             for _ in range(random_strains)]
         results = self.patch_test(F_list)
         promised = {"bqce": [], "bgfc": [1], "bqcf": list(range(len(F_list)))}[self.method]
