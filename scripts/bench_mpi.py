@@ -3,11 +3,17 @@
 against LAMMPS on the same ranks in the same run (LAMMPS's bench/in.eam problem, scaled to
 ``--atoms``). Prints one JSON object: machine, commit, and per rank count the atom-steps/s of
 both and qc-sim's per-rank time split into compute, communication (ghost positions,
-migration) and waiting (the global decisions). Medians of ``--repeats`` runs.
+migration) and waiting (the global decisions). Medians of ``--repeats`` runs. Then the
+coupled crack showcase (cases/cu_crack.toml, its model split by DomainCoupledModel) on
+``--crack-ranks``: the evaluations per second and the load imbalance, max over mean of the
+per-rank time of its own work in an evaluation (exchanges and waiting excluded), beside the
+imbalance of the partition's measured entity costs.
 
     python scripts/bench_mpi.py [--atoms 256000] [--steps 20] [--ranks 1,2]
+                                [--crack-ranks 1,2,4] [--crack-evaluations 20]
 
-The worker runs under mpiexec: python scripts/bench_mpi.py --worker CELLS STEPS POTENTIAL
+The workers run under mpiexec: python scripts/bench_mpi.py --worker CELLS STEPS POTENTIAL,
+and --crack-worker EVALUATIONS.
 """
 
 from __future__ import annotations
@@ -62,17 +68,68 @@ def worker(cells: int, steps: int, potential: str) -> None:
                           "atoms": len(atoms), "per_rank": timings}))
 
 
+def crack_worker(evaluations: int) -> None:
+    import numpy as np
+    from mpi4py import MPI
+
+    from qc_sim.backend import cpu, get_device
+    from qc_sim.cases.build import build_potential
+    from qc_sim.cases.schema import load_case
+    from qc_sim.cli.crack import crack_model
+    from qc_sim.continuum.crack_field import MPA_SQRT_M
+
+    comm = MPI.COMM_WORLD
+    device = get_device("cpu")
+    cpu.set_num_threads(1)
+    case = load_case(Path(__file__).resolve().parents[1] / "cases" / "cu_crack.toml")
+    crack = crack_model(case, build_potential(case), device, comm)
+    runner = crack.runner
+    X = crack.model.geometry.mesh.nodes
+    mine = getattr(runner, "nodes", np.arange(len(X)))
+    runner.y = X[mine].copy()  # the K field of 0.5 MPa m^0.5 at every node
+    runner.y[:, :2] += crack.field.displacement(X[mine], crack.tip, 0.5 * MPA_SQRT_M)
+    for _ in range(2):  # warm-up
+        runner.evaluate(runner.y)
+    clock = getattr(runner, "clock", None)
+    if clock is not None:
+        clock.total = clock.communication = 0.0
+    comm.Barrier()
+    start = time.perf_counter()
+    for _ in range(evaluations):
+        runner.evaluate(runner.y)
+    comm.Barrier()
+    wall = time.perf_counter() - start
+    own = clock.compute if clock is not None else wall
+    per_rank = comm.gather({"compute_s": own, "communication_s":
+                            clock.communication if clock is not None else 0.0,
+                            "nodes": len(runner.y),
+                            "atoms": len(getattr(runner, "atoms", crack.model.geometry.atom_sites))},
+                           root=0)
+    if comm.Get_rank() == 0:
+        work = [r["compute_s"] for r in per_rank]
+        print(json.dumps({"evaluations_per_s": evaluations / wall, "wall_s": wall,
+                          "nodes": len(X), "atoms": len(crack.model.geometry.atom_sites),
+                          "imbalance": max(work) / (sum(work) / len(work)),
+                          "partition_cost_imbalance": crack.imbalance, "per_rank": per_rank}))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--atoms", type=int, default=256_000)
     p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--ranks", default="1,2")
+    p.add_argument("--ranks", default="1,2", help="rank counts of the EAM benchmark ('' none)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--potential", help="EAM file (default: Cu_u3.eam of the lammps package)")
+    p.add_argument("--crack-ranks", default="1,2,4")
+    p.add_argument("--crack-evaluations", type=int, default=20)
     p.add_argument("--worker", nargs=3, metavar=("CELLS", "STEPS", "POTENTIAL"))
+    p.add_argument("--crack-worker", type=int, metavar="EVALUATIONS")
     args = p.parse_args(argv)
     if args.worker:
         worker(int(args.worker[0]), int(args.worker[1]), args.worker[2])
+        return 0
+    if args.crack_worker:
+        crack_worker(args.crack_worker)
         return 0
     from qc_sim.cases.checks import potential_search_path
 
@@ -83,7 +140,7 @@ def main(argv=None) -> int:
         shutil.which("mpiexec")
     out = {"benchmark": "eam_cu_mpi", "commit": commit(), "machine": machine(),
            "atoms": 4 * cells**3, "steps": args.steps, "runs": {}}
-    for ranks in [int(r) for r in args.ranks.split(",")]:
+    for ranks in [int(r) for r in args.ranks.split(",") if r]:
         ours, details = [], None
         for _ in range(args.repeats):
             res = subprocess.run([mpiexec, "-n", str(ranks), sys.executable, __file__,
@@ -108,7 +165,24 @@ def main(argv=None) -> int:
     if "1" in out["runs"] and "2" in out["runs"]:
         out["qc_sim_2_over_1_ranks"] = (out["runs"]["2"]["qc_sim_atom_steps_per_s"]
                                         / out["runs"]["1"]["qc_sim_atom_steps_per_s"])
-    out["coupled_crack_imbalance"] = "not measured: the coupled crack showcase does not exist yet"
+    out["coupled_crack"] = {}
+    for ranks in [int(r) for r in args.crack_ranks.split(",") if r]:
+        runs = []
+        for _ in range(args.repeats):
+            res = subprocess.run([mpiexec, "-n", str(ranks), sys.executable, __file__,
+                                  "--crack-worker", str(args.crack_evaluations)],
+                                 capture_output=True, text=True, timeout=3600,
+                                 env=dict(os.environ, OMP_NUM_THREADS="1"))
+            if res.returncode:
+                raise RuntimeError(res.stderr[-2000:])
+            runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        entry = {"evaluations_per_s": statistics.median(r["evaluations_per_s"] for r in runs),
+                 "imbalance": statistics.median(r["imbalance"] for r in runs),
+                 "partition_cost_imbalance": runs[-1]["partition_cost_imbalance"],
+                 "nodes": runs[-1]["nodes"], "atoms": runs[-1]["atoms"],
+                 "last_run_per_rank": runs[-1]["per_rank"]}
+        out["coupled_crack"][str(ranks)] = entry
+        print(json.dumps({f"crack {ranks}": entry}), file=sys.stderr, flush=True)
     print(json.dumps(out, indent=2))
     return 0
 

@@ -58,8 +58,38 @@ PINNED_COUPLED = {"cu_vacancy_coupled.toml": 1.272291}
 PINNED_COUPLED_PE = {"ar_coupled_nve.toml": -148.76750180}
 
 
+# a crack case run small (a 12 Å core, 3 load steps): the applied K at which the atoms
+# did what they did, and the Griffith K of the same potential (MPa m^0.5)
+PINNED_CRACK = {"cu_crack.toml": ("cleavage", 0.65, 0.5500)}
+CRACK_SMALL = (("repeats = [70, 50, 3]", "repeats = [30, 22, 3]"),
+               ("core_radius = 7.2 ", "core_radius = 3.33"),
+               ("k_start = 0.40 ", "k_start = 0.55 "), ("k_step = 0.025", "k_step = 0.05"))
+
+
 @pytest.mark.parametrize("case", COUPLED, ids=[c.name for c in COUPLED])
 def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials, tmp_path):
+    if "[crack]" in case.read_text():
+        text = case.read_text()
+        for old, new in CRACK_SMALL:
+            assert old in text
+            text = text.replace(old, new)
+        small = case.parent / f".small_{case.name}"  # beside it: the potential path resolves
+        small.write_text(text)
+        try:
+            out = qc_sim("run", small, "--backend", "cpu", cwd=tmp_path, timeout=900)
+            patch = qc_sim("patch-test", small, "--json", "--backend", "cpu", timeout=900)
+        finally:
+            small.unlink()
+        assert out.returncode == 0, out.stderr
+        event, k, k_griffith = PINNED_CRACK[case.name]
+        verdict = out.stdout.split("verdict: ")[1]
+        assert verdict.startswith(f"{event} at K = {k:.4f}"), verdict
+        assert f"K_G = {k_griffith:.4f}" in out.stdout
+        import json
+
+        data = json.loads(patch.stdout)
+        assert data["passed"] and data["results"][1]["max_ghost_force"] < 1e-8
+        return
     if 'solve = "dynamics"' in case.read_text():
         out = qc_sim("run", case, "--backend", "cpu", "--steps", "20", cwd=tmp_path)
         assert out.returncode == 0, out.stderr

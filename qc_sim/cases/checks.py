@@ -70,7 +70,7 @@ def _check_geometry(case) -> None:
                          "give their masses in [lattice] masses")
 
 
-MECHANICS = ("lattice", "potential", "dynamics", "coupling")
+MECHANICS = ("lattice", "potential", "dynamics", "coupling", "crack")
 REGION_GEOMETRY = {"bar": (2, 3), "plate": (2,), "block": (3,)}  # allowed mesh dimensions
 
 
@@ -236,6 +236,8 @@ def check_case(case) -> None:
     _need(case, dyn.temperature >= 0, "dynamics.temperature", "must be >= 0 (K)")
     _need(case, dyn.damping > 0, "dynamics.damping", f"must be positive (ps), got {dyn.damping}")
     _check_output(case)
+    _need(case, case.crack is None or case.coupling is not None, "crack",
+          "a crack is a coupled model: the case needs a [coupling] section")
     if case.coupling is not None:
         _check_coupling(case)
 
@@ -269,6 +271,9 @@ def _check_coupling(case) -> None:
     _need(case, c.width > 0, "coupling.width", f"must be positive (lattice constants), got {c.width}")
     _need(case, c.rate > 0, "coupling.rate", f"must be positive, got {c.rate}")
     _need(case, c.fmax > 0, "coupling.fmax", f"must be positive (eV/Å), got {c.fmax}")
+    if case.crack is not None:
+        _check_crack(case)
+        return
     _need(case, not any(lat.periodic[:d]), "lattice.periodic",
           "a coupled model holds its outer boundary: give periodic = [false, false, false]")
     _need(case, tuple(tuple(o) for o in lat.orientation) == ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
@@ -287,6 +292,47 @@ def _check_coupling(case) -> None:
               "coupled dynamics is nve (with an optional handshake damping band, "
               "[coupling] damping); langevin is for atomistic runs")
     check_coupled_room(case, reach=0.0)
+
+
+def _check_crack(case) -> None:
+    """A crack case: a 3D cubic crystal, periodic along z (the front) only, K steps that
+    rise."""
+    lat, k = case.lattice, case.crack
+    _need(case, lat.kind in ("fcc", "bcc", "sc"), "lattice.kind",
+          f"a crack case needs a 3D cubic lattice, got {lat.kind!r}")
+    _need(case, tuple(lat.periodic) == (False, False, True), "lattice.periodic",
+          "a crack case is periodic along its front (z) only: give [false, false, true]")
+    _need(case, case.coupling.solve == "static", "coupling.solve",
+          "a crack case is loaded quasi-statically: give solve = \"static\"")
+    _need(case, case.coupling.defect == "none", "coupling.defect",
+          "a crack case has no other defect")
+    _need(case, not case.coupling.far_field, "coupling.far_field",
+          "a crack case is loaded by its K field, not a far-field deformation")
+    for key in ("k_start", "k_step", "k_end"):
+        value = getattr(k, key)
+        _need(case, value > 0, f"crack.{key}", f"must be positive (MPa m^0.5), got {value}")
+    _need(case, k.k_end >= k.k_start, "crack.k_end",
+          f"must be at least k_start ({k.k_start}), got {k.k_end}")
+    _need(case, (k.k_end - k.k_start) / k.k_step <= 1000, "crack.k_step",
+          "gives more than 1000 load steps")
+
+
+def check_crack_room(case, cutoff: float) -> None:
+    """The crack's core, handshake, all-sites zone and padding clear of the held boundary on
+    both open axes (the tip is mid-domain)."""
+    import numpy as np
+
+    from qc_sim.geometry import lattice as lattices
+
+    lat, c = case.lattice, case.coupling
+    cubic = {"fcc": lattices.fcc, "bcc": lattices.bcc, "sc": lattices.simple_cubic}[lat.kind]
+    lengths = lattices.oriented_cell(cubic(lat.a), lat.orientation)[1]
+    room = float(np.min(np.asarray(lat.repeats[:2]) * lengths[:2])) / 2
+    reach = (2 if c.method == "bqcf" else 1) * cutoff
+    need = (c.core_radius + c.width + 1.0) * lat.a + 2 * reach
+    _need(case, need < room, "lattice.repeats",
+          f"the crack's core, handshake and padding need {need:.4g} Å around the tip but the "
+          f"held boundary is {room:.4g} Å away: enlarge repeats or shrink core_radius or width")
 
 
 def coupled_domain(case):

@@ -77,6 +77,18 @@ class CouplingSpec:
 
 
 @dataclass(frozen=True)
+class CrackSpec:
+    """A mode-I crack in the coupled model (with [coupling]): x propagation, y the crack-plane
+    normal, z the front (the lattice's orientation; periodic along z only); its tip between
+    the middle planes and columns, in the core; K raised from ``k_start`` by ``k_step`` to
+    ``k_end`` (MPa m^0.5) until the atoms cleave or emit."""
+
+    k_start: float = 0.3
+    k_step: float = 0.05
+    k_end: float = 1.5
+
+
+@dataclass(frozen=True)
 class OutputSpec:
     """Files, relative to the working directory (empty: not written): ``checkpoint`` every
     ``checkpoint_every`` steps (0: only at the end and when stopped), keeping ``keep``
@@ -179,6 +191,7 @@ class Case:
     potential: PotentialSpec = field(default_factory=PotentialSpec)
     dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
     coupling: CouplingSpec | None = None
+    crack: CrackSpec | None = None
     output: OutputSpec = field(default_factory=OutputSpec)
     region: RegionSpec | None = None
     bone: BoneSpec | None = None
@@ -264,6 +277,9 @@ KEY_DOCS = {
     "output.xyz": "extended XYZ trajectory (ASE, OVITO)",
     "output.mesh": "XDMF + HDF5 of a coupled model's mesh: displacement, stress, blend "
                    "weight, zone (ParaView, meshio)",
+    "crack.k_start": "the first applied stress intensity K_I, MPa m^0.5",
+    "crack.k_step": "the increase of K between relaxations, MPa m^0.5",
+    "crack.k_end": "the largest K tried if the atoms neither cleave nor emit, MPa m^0.5",
     "output.merge": "on several MPI ranks the trajectory is written as one part file per rank "
                     "(NAME.partK); merge them into the H5MD file NAME when the run ends (false: "
                     "leave that to `qc-sim merge NAME`)",
@@ -330,7 +346,8 @@ KEY_DOCS = {
                                     "isotropic particle model accepts",
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
-            "dynamics": DynamicsSpec, "coupling": CouplingSpec, "output": OutputSpec,
+            "dynamics": DynamicsSpec, "coupling": CouplingSpec, "crack": CrackSpec,
+            "output": OutputSpec,
             "region": RegionSpec, "bone": BoneSpec, "diffusion": DiffusionSpec}
 
 

@@ -24,6 +24,10 @@ def _model(path, backend, check, case=None):
         raise InputError(f"{case.path}: no [coupling] section: nothing to patch-test")
     device = get_device(backend or case.run.backend)
     potential = build_potential(case)
+    if case.crack is not None:  # the crack's model (its patch test runs on the uncut twin)
+        from qc_sim.cli.crack import crack_model
+
+        return case, crack_model(case, potential, device, None).model, None
     model, vacancy = build_coupled(case, potential, device, check=check)
     return case, model, vacancy
 
@@ -81,6 +85,10 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
     if ranks > 1 and comm.Get_rank() != 0:
         out = io.StringIO()
     case = None if restart is None else parse_case(restart.case_text, Path(restart.case_path))
+    if case is None and _load(path).crack is not None:
+        from qc_sim.cli.crack import run_crack
+
+        return run_crack(_load(path), backend=backend, out=out, comm=comm)
     if ranks > 1:
         from qc_sim.coupling.domain import DomainCoupledModel
 

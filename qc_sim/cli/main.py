@@ -150,7 +150,11 @@ def _main(argv=None) -> int:
                 print(f"{case.path}: valid")
                 return 0
             potential = build_potential(case)  # reads and checks the potential file too
-            if case.coupling is not None:
+            if case.crack is not None:
+                from qc_sim.cases.checks import check_crack_room
+
+                check_crack_room(case, potential.cutoff)
+            elif case.coupling is not None:
                 from qc_sim.cases.checks import check_coupled_room
 
                 check_coupled_room(case, reach=2 * potential.cutoff)

@@ -37,6 +37,19 @@ from qc_sim.parallel.decompose import rcb
 from qc_sim.parallel.mpi import exchange, global_exact_sum, global_max
 
 
+class _Clock:
+    """Seconds this rank spends in point-to-point exchanges (waiting for its partners
+    included) and in everything else of an evaluation (its own work: the load measure)."""
+
+    def __init__(self):
+        self.communication = 0.0
+        self.total = 0.0
+
+    @property
+    def compute(self) -> float:
+        return self.total - self.communication
+
+
 def _plan(comm, wanted: dict):
     """``wanted[q]``: the global indices this rank needs from rank q. Returns (send, receive,
     partners): what each partner needs from this rank, what this rank gets from each, and the
@@ -184,8 +197,15 @@ class DomainCoupledModel(NodeDofs):
         self.shell = GhostShell(comm, template.atoms, template.potential, template.device,
                                 own_atoms, {"types": np.asarray(template.atoms.types)[own_atoms],
                                             "weights": g.atom_beta[own_atoms]}, skin)
+        self.clock = _Clock()
         self.shell.choose(self._atom_positions(self._local_nodes(self.y)))
         self._twin = None
+
+    def _exchange(self, partners, outgoing, tag):
+        t0 = _time.perf_counter()
+        incoming = exchange(self.comm, partners, outgoing, tag)
+        self.clock.communication += _time.perf_counter() - t0
+        return incoming
 
     # -- one evaluation ------------------------------------------------------------------
 
@@ -193,8 +213,8 @@ class DomainCoupledModel(NodeDofs):
         """Owned and ghost node positions (n_local, d): the ghosts from their owners."""
         out = np.empty((self._n_local_nodes, self.dim))
         out[: len(y)] = y
-        incoming = exchange(self.comm, self._node_partners,
-                            {q: y[i] for q, i in self._node_send.items()}, tag=31)
+        incoming = self._exchange(self._node_partners,
+                                  {q: y[i] for q, i in self._node_send.items()}, tag=31)
         for q, i in self._node_recv.items():
             out[i] = incoming[q]
         return out
@@ -211,10 +231,12 @@ class DomainCoupledModel(NodeDofs):
         shell, dev = self.shell, self.shell.device
         x = self._atom_positions(y_local)
         shell.owned_positions[...] = dev.asarray(x)
+        t0 = _time.perf_counter()
         if shell.moved_past_skin():
             shell.choose(x)
         else:
             shell.update()
+        self.clock.communication += _time.perf_counter() - t0
         weights = dev.asarray(shell.local_static["weights"]) if self.weighted else None
         r = shell.system.compute(energy=True, virial=False, weights=weights)
         n = len(self.atoms)
@@ -233,8 +255,8 @@ class DomainCoupledModel(NodeDofs):
         energy = self._volumes * self._element_weight * W
         wf = self._element_weight if self.weighted else 1.0
         forces = -np.einsum("e,edf,eaf->ead", self._volumes * wf, P, self._grads)
-        incoming = exchange(self.comm, self._element_partners,
-                            {q: forces[i] for q, i in self._element_send.items()}, tag=32)
+        incoming = self._exchange(self._element_partners,
+                                  {q: forces[i] for q, i in self._element_send.items()}, tag=32)
         values = np.zeros((self._n_element_slots + 1, d + 1, d))
         values[: len(forces)] = forces
         for q, i in self._element_recv.items():
@@ -248,8 +270,8 @@ class DomainCoupledModel(NodeDofs):
         out = np.zeros((self._n_needed_atoms, self.dim))
         slots, rows = self._needed_own
         out[slots] = f_atoms[rows]
-        incoming = exchange(self.comm, self._force_partners,
-                            {q: f_atoms[i] for q, i in self._force_send.items()}, tag=33)
+        incoming = self._exchange(self._force_partners,
+                                  {q: f_atoms[i] for q, i in self._force_send.items()}, tag=33)
         for q, i in self._force_recv.items():
             out[i] = incoming[q]
         return out
@@ -257,6 +279,12 @@ class DomainCoupledModel(NodeDofs):
     def evaluate(self, y):
         """(energy eV, forces on the owned nodes (n_owned_nodes, d) eV/Å) at owned node
         positions ``y``; collective. The energy is the exact sum over every rank."""
+        t0 = _time.perf_counter()
+        energy, f = self._evaluate(y)
+        self.clock.total += _time.perf_counter() - t0
+        return energy, f
+
+    def _evaluate(self, y):
         y_local = self._local_nodes(y)
         site, f_atoms = self._atom_terms(y_local)
         e_elements, f_c = self._element_terms(y_local)
@@ -271,7 +299,10 @@ class DomainCoupledModel(NodeDofs):
             f = (1.0 - beta) * f_c
             f[self._blended] += beta[self._blended] * f_atoms[self._blended_atom]
             terms = [site * self.model.geometry.atom_beta[self.atoms], e_elements]
-        return global_exact_sum(self.comm, np.concatenate(terms)), f
+        t0 = _time.perf_counter()
+        energy = global_exact_sum(self.comm, np.concatenate(terms))
+        self.clock.communication += _time.perf_counter() - t0
+        return energy, f
 
     # -- the solver protocol (get_dofs, set_dofs, energy_forces: NodeDofs) ----------------
 

@@ -108,8 +108,9 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     periodic: axes (mask) periodic with period hi - lo (no held boundary there, the core a
     cylinder along them, padding atoms near the seam interpolated from the elements' images:
     x = Phi y + offset); fine_margin: how far the all-sites zone extends beyond the handshake
-    (default one lattice constant); cut: a function of points (p, d) -> bool (p,) that is
-    true for the elements a cut (a crack's faces) removes, tested at element centroids.
+    (default one lattice constant); cut: a function of element corners (ne, d + 1, d) -> bool
+    (ne,) that is true for the elements a cut (a crack's faces) removes; a model with a cut,
+    like one with vacancies, keeps a twin without it.
     """
     import scipy.sparse as sp
     from scipy.spatial import cKDTree
@@ -140,9 +141,11 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
         vacancies = np.atleast_2d(np.asarray(vacancies, float))[:, :d]
         if np.any(core_distance(vacancies, centers, core_radius, open_) > 0):
             raise ValueError("vacancies must lie in the atomistic core")
+    else:
+        vacancies = None
+    if vacancies is not None or cut is not None:
         defect_free = build_geometry(lattice, lo, hi, center, core_radius, width, reach, rate,
-                                     max_level, periodic=periodic, fine_margin=fine_margin,
-                                     cut=cut)
+                                     max_level, periodic=periodic, fine_margin=fine_margin)
     nodes = _without(lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate=rate,
                                     max_level=max_level, periodic=periodic), vacancies)
     mesh = delaunay_mesh(nodes, periodic=periodic, lo=lo, hi=hi)
@@ -211,10 +214,9 @@ def _images(periodic) -> np.ndarray:
 
 
 def _cut(mesh: Mesh, cut) -> Mesh:
-    """``mesh`` without the elements whose centroids ``cut`` marks, and without the nodes
-    left on no element."""
-    centroids = mesh.element_coordinates(mesh.nodes).mean(axis=1)
-    keep = ~np.asarray(cut(centroids), bool)
+    """``mesh`` without the elements ``cut`` marks (given their corners), and without the
+    nodes left on no element."""
+    keep = ~np.asarray(cut(mesh.element_coordinates(mesh.nodes)), bool)
     used = np.unique(mesh.elements[keep])
     renumber = np.full(mesh.n_nodes, -1)
     renumber[used] = np.arange(len(used))

@@ -153,6 +153,15 @@ def oriented_cell(lattice: Lattice, orientation=None) -> tuple[np.ndarray, np.nd
     return _sorted(x, lengths)
 
 
+def oriented_lattice(lattice: Lattice, orientation) -> Lattice:
+    """``lattice`` as an orthogonal cell with x, y, z along the Miller directions of
+    ``orientation`` (:func:`oriented_cell`): the same crystal, a cell that sites_in_box,
+    meshes and Cauchy-Born take as they take the cube."""
+    sites, lengths = oriented_cell(lattice, orientation)
+    return Lattice(lattice.name, lattice.a, np.diag(lengths), sites / lengths,
+                   lattice.dimension, cubic=False)
+
+
 def _is_identity(orientation) -> bool:
     try:
         return np.array_equal(np.asarray(orientation, dtype=float), np.eye(3))
