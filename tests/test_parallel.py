@@ -101,3 +101,21 @@ def test_rcb_refuses_bad_costs():
         rcb(np.zeros((3, 2)), [1.0, -1.0, 1.0], 2, [0, 0], [1, 1])
     with pytest.raises(ValueError):
         rcb(np.zeros((3, 2)), [1.0, 1.0, 1.0], 0, [0, 0], [1, 1])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fixed_width_digits_add_across_ranks_into_the_exact_sum(seed):
+    """What crosses between ranks: each part's sum as 93 int64 digits; the digit-wise sum
+    of the parts (an MPI SUM allreduce) decodes to the correctly rounded total, through
+    cancellation, huge and subnormal terms and non-finite ones."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(5000) * 10.0 ** rng.integers(-300, 300, 5000)
+    x = np.concatenate([x, -x[:1000], [2.0**-1074, -(2.0**-1073), 1e308, -1e308]])
+    parts = np.array_split(rng.permutation(x), int(rng.integers(1, 40)))
+    digits = sum(ExactSum().add(p).digits() for p in parts)
+    assert digits.dtype == np.int64 and digits.shape == (93,)
+    assert ExactSum.from_digits(digits).value() == exact(x)
+    assert ExactSum.from_digits(ExactSum().add([-3.5, 1.25]).digits()).value() == -2.25
+    assert math.isnan(ExactSum.from_digits(ExactSum().add([math.inf]).digits()
+                                           + ExactSum().add([-math.inf]).digits()).value())
+    assert ExactSum.from_digits(ExactSum().add([1e308] * 3).digits()).value() == math.inf
