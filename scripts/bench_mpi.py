@@ -55,6 +55,10 @@ def worker(cells: int, steps: int, potential: str) -> None:
     for _ in range(5):  # warm-up: kernels compiled and cached
         run.step(0.005)
     run.timing = dict.fromkeys(run.timing, 0.0)
+    from qc_sim.parallel.mpi import traffic
+
+    traffic.update(messages=0, bytes=0)
+    exchanges = run.exchanges
     comm.Barrier()
     start = time.perf_counter()
     for _ in range(steps):
@@ -62,7 +66,9 @@ def worker(cells: int, steps: int, potential: str) -> None:
     comm.Barrier()
     wall = time.perf_counter() - start
     timings = comm.gather(dict(run.timing, owned=run.n_owned, ghosts=len(run.system)
-                               - run.n_owned), root=0)
+                               - run.n_owned, messages_per_step=traffic["messages"] / steps,
+                               bytes_per_step=traffic["bytes"] / steps,
+                               re_exchanges=run.exchanges - exchanges), root=0)
     if comm.Get_rank() == 0:
         print(json.dumps({"atom_steps_per_s": len(atoms) * steps / wall, "wall_s": wall,
                           "atoms": len(atoms), "per_rank": timings}))

@@ -61,9 +61,26 @@ def guarded(function, *args, **kwargs):
         raise  # not reached
 
 
+# what this rank has sent point-to-point: messages and the bytes of the arrays in them
+traffic = {"messages": 0, "bytes": 0}
+
+
+def _payload_bytes(obj) -> int:
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, dict):
+        return sum(_payload_bytes(v) for v in obj.values())
+    if isinstance(obj, (tuple, list)):
+        return sum(_payload_bytes(v) for v in obj)
+    return 8
+
+
 def exchange(comm, neighbours, outgoing: dict, tag: int) -> dict:
     """Send ``outgoing[r]`` to each rank r in ``neighbours`` (non-blocking) and return what
-    each of them sent here: point-to-point with the neighbour ranks only, no collective."""
+    each of them sent here: point-to-point with the neighbour ranks only, no collective.
+    Counted in :data:`traffic`."""
+    traffic["messages"] += len(neighbours)
+    traffic["bytes"] += sum(_payload_bytes(outgoing[r]) for r in neighbours)
     requests = [comm.isend(outgoing[r], dest=r, tag=tag) for r in neighbours]
     incoming = {r: comm.recv(source=r, tag=tag) for r in neighbours}
     for request in requests:
