@@ -4,7 +4,10 @@ the serial run of the same crystal: positions and velocities after STEPS steps, 
 potential and kinetic energies reduced exactly, bitwise. Prints one line; exit status 1 on
 any difference.
 
-    mpiexec -n 3 python tests/mpi_domain_dynamics.py BACKEND STEPS nve|langevin
+    mpiexec -n 3 python tests/mpi_domain_dynamics.py BACKEND STEPS nve|langevin [rebalance]
+
+With ``rebalance`` the run starts from a lopsided partition (the atoms of the upper half
+weighted four times) and cuts the domain again at the first re-exchange (threshold 1.05).
 
 tests/test_mpi.py launches it with a timeout (subprocess.run(..., timeout=...)), so a
 hang fails the test instead of blocking CI.
@@ -37,15 +40,22 @@ def main() -> int:
     pot = Eam.from_file(ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy")
     atoms = build_crystal(fcc(3.61), repeats=(6, 6, 6), species=("Cu",), masses=(63.546,))
     v0 = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, 1500.0, seed=3)
-    part = rcb(atoms.positions, np.ones(len(atoms)), size, atoms.box.lo, atoms.box.hi)
+    lopsided = "rebalance" in sys.argv[4:]
+    cost = np.ones(len(atoms))
+    if lopsided:
+        cost[atoms.positions[:, 0] > 0.5 * atoms.box.lengths[0]] = 4.0
+    part = rcb(atoms.positions, cost, size, atoms.box.lo, atoms.box.hi)
     thermostat = dynamics.Langevin(900.0, 0.05, 11) if ensemble == "langevin" else None
-    run = DomainDynamics(comm, atoms, v0, pot, device, part, skin=skin, thermostat=thermostat)
+    run = DomainDynamics(comm, atoms, v0, pot, device, part, skin=skin, thermostat=thermostat,
+                         rebalance=1.05 if lopsided else 0.0)
+    initial = np.bincount(part.owner, minlength=size).tolist()  # before the first cut again
     for _ in range(steps):
         run.step(dt)
     energies = run.energies()  # collective: every rank takes part
     mine = run.owned()
     gathered = comm.gather((mine["ids"], mine["x"], mine["v"]), root=0)  # the check only
     counts = comm.gather((run.exchanges, run.migrated), root=0)
+    final = comm.allgather(run.n_owned)
     if rank != 0:
         return 0
     ids = np.concatenate([g[0] for g in gathered])
@@ -70,7 +80,8 @@ def main() -> int:
           "energies": energies == serial_energies}
     print(f"{ensemble}, ranks {size}, {steps} steps: " + ", ".join(
         f"{k} {'bitwise' if v else 'DIFFER'}" for k, v in ok.items())
-        + f"; exchanges {counts[0][0]}, atoms migrated per rank {[c[1] for c in counts]}")
+        + f"; exchanges {counts[0][0]}, atoms migrated per rank {[c[1] for c in counts]}"
+        + (f"; rebalanced {run.rebalances}x, owned {initial} -> {final}" if lopsided else ""))
     return 0 if all(ok.values()) else 1
 
 

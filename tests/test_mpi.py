@@ -115,6 +115,23 @@ def test_dynamics_on_any_rank_count_is_bitwise_the_serial_run(mpiexec, ranks, en
         assert all(int(m) > 0 for m in migrated.split(","))  # atoms did cross boxes
 
 
+@pytest.mark.parametrize("ranks,ensemble", [(2, "nve"), (3, "langevin")])
+def test_a_lopsided_partition_is_cut_again_and_stays_bitwise(mpiexec, ranks, ensemble):
+    """Started from a lopsided RCB (the upper half's atoms weighted four times) with a
+    rebalance threshold of 1.05, the run cuts the domain again by atom count (at set-up and
+    whenever drift passes 5 %), every atom going to its new owner in one all-to-all: the
+    owned counts come out within 5 % and 200 steps stay bitwise the serial run."""
+    out = launch(mpiexec, ranks, sys.executable, ROOT / "tests" / "mpi_domain_dynamics.py",
+                 "cpu", "200", ensemble, "rebalance", timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "positions bitwise, velocities bitwise, energies bitwise" in out.stdout
+    before, after = out.stdout.split("owned ")[1].split(" -> ")
+    before, after = ast.literal_eval(before), ast.literal_eval(after.strip())
+    assert max(before) > 1.2 * np.mean(before)  # lopsided to begin with
+    assert max(after) <= 1.05 * np.mean(after)
+    assert int(out.stdout.split("rebalanced ")[1].split("x")[0]) >= 1
+
+
 def _runs(mpiexec, script, *args, timeout=300):
     """The result line of ``script`` on 1, 2, 3 and 4 ranks (the one-rank run also makes the
     serial comparison)."""

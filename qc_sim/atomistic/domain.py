@@ -73,7 +73,7 @@ class DomainDynamics:
 
     def __init__(self, comm, atoms, velocities, potential, device, partition,
                  skin: float = 0.5, reach: float | None = None, thermostat=None,
-                 step: int = 0, time: float = 0.0):
+                 step: int = 0, time: float = 0.0, rebalance: float = 0.0):
         self.comm, self.rank = comm, comm.Get_rank()
         self.thermostat = thermostat
         self.partition, self.potential, self.device = partition, potential, device
@@ -88,7 +88,10 @@ class DomainDynamics:
                      "v": np.asarray(velocities, float)[mine].copy(),
                      "types": np.asarray(atoms.types)[mine]}
         self.step_count, self.time = int(step), float(time)
-        self.exchanges = self.migrated = 0
+        self.exchanges = self.migrated = self.rebalances = 0
+        # at a re-exchange, cut the domain again when max / mean of the owned atoms exceeds
+        # this (0: never)
+        self.rebalance = float(rebalance)
         # seconds on this rank: local work, point-to-point exchange of ghost positions, global
         # decisions, and re-exchanges (migration, ghost lists, the local system rebuilt)
         self.timing = {"compute": 0.0, "communication": 0.0, "waiting": 0.0, "rebuild": 0.0}
@@ -111,9 +114,41 @@ class DomainDynamics:
                                axis=2), axis=1)
         return owner
 
+    def _repartition(self) -> bool:
+        """When max over mean of the owned atoms passes ``rebalance``, cut the domain again
+        by RCB over every atom's current (wrapped) position and send each atom to its new
+        owner (any rank: one all-to-all). Every rank takes the same decision and the same
+        cuts (from the same gathered positions, in global-id order), so the run stays bitwise
+        the serial one. The positions are gathered only then, never in an ordinary step."""
+        from qc_sim.parallel.decompose import rcb
+
+        counts = np.array(self.comm.allgather(len(self._own["ids"])), float)
+        if self.rebalance <= 0 or counts.max() <= self.rebalance * counts.mean():
+            return False
+        everyone = self.comm.allgather((self._own["ids"], self._own["x"]))
+        ids = np.concatenate([e[0] for e in everyone])
+        x = np.concatenate([e[1] for e in everyone])[np.argsort(ids, kind="stable")]
+        self.partition = rcb(self.box.wrap(x), np.ones(len(x)), self.comm.Get_size(),
+                             self.box.lo, self.box.hi)
+        self.neighbours = neighbour_ranks(self.box, list(zip(self.partition.lo,
+                                                             self.partition.hi)),
+                                          self.reach, self.rank)
+        own = self._own
+        owner = self._owner_rank(own["x"])
+        parts = self.comm.alltoall([{k: v[owner == r] for k, v in own.items()}
+                                    for r in range(self.comm.Get_size())])
+        merged = {k: np.concatenate([p[k] for p in parts]) for k in own}
+        order = np.argsort(merged["ids"], kind="stable")
+        self.migrated += int((owner != self.rank).sum())
+        self._own = {k: v[order] for k, v in merged.items()}
+        self.rebalances += 1
+        return True
+
     def _rebuild(self) -> None:
-        """Migrate atoms to the owners of the boxes they are in, then rebuild the ghosts and
-        the local system."""
+        """Migrate atoms to the owners of the boxes they are in (after cutting the domain
+        again if it has grown out of balance), then rebuild the ghosts and the local
+        system."""
+        self._repartition()
         own = self._own
         owner = self._owner_rank(own["x"])
         leaving = owner != self.rank

@@ -205,6 +205,8 @@ def check_case(case) -> None:
     _need(case, cells <= MAX_CELLS, "lattice.repeats",
           f"{cells:.3g} cells is more than one process holds (at most {MAX_CELLS:.0e})")
     _need(case, 0 <= lat.seed, "lattice.seed", f"must be >= 0, got {lat.seed}")
+    _need(case, case.run.rebalance == 0 or case.run.rebalance > 1, "run.rebalance",
+          f"must be 0 (never) or above 1, got {case.run.rebalance}")
     _need(case, 0 <= case.dynamics.seed, "dynamics.seed",
           f"must be >= 0, got {case.dynamics.seed}")
     _need(case, len(lat.periodic) == 3, "lattice.periodic", "needs three booleans")

@@ -179,6 +179,7 @@ class DiffusionSpec:
 class RunSpec:
     backend: str = "auto"
     threads: int = 0
+    rebalance: float = 1.1  # on MPI ranks: cut again when max / mean owned atoms passes it
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,8 @@ CHOICES = {
 KEY_DOCS = {
     "run.backend": "where the kernels run (auto: gpu, else cpu, else numpy)",
     "run.threads": "OpenMP threads of the cpu backend (0: OMP_NUM_THREADS or all cores)",
+    "run.rebalance": "on several MPI ranks: at a re-exchange, cut the domain again (RCB) when "
+                     "the largest rank's atom count passes this times the mean (0: never)",
     "lattice.kind": "crystal lattice (triangular is 2D)",
     "lattice.a": "lattice constant, Å",
     "lattice.species": "chemical elements (one, or several for a random alloy)",

@@ -48,7 +48,7 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
         thermostat = dynamics.Langevin(target, dyn.damping, dyn.seed)
     run = DomainDynamics(comm, atoms, v0, potential, device, partition,
                          skin=case.potential.skin, thermostat=thermostat, step=first_step,
-                         time=first_time)
+                         time=first_time, rebalance=case.run.rebalance)
     if rank == 0:
         print(f"qc-sim {'restart' if restart else 'run'} {case.path}: {len(atoms)} atoms on "
               f"{size} MPI ranks (imbalance {partition.imbalance(np.ones(len(atoms))):.3f}), "
