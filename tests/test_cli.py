@@ -66,15 +66,39 @@ CRACK_SMALL = (("repeats = [70, 50, 3]", "repeats = [30, 22, 3]"),
                ("k_start = 0.40 ", "k_start = 0.55 "), ("k_step = 0.025", "k_step = 0.05"))
 
 
+# a Lomer dipole run small (glide planes 2 apart, 8 Å cores, fmax 1e-2): its energy (eV)
+PINNED_LOMER = {"al_lomer_dipole.toml": 2.838618}
+LOMER_SMALL = (("repeats = [60, 42, 3]", "repeats = [30, 22, 3]"),
+               ("dipole_planes = 10 ", "dipole_planes = 2 "),
+               ("core_radius = 4.0 ", "core_radius = 2.0 "), ("fmax = 1e-3", "fmax = 1e-2"))
+
+
+def _small(case, replacements):
+    """The case's text with the small setting; written beside it (the potential resolves)."""
+    text = case.read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    small = case.parent / f".small_{case.name}"
+    small.write_text(text)
+    return small
+
+
 @pytest.mark.parametrize("case", COUPLED, ids=[c.name for c in COUPLED])
 def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials, tmp_path):
+    if 'defect = "lomer_dipole"' in case.read_text():
+        small = _small(case, LOMER_SMALL)
+        try:
+            out = qc_sim("run", small, "--backend", "cpu", cwd=tmp_path, timeout=900)
+        finally:
+            small.unlink()
+        assert out.returncode == 0, out.stderr
+        assert "patch test: largest ghost force" in out.stdout
+        energy = float(out.stdout.split("Lomer dipole energy ")[1].split()[0])
+        assert energy == pytest.approx(PINNED_LOMER[case.name], abs=1e-5)
+        return
     if "[crack]" in case.read_text():
-        text = case.read_text()
-        for old, new in CRACK_SMALL:
-            assert old in text
-            text = text.replace(old, new)
-        small = case.parent / f".small_{case.name}"  # beside it: the potential path resolves
-        small.write_text(text)
+        small = _small(case, CRACK_SMALL)
         try:
             out = qc_sim("run", small, "--backend", "cpu", cwd=tmp_path, timeout=900)
             patch = qc_sim("patch-test", small, "--json", "--backend", "cpu", timeout=900)

@@ -226,3 +226,14 @@ def test_bgfc_forces_on_the_dipole_are_minus_its_energy_gradient(dipole_box):
             ym[node, k] -= h
             fd = -(model.evaluate(yp)[0] - model.evaluate(ym)[0]) / (2 * h)
             assert f[node, k] == pytest.approx(fd, rel=1e-5, abs=1e-7)
+
+
+def test_voigt_poisson_ratio_of_an_isotropic_cubic_crystal():
+    """The Lomer dipole's field uses the Voigt-averaged Poisson ratio: for C11 = C12 + 2 C44
+    (isotropic) it is lambda / (2 (lambda + mu)); for aluminium's C11, C12, C44 = 108, 62, 28
+    GPa it is about 0.35."""
+    from qc_sim.coupling.lomer import voigt_poisson
+
+    lam, mu = 60.0, 25.0
+    assert voigt_poisson(lam + 2 * mu, lam, mu) == pytest.approx(lam / (2 * (lam + mu)))
+    assert voigt_poisson(108.0, 62.0, 28.0) == pytest.approx(0.35, abs=0.02)

@@ -276,6 +276,9 @@ def _check_coupling(case) -> None:
     if case.crack is not None:
         _check_crack(case)
         return
+    if c.defect == "lomer_dipole":
+        _check_lomer(case)
+        return
     _need(case, not any(lat.periodic[:d]), "lattice.periodic",
           "a coupled model holds its outer boundary: give periodic = [false, false, false]")
     _need(case, tuple(tuple(o) for o in lat.orientation) == ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
@@ -317,6 +320,40 @@ def _check_crack(case) -> None:
           f"must be at least k_start ({k.k_start}), got {k.k_end}")
     _need(case, (k.k_end - k.k_start) / k.k_step <= 1000, "crack.k_step",
           "gives more than 1000 load steps")
+
+
+def _check_lomer(case) -> None:
+    """A Lomer dipole: fcc turned to x [110], y [001], z [1-10], periodic along z only."""
+    lat, c = case.lattice, case.coupling
+    _need(case, lat.kind == "fcc", "lattice.kind",
+          f"a Lomer dipole is an fcc defect, got {lat.kind!r}")
+    _need(case, tuple(tuple(o) for o in lat.orientation) == ((1, 1, 0), (0, 0, 1), (1, -1, 0)),
+          "lattice.orientation", "a Lomer dipole needs [[1, 1, 0], [0, 0, 1], [1, -1, 0]] "
+          "(b, glide-plane normal, line)")
+    _need(case, tuple(lat.periodic) == (False, False, True), "lattice.periodic",
+          "a Lomer dipole is periodic along its line (z) only: give [false, false, true]")
+    _need(case, c.dipole_planes >= 2, "coupling.dipole_planes",
+          f"must be at least 2, got {c.dipole_planes}")
+    _need(case, not c.far_field and c.solve == "static", "coupling.far_field",
+          "a Lomer dipole is relaxed statically in its own field (no far_field)")
+
+
+def check_lomer_room(case, cutoff: float) -> None:
+    """The two cores, their handshakes, the all-sites zone and the padding clear of the held
+    boundary along x and y."""
+    import numpy as np
+
+    from qc_sim.geometry import lattice as lattices
+
+    lat, c = case.lattice, case.coupling
+    lengths = lattices.oriented_cell(lattices.fcc(lat.a), lat.orientation)[1]
+    room = float(np.min(np.asarray(lat.repeats[:2]) * lengths[:2])) / 2
+    reach = (2 if c.method == "bqcf" else 1) * cutoff
+    need = c.dipole_planes * lat.a / 4 + (c.core_radius + c.width + 1.0) * lat.a + reach
+    _need(case, need < room, "lattice.repeats",
+          f"the dipole's cores, handshakes and padding need {need:.4g} Å about the centre "
+          f"but the held boundary is {room:.4g} Å away: enlarge repeats or shrink "
+          "core_radius, width or dipole_planes")
 
 
 def check_crack_room(case, cutoff: float) -> None:

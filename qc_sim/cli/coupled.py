@@ -28,8 +28,30 @@ def _model(path, backend, check, case=None):
         from qc_sim.cli.crack import crack_model
 
         return case, crack_model(case, potential, device, None).model, None
+    if case.coupling.defect == "lomer_dipole":
+        lomer = lomer_model(case, potential, device)
+        return case, lomer.model, lomer
     model, vacancy = build_coupled(case, potential, device, check=check)
     return case, model, vacancy
+
+
+def lomer_model(case, potential, device):
+    """The case's :class:`~qc_sim.coupling.lomer.LomerDipole`."""
+    from qc_sim.cases.checks import check_lomer_room
+    from qc_sim.coupling.lomer import build_lomer_dipole
+    from qc_sim.errors import InputError
+    from qc_sim.geometry import fcc
+    from qc_sim.properties.bulk import cubic_elastic_constants
+
+    lat, c = case.lattice, case.coupling
+    check_lomer_room(case, potential.cutoff)
+    elastic = cubic_elastic_constants(potential, lat.species[0], "fcc", lat.a, device)
+    try:
+        return build_lomer_dipole(fcc(lat.a), lat.repeats, potential, lat.species[0], elastic,
+                                  c.dipole_planes, c.core_radius * lat.a, c.width * lat.a,
+                                  method=c.method, rate=c.rate, device=device)
+    except ValueError as exc:
+        raise InputError(f"{case.path}: [coupling] {exc}") from None
 
 
 def run_patch_test(args) -> int:
@@ -128,7 +150,15 @@ def _statics(case, model, serial, vacancy, out, comm) -> int:
                    on_step=lambda k, e, f: print(f"{k:>8d} {e:>20.8f} {f:>12.3e}", file=out,
                                                  flush=True) if k % 50 == 0 else None)
     print(result.message, file=out)
-    if vacancy is not None:
+    from qc_sim.coupling.lomer import LomerDipole, dipole_energy
+
+    if isinstance(vacancy, LomerDipole):  # the dipole: its energy against the uncut twin
+        lomer = vacancy
+        energy = result.energy if comm is None else model.evaluate(model.y)[0]
+        e = dipole_energy(lomer, energy)
+        print(f"Lomer dipole energy {e:.6f} eV ({e / lomer.line_length:.6f} eV/Å of line, "
+              f"{lomer.removed} sites removed, line {lomer.line_length:.4g} Å)", file=out)
+    elif vacancy is not None:
         if comm is None:
             twin = serial.twin
             energy = twin.evaluate if serial.method != "bqcf" else twin.bqce
