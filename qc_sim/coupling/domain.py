@@ -38,8 +38,9 @@ from qc_sim.parallel.mpi import exchange, global_exact_sum, global_max
 
 
 class _Clock:
-    """Seconds this rank spends in point-to-point exchanges (waiting for its partners
-    included) and in everything else of an evaluation (its own work: the load measure)."""
+    """CPU seconds of this process in its exchanges and collectives (waiting for partners
+    included) and in everything else of an evaluation (its own work: the load measure).
+    Process time, not wall time, so that ranks sharing a core are measured fairly."""
 
     def __init__(self):
         self.communication = 0.0
@@ -78,11 +79,11 @@ def measured_costs(model, repeats: int = 3) -> dict:
     y = model.y
     atoms, elements = [], []
     for _ in range(repeats):
-        t0 = _time.perf_counter()
+        t0 = _time.process_time()
         model._atoms(y, weighted=weighted)
-        t1 = _time.perf_counter()
+        t1 = _time.process_time()
         model._continuum(y, weighted_forces=weighted)
-        t2 = _time.perf_counter()
+        t2 = _time.process_time()
         atoms.append(t1 - t0)
         elements.append(t2 - t1)
     active = max(int(model._active_elements(weighted).sum()), 1)
@@ -202,9 +203,9 @@ class DomainCoupledModel(NodeDofs):
         self._twin = None
 
     def _exchange(self, partners, outgoing, tag):
-        t0 = _time.perf_counter()
+        t0 = _time.process_time()
         incoming = exchange(self.comm, partners, outgoing, tag)
-        self.clock.communication += _time.perf_counter() - t0
+        self.clock.communication += _time.process_time() - t0
         return incoming
 
     # -- one evaluation ------------------------------------------------------------------
@@ -231,12 +232,12 @@ class DomainCoupledModel(NodeDofs):
         shell, dev = self.shell, self.shell.device
         x = self._atom_positions(y_local)
         shell.owned_positions[...] = dev.asarray(x)
-        t0 = _time.perf_counter()
+        t0 = _time.process_time()
         if shell.moved_past_skin():
             shell.choose(x)
         else:
             shell.update()
-        self.clock.communication += _time.perf_counter() - t0
+        self.clock.communication += _time.process_time() - t0
         weights = dev.asarray(shell.local_static["weights"]) if self.weighted else None
         r = shell.system.compute(energy=True, virial=False, weights=weights)
         n = len(self.atoms)
@@ -279,9 +280,9 @@ class DomainCoupledModel(NodeDofs):
     def evaluate(self, y):
         """(energy eV, forces on the owned nodes (n_owned_nodes, d) eV/Å) at owned node
         positions ``y``; collective. The energy is the exact sum over every rank."""
-        t0 = _time.perf_counter()
+        t0 = _time.process_time()
         energy, f = self._evaluate(y)
-        self.clock.total += _time.perf_counter() - t0
+        self.clock.total += _time.process_time() - t0
         return energy, f
 
     def _evaluate(self, y):
@@ -299,9 +300,9 @@ class DomainCoupledModel(NodeDofs):
             f = (1.0 - beta) * f_c
             f[self._blended] += beta[self._blended] * f_atoms[self._blended_atom]
             terms = [site * self.model.geometry.atom_beta[self.atoms], e_elements]
-        t0 = _time.perf_counter()
+        t0 = _time.process_time()
         energy = global_exact_sum(self.comm, np.concatenate(terms))
-        self.clock.communication += _time.perf_counter() - t0
+        self.clock.communication += _time.process_time() - t0
         return energy, f
 
     # -- the solver protocol (get_dofs, set_dofs, energy_forces: NodeDofs) ----------------
