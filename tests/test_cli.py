@@ -66,11 +66,18 @@ CRACK_SMALL = (("repeats = [70, 50, 3]", "repeats = [30, 22, 3]"),
                ("k_start = 0.40 ", "k_start = 0.55 "), ("k_step = 0.025", "k_step = 0.05"))
 
 
-# a Lomer dipole run small (glide planes 2 apart, 8 Å cores, fmax 1e-2): its energy (eV)
-PINNED_LOMER = {"al_lomer_dipole.toml": 2.838618}
-LOMER_SMALL = (("repeats = [60, 42, 3]", "repeats = [30, 22, 3]"),
-               ("dipole_planes = 10 ", "dipole_planes = 2 "),
-               ("core_radius = 4.0 ", "core_radius = 2.0 "), ("fmax = 1e-3", "fmax = 1e-2"))
+# the dipoles run small: their energies (eV); the Lomer dipole with glide planes 2 apart,
+# 8 Å cores and fmax 1e-2, the edge dipole 6 rows apart with 15 Å cores
+PINNED_DIPOLE = {"al_lomer_dipole.toml": ("Lomer", 2.838618),
+                 "ar_edge_dipole.toml": ("edge", 0.165851)}
+DIPOLE_SMALL = {
+    "al_lomer_dipole.toml": (("repeats = [60, 42, 3]", "repeats = [30, 22, 3]"),
+                             ("dipole_planes = 10 ", "dipole_planes = 2 "),
+                             ("core_radius = 4.0 ", "core_radius = 2.0 "),
+                             ("fmax = 1e-3", "fmax = 1e-2")),
+    "ar_edge_dipole.toml": (("repeats = [120, 70, 1]", "repeats = [60, 36, 1]"),
+                            ("dipole_planes = 12 ", "dipole_planes = 6 "),
+                            ("core_radius = 6.0 ", "core_radius = 4.0 "))}
 
 
 def _small(case, replacements):
@@ -86,16 +93,17 @@ def _small(case, replacements):
 
 @pytest.mark.parametrize("case", COUPLED, ids=[c.name for c in COUPLED])
 def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials, tmp_path):
-    if 'defect = "lomer_dipole"' in case.read_text():
-        small = _small(case, LOMER_SMALL)
+    if case.name in DIPOLE_SMALL:
+        small = _small(case, DIPOLE_SMALL[case.name])
         try:
             out = qc_sim("run", small, "--backend", "cpu", cwd=tmp_path, timeout=900)
         finally:
             small.unlink()
         assert out.returncode == 0, out.stderr
         assert "patch test: largest ghost force" in out.stdout
-        energy = float(out.stdout.split("Lomer dipole energy ")[1].split()[0])
-        assert energy == pytest.approx(PINNED_LOMER[case.name], abs=1e-5)
+        kind, pinned = PINNED_DIPOLE[case.name]
+        energy = float(out.stdout.split(f"{kind} dipole energy ")[1].split()[0])
+        assert energy == pytest.approx(pinned, abs=1e-5)
         return
     if "[crack]" in case.read_text():
         small = _small(case, CRACK_SMALL)

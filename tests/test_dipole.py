@@ -232,7 +232,7 @@ def test_voigt_poisson_ratio_of_an_isotropic_cubic_crystal():
     """The Lomer dipole's field uses the Voigt-averaged Poisson ratio: for C11 = C12 + 2 C44
     (isotropic) it is lambda / (2 (lambda + mu)); for aluminium's C11, C12, C44 = 108, 62, 28
     GPa it is about 0.35."""
-    from qc_sim.coupling.lomer import voigt_poisson
+    from qc_sim.coupling.dipoles import voigt_poisson
 
     lam, mu = 60.0, 25.0
     assert voigt_poisson(lam + 2 * mu, lam, mu) == pytest.approx(lam / (2 * (lam + mu)))

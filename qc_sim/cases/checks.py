@@ -279,6 +279,13 @@ def _check_coupling(case) -> None:
     if c.defect == "lomer_dipole":
         _check_lomer(case)
         return
+    if c.defect == "edge_dipole":
+        _need(case, lat.kind == "triangular", "lattice.kind",
+              f"edge_dipole is the 2D triangular lattice's dipole, got {lat.kind!r}")
+        _need(case, c.dipole_planes >= 2, "coupling.dipole_planes",
+              f"must be at least 2, got {c.dipole_planes}")
+        _need(case, not c.far_field and c.solve == "static", "coupling.far_field",
+              "a dipole is relaxed statically in its own field (no far_field)")
     _need(case, not any(lat.periodic[:d]), "lattice.periodic",
           "a coupled model holds its outer boundary: give periodic = [false, false, false]")
     _need(case, tuple(tuple(o) for o in lat.orientation) == ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
@@ -338,18 +345,23 @@ def _check_lomer(case) -> None:
           "a Lomer dipole is relaxed statically in its own field (no far_field)")
 
 
-def check_lomer_room(case, cutoff: float) -> None:
-    """The two cores, their handshakes, the all-sites zone and the padding clear of the held
-    boundary along x and y."""
+def check_dipole_room(case, cutoff: float) -> None:
+    """A dipole's two cores, their handshakes, the all-sites zone and the padding clear of
+    the held boundary along x and y."""
     import numpy as np
 
     from qc_sim.geometry import lattice as lattices
 
     lat, c = case.lattice, case.coupling
-    lengths = lattices.oriented_cell(lattices.fcc(lat.a), lat.orientation)[1]
+    if c.defect == "lomer_dipole":
+        lengths = lattices.oriented_cell(lattices.fcc(lat.a), lat.orientation)[1]
+        half = c.dipole_planes * lat.a / 4  # half the planes' height (a/2 apart)
+    else:
+        lengths = np.diag(lattices.triangular(lat.a).cell)
+        half = c.dipole_planes * lat.a * np.sqrt(3.0) / 4 + lat.a  # rows a sqrt(3)/2 apart
     room = float(np.min(np.asarray(lat.repeats[:2]) * lengths[:2])) / 2
     reach = (2 if c.method == "bqcf" else 1) * cutoff
-    need = c.dipole_planes * lat.a / 4 + (c.core_radius + c.width + 1.0) * lat.a + reach
+    need = half + (c.core_radius + c.width + 1.0) * lat.a + reach
     _need(case, need < room, "lattice.repeats",
           f"the dipole's cores, handshakes and padding need {need:.4g} Å about the centre "
           f"but the held boundary is {room:.4g} Å away: enlarge repeats or shrink "

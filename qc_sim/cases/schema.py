@@ -70,8 +70,8 @@ class CouplingSpec:
     center: tuple[float, ...] = ()
     far_field: tuple[tuple[float, ...], ...] = ()  # deformation gradient; default identity
     rate: float = 0.5  # mesh coarsening rate
-    defect: str = "none"  # none, vacancy (at the lattice site nearest the centre), lomer_dipole
-    dipole_planes: int = 6  # lomer_dipole: (001) planes between the two glide planes
+    defect: str = "none"  # none, vacancy (site nearest the centre), edge_dipole, lomer_dipole
+    dipole_planes: int = 6  # dipoles: planes (rows) between the two glide planes
     fmax: float = 1e-4  # eV/Å, for the static solve
     solve: str = "static"  # static (minimise) or dynamics (velocity Verlet, [dynamics])
     damping: float = 0.0  # 1/ps, the handshake damping band of coupled dynamics
@@ -208,7 +208,7 @@ CHOICES = {
     "potential.style": ("eam", "lj", "morse"),
     "dynamics.ensemble": ("nve", "langevin"),
     "coupling.method": ("bqce", "bgfc", "bqcf"),
-    "coupling.defect": ("none", "vacancy", "lomer_dipole"),
+    "coupling.defect": ("none", "vacancy", "edge_dipole", "lomer_dipole"),
     "output.progress": ("auto", "always", "never"),
     "coupling.solve": ("static", "dynamics"),
     "region.physics": ("bone", "diffusion"),
@@ -268,8 +268,9 @@ KEY_DOCS = {
                           "identity)",
     "coupling.rate": "mesh coarsening rate beyond the handshake",
     "coupling.defect": "defect cut at the centre",
-    "coupling.dipole_planes": "lomer_dipole: the (001) planes between its two glide planes "
-                              "(the cores one above the other at 45 degrees)",
+    "coupling.dipole_planes": "dipoles: the planes between the two glide planes ((001) planes "
+                              "for lomer_dipole, close-packed rows for edge_dipole; the "
+                              "cores one above the other at 45 degrees)",
     "coupling.fmax": "force tolerance of the static solve, eV/Å",
     "coupling.solve": "minimise, or run [dynamics] (nve) on atoms and nodes",
     "coupling.damping": "rate of the handshake damping band in coupled dynamics, 1/ps (0: "

@@ -28,25 +28,30 @@ def _model(path, backend, check, case=None):
         from qc_sim.cli.crack import crack_model
 
         return case, crack_model(case, potential, device, None).model, None
-    if case.coupling.defect == "lomer_dipole":
-        lomer = lomer_model(case, potential, device)
-        return case, lomer.model, lomer
+    if case.coupling.defect in ("lomer_dipole", "edge_dipole"):
+        dipole = dipole_model(case, potential, device)
+        return case, dipole.model, dipole
     model, vacancy = build_coupled(case, potential, device, check=check)
     return case, model, vacancy
 
 
-def lomer_model(case, potential, device):
-    """The case's :class:`~qc_sim.coupling.lomer.LomerDipole`."""
-    from qc_sim.cases.checks import check_lomer_room
-    from qc_sim.coupling.lomer import build_lomer_dipole
+def dipole_model(case, potential, device):
+    """The case's :class:`~qc_sim.coupling.dipoles.Dipole` (edge or Lomer)."""
+    from qc_sim.cases.checks import check_dipole_room
+    from qc_sim.coupling.dipoles import build_edge_dipole, build_lomer_dipole
     from qc_sim.errors import InputError
-    from qc_sim.geometry import fcc
+    from qc_sim.geometry import fcc, triangular
     from qc_sim.properties.bulk import cubic_elastic_constants
 
     lat, c = case.lattice, case.coupling
-    check_lomer_room(case, potential.cutoff)
-    elastic = cubic_elastic_constants(potential, lat.species[0], "fcc", lat.a, device)
+    check_dipole_room(case, potential.cutoff)
     try:
+        if c.defect == "edge_dipole":
+            return build_edge_dipole(triangular(lat.a), lat.repeats, potential,
+                                     lat.species[0], c.dipole_planes, c.core_radius * lat.a,
+                                     c.width * lat.a, method=c.method, rate=c.rate,
+                                     device=device)
+        elastic = cubic_elastic_constants(potential, lat.species[0], "fcc", lat.a, device)
         return build_lomer_dipole(fcc(lat.a), lat.repeats, potential, lat.species[0], elastic,
                                   c.dipole_planes, c.core_radius * lat.a, c.width * lat.a,
                                   method=c.method, rate=c.rate, device=device)
@@ -146,18 +151,29 @@ def _statics(case, model, serial, vacancy, out, comm) -> int:
 
     start = time.perf_counter()
     solve = fire if serial.method == "bqcf" else lbfgs
-    result = solve(model, fmax=case.coupling.fmax, max_steps=20_000,
-                   on_step=lambda k, e, f: print(f"{k:>8d} {e:>20.8f} {f:>12.3e}", file=out,
-                                                 flush=True) if k % 50 == 0 else None)
-    print(result.message, file=out)
-    from qc_sim.coupling.lomer import LomerDipole, dipole_energy
+    def progress(k, e, f):
+        if k % 50 == 0:
+            print(f"{k:>8d} {e:>20.8f} {f:>12.3e}", file=out, flush=True)
 
-    if isinstance(vacancy, LomerDipole):  # the dipole: its energy against the uncut twin
-        lomer = vacancy
+    result = solve(model, fmax=case.coupling.fmax, max_steps=20_000, on_step=progress)
+    print(result.message, file=out)
+    if not result.converged and solve is lbfgs:
+        # SciPy's line search stops at the round-off of a large total energy (ABNORMAL)
+        # before the forces are small: FIRE, which needs forces only, goes on from there
+        result = fire(model, fmax=case.coupling.fmax, max_steps=100_000, on_step=progress)
+        print(result.message, file=out)
+    from qc_sim.coupling.dipoles import Dipole, dipole_energy
+
+    if isinstance(vacancy, Dipole):  # the dipole: its energy against the uncut twin
+        dipole = vacancy
         energy = result.energy if comm is None else model.evaluate(model.y)[0]
-        e = dipole_energy(lomer, energy)
-        print(f"Lomer dipole energy {e:.6f} eV ({e / lomer.line_length:.6f} eV/Å of line, "
-              f"{lomer.removed} sites removed, line {lomer.line_length:.4g} Å)", file=out)
+        e = dipole_energy(dipole, energy)
+        if case.coupling.defect == "lomer_dipole":
+            print(f"Lomer dipole energy {e:.6f} eV ({e / dipole.line_length:.6f} eV/Å of line, "
+                  f"{dipole.removed} sites removed, line {dipole.line_length:.4g} Å)", file=out)
+        else:
+            print(f"edge dipole energy {e:.6f} eV ({dipole.removed} sites removed; cores at "
+                  f"{np.round(dipole.dipole.cores, 3).tolist()} Å)", file=out)
     elif vacancy is not None:
         if comm is None:
             twin = serial.twin

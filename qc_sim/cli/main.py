@@ -154,10 +154,10 @@ def _main(argv=None) -> int:
                 from qc_sim.cases.checks import check_crack_room
 
                 check_crack_room(case, potential.cutoff)
-            elif case.coupling is not None and case.coupling.defect == "lomer_dipole":
-                from qc_sim.cases.checks import check_lomer_room
+            elif case.coupling is not None and case.coupling.defect.endswith("_dipole"):
+                from qc_sim.cases.checks import check_dipole_room
 
-                check_lomer_room(case, potential.cutoff)
+                check_dipole_room(case, potential.cutoff)
             elif case.coupling is not None:
                 from qc_sim.cases.checks import check_coupled_room
 

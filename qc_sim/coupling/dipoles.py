@@ -1,7 +1,8 @@
-"""A Lomer dislocation dipole in an fcc slab periodic along the line (the MultiBench test
-problem of the quasicontinuum literature; Miller & Tadmor, Modelling Simul. Mater. Sci. Eng. 17
-(2009) 053001): two edge dislocations b = +-a/2[110] on (001) planes, line [1-10], one
-above the other at 45 degrees, in a coupled model whose core is the union of two cylinders.
+"""Dislocation dipoles in coupled models: an edge dipole in the 2D triangular lattice, and a
+Lomer dipole in an fcc slab periodic along the line (the MultiBench test problem of the
+quasicontinuum literature; Miller & Tadmor, Modelling Simul. Mater. Sci. Eng. 17 (2009)
+053001): two edge dislocations b = +-a/2[110] on (001) planes, line [1-10], one above the
+other at 45 degrees, in a coupled model whose core is the union of two cylinders.
 
 The crystal is turned so that x = [110] (b), y = [001] (the glide-plane normal), z = [1-10]
 (the line, periodic). The cores sit between two (001) planes and between two atomic columns;
@@ -36,8 +37,9 @@ def voigt_poisson(c11: float, c12: float, c44: float) -> float:
 
 
 @dataclass
-class LomerDipole:
-    """The coupled model, the dipole field, the removed sites and the line length (Å)."""
+class Dipole:
+    """The coupled model, the dipole field, the removed sites and the line length (Å; 1 for
+    the 2D lattice, whose energies are per layer)."""
 
     model: CoupledModel
     dipole: EdgeDipole
@@ -47,7 +49,7 @@ class LomerDipole:
 
 def build_lomer_dipole(lattice, repeats, potential, species: str, elastic, planes: int,
                        core_radius: float, width: float, method="bgfc", rate=0.5,
-                       device=None) -> LomerDipole:
+                       device=None) -> "Dipole":
     """The Lomer dipole of the fcc ``lattice`` in ``repeats`` oriented cells (x [110],
     y [001], z [1-10]); glide planes ``planes`` (001) spacings apart; ``elastic`` (C11, C12,
     C44) for the Poisson ratio; core radius and handshake width in Å."""
@@ -74,14 +76,39 @@ def build_lomer_dipole(lattice, repeats, potential, species: str, elastic, plane
     X = geometry.mesh.nodes
     model.y = X.copy()
     model.y[:, :2] += dipole.displacement(X)
-    return LomerDipole(model, dipole, len(cut), float(hi[2]))
+    return Dipole(model, dipole, len(cut), float(hi[2]))
 
 
-def dipole_energy(lomer: LomerDipole, energy: float) -> float:
+def build_edge_dipole(lattice, repeats, potential, species: str, rows: int,
+                      core_radius: float, width: float, method="bgfc", rate=0.5,
+                      device=None) -> Dipole:
+    """The vacancy-type edge dipole of the 2D triangular ``lattice`` (b = a along x) in
+    ``repeats`` cells, its glide planes ``rows`` close-packed rows apart at 45 degrees about
+    the middle (:func:`~qc_sim.coupling.reference.edge_dipole`), with the plane-strain Poisson
+    ratio of the lattice's Cauchy-Born moduli; core radius and handshake width in Å."""
+    from qc_sim.continuum.cauchy_born import CauchyBorn
+    from qc_sim.coupling.reference import edge_dipole, plane_strain_poisson
+
+    cell = np.diag(lattice.cell)[:2]
+    hi = np.asarray(repeats[:2], float) * cell
+    poisson = plane_strain_poisson(CauchyBorn(potential, lattice))
+    dipole = edge_dipole(lattice, hi / 2 - 0.25 * rows * lattice.a, rows, poisson)
+    all_sites = sites_in_box(lattice, np.zeros(2), hi)[0]
+    cut = all_sites[dipole.cut_sites(all_sites)]
+    reach = (2 if method == "bqcf" else 1) * potential.cutoff
+    geometry = build_geometry(lattice, np.zeros(2), hi, dipole.cores, core_radius, width,
+                              reach=reach, rate=rate, vacancies=cut)
+    model = CoupledModel(geometry, potential, species, method, device=device, check=True)
+    X = geometry.mesh.nodes
+    model.y = X + dipole.displacement(X)
+    return Dipole(model, dipole, len(cut), 1.0)
+
+
+def dipole_energy(dipole: Dipole, energy: float) -> float:
     """The dipole's energy (eV) for the relaxed model's ``energy``: against the twin at the
     reference lattice with the removed sites' cohesive energy added back."""
-    model = lomer.model
+    model = dipole.model
     twin = model.twin
     e_perfect = twin.evaluate(twin.geometry.mesh.nodes)[0]
     site = model.material.energy(np.eye(model.dim)) * model.material.volume
-    return float(energy - e_perfect + lomer.removed * site)
+    return float(energy - e_perfect + dipole.removed * site)
