@@ -70,7 +70,7 @@ def _check_geometry(case) -> None:
                          "give their masses in [lattice] masses")
 
 
-MECHANICS = ("lattice", "potential", "dynamics", "coupling", "crack")
+MECHANICS = ("lattice", "potential", "dynamics", "coupling", "crack", "wave")
 REGION_GEOMETRY = {"bar": (2, 3), "plate": (2,), "block": (3,)}  # allowed mesh dimensions
 
 
@@ -276,6 +276,9 @@ def _check_coupling(case) -> None:
     if case.crack is not None:
         _check_crack(case)
         return
+    if case.wave is not None:
+        _check_wave(case)
+        return
     if c.defect == "lomer_dipole":
         _check_lomer(case)
         return
@@ -327,6 +330,29 @@ def _check_crack(case) -> None:
           f"must be at least k_start ({k.k_start}), got {k.k_end}")
     _need(case, (k.k_end - k.k_start) / k.k_step <= 1000, "crack.k_step",
           "gives more than 1000 load steps")
+
+
+def _check_wave(case) -> None:
+    """A wave packet: the 2D triangular lattice periodic along y only, a packet that fits."""
+    lat, w, c = case.lattice, case.wave, case.coupling
+    _need(case, lat.kind == "triangular", "lattice.kind",
+          f"the wave packet runs in the 2D triangular lattice, got {lat.kind!r}")
+    _need(case, tuple(lat.periodic[:2]) == (False, True), "lattice.periodic",
+          "the wave packet's slab is periodic across it (y) only: give [false, true, false]")
+    _need(case, w.wavelength >= 3, "wave.wavelength",
+          f"must be at least 3 lattice spacings (shorter waves barely move), got {w.wavelength}")
+    _need(case, 0 < w.amplitude <= 0.1, "wave.amplitude",
+          f"must be in (0, 0.1] lattice spacings (a linear wave), got {w.amplitude}")
+    _need(case, w.sigma > 0, "wave.sigma", f"must be positive, got {w.sigma}")
+    _need(case, 3 * w.sigma < 0.5 * c.core_radius, "coupling.core_radius",
+          f"the packet (3 sigma = {3 * w.sigma:g} lattice spacings) must fit in half the "
+          f"core ({0.5 * c.core_radius:g})")
+    _need(case, c.defect == "none" and not c.far_field, "coupling.defect",
+          "the wave packet runs in the perfect lattice")
+    need = c.core_radius + c.width + 1.0 + 2 * case.potential.cutoff / lat.a
+    _need(case, lat.repeats[0] / 2 > need, "lattice.repeats",
+          f"the core band, handshakes and padding need {need:.4g} spacings on each side of "
+          f"the middle, the slab gives {lat.repeats[0] / 2:g}")
 
 
 def _check_lomer(case) -> None:

@@ -90,6 +90,19 @@ class CrackSpec:
 
 
 @dataclass(frozen=True)
+class WaveSpec:
+    """A plane wave packet leaving the core of a coupled 2D slab (with [coupling]; the lattice
+    periodic along y only): carrier ``wavelength`` (lattice spacings), ``amplitude`` and
+    envelope ``sigma`` (lattice spacings), launched +x from the core; the run reports the
+    fraction of its energy reflected back into the core, with the handshake damping band
+    ``[coupling] damping``."""
+
+    wavelength: int = 4
+    amplitude: float = 0.01
+    sigma: float = 3.0
+
+
+@dataclass(frozen=True)
 class OutputSpec:
     """Files, relative to the working directory (empty: not written): ``checkpoint`` every
     ``checkpoint_every`` steps (0: only at the end and when stopped), keeping ``keep``
@@ -194,6 +207,7 @@ class Case:
     dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
     coupling: CouplingSpec | None = None
     crack: CrackSpec | None = None
+    wave: WaveSpec | None = None
     output: OutputSpec = field(default_factory=OutputSpec)
     region: RegionSpec | None = None
     bone: BoneSpec | None = None
@@ -287,6 +301,9 @@ KEY_DOCS = {
     "crack.k_start": "the first applied stress intensity K_I, MPa m^0.5",
     "crack.k_step": "the increase of K between relaxations, MPa m^0.5",
     "crack.k_end": "the largest K tried if the atoms neither cleave nor emit, MPa m^0.5",
+    "wave.wavelength": "the packet's carrier wavelength, lattice spacings (>= 3)",
+    "wave.amplitude": "the packet's displacement amplitude, lattice spacings",
+    "wave.sigma": "the packet's Gaussian envelope, lattice spacings",
     "output.merge": "on several MPI ranks the trajectory is written as one part file per rank "
                     "(NAME.partK); merge them into the H5MD file NAME when the run ends (false: "
                     "leave that to `qc-sim merge NAME`)",
@@ -354,6 +371,7 @@ KEY_DOCS = {
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
             "dynamics": DynamicsSpec, "coupling": CouplingSpec, "crack": CrackSpec,
+            "wave": WaveSpec,
             "output": OutputSpec,
             "region": RegionSpec, "bone": BoneSpec, "diffusion": DiffusionSpec}
 

@@ -35,6 +35,36 @@ def _model(path, backend, check, case=None):
     return case, model, vacancy
 
 
+def run_wave(case, backend=None, out=sys.stdout) -> int:
+    """A plane wave packet leaving the core of the case's slab: the fraction of its energy the
+    handshake reflects back (:mod:`qc_sim.coupling.wave`)."""
+    from qc_sim.backend import get_device
+    from qc_sim.cases.build import build_potential
+    from qc_sim.coupling.wave import reflected_fraction, wave_slab
+    from qc_sim.geometry import triangular
+
+    lat, c, w = case.lattice, case.coupling, case.wave
+    device = get_device(backend or case.run.backend)
+    potential = build_potential(case)
+    lattice = triangular(lat.a)
+    model, centre = wave_slab(lattice, lat.repeats, potential, lat.species[0],
+                              c.core_radius * lat.a, c.width * lat.a, device)
+    g = model.geometry
+    worst = max(r["max_ghost_force"] for r in model.patch_results)
+    print(f"qc-sim run {case.path}: wave packet, coupled bgfc slab periodic along y, "
+          f"{g.mesh.n_nodes} nodes, {len(g.atom_sites)} atoms, core band 2 x "
+          f"{c.core_radius:g} a, handshake {c.width:g} a, damping {c.damping:g}/ps; patch test: "
+          f"largest ghost force {worst:.3e} eV/Å", file=out)
+    r = reflected_fraction(model, centre, potential, _atom_mass(case, potential),
+                           w.wavelength, c.damping, w.amplitude * lat.a, w.sigma * lat.a,
+                           case.dynamics.timestep, device, species=lat.species[0])
+    print(f"wavelength {r.wavelength} a (ka {r.ka:.4f}), omega {r.omega:.4f} /ps, group "
+          f"velocity {r.group_velocity:.4f} Å/ps; ran {r.time:.3f} ps", file=out)
+    print(f"reflected fraction {r.reflected:.6f} (core energy {r.start:.6e} eV at the start, "
+          f"{r.end:.6e} eV after the crossing)", file=out)
+    return 0
+
+
 def dipole_model(case, potential, device):
     """The case's :class:`~qc_sim.coupling.dipoles.Dipole` (edge or Lomer)."""
     from qc_sim.cases.checks import check_dipole_room
@@ -116,6 +146,10 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
         from qc_sim.cli.crack import run_crack
 
         return run_crack(_load(path), backend=backend, out=out, comm=comm)
+    if case is None and _load(path).wave is not None:
+        if ranks > 1:
+            raise InputError(f"{path}: the wave packet runs on one rank (launched on {ranks})")
+        return run_wave(_load(path), backend=backend, out=out)
     if ranks > 1:
         from qc_sim.coupling.domain import DomainCoupledModel
 

@@ -150,7 +150,9 @@ def _main(argv=None) -> int:
                 print(f"{case.path}: valid")
                 return 0
             potential = build_potential(case)  # reads and checks the potential file too
-            if case.crack is not None:
+            if case.wave is not None:
+                pass  # its room is checked with the case (cases.checks._check_wave)
+            elif case.crack is not None:
                 from qc_sim.cases.checks import check_crack_room
 
                 check_crack_room(case, potential.cutoff)
