@@ -408,6 +408,33 @@ def test_coupled_case_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mp
         assert np.array_equal(cp.velocities, serial.velocities)
 
 
+def test_cuda_aware_halos_are_asked_for_in_the_case_and_refused_when_unsupported(mpiexec,
+                                                                                tmp_path):
+    """[run] cuda_aware_mpi = true with the mpich wheel (not CUDA-aware) ends on 2 ranks with
+    status 2 and one line; with QC_SIM_CUDA_AWARE_MPI=1 (a library that cannot say) the
+    halos go to MPI as the backend's own arrays, and the run prints the thermo lines of the
+    staged run (on the cpu backend both paths pass NumPy buffers)."""
+    potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
+    plain = MPI_CASE.format(n=8, potential=potential).replace("steps = 200", "steps = 20")
+    (tmp_path / "plain.toml").write_text(plain)
+    (tmp_path / "aware.toml").write_text(plain.replace('backend = "cpu"',
+                                                      'backend = "cpu"\ncuda_aware_mpi = true'))
+    command = [sys.executable, "-m", "qc_sim.cli.main", "run"]
+    refused = launch(mpiexec, 2, *command, "aware.toml", cwd=tmp_path)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not take device buffers" in lines[0]
+    os.environ["QC_SIM_CUDA_AWARE_MPI"] = "1"
+    try:
+        aware = launch(mpiexec, 2, *command, "aware.toml", cwd=tmp_path)
+    finally:
+        del os.environ["QC_SIM_CUDA_AWARE_MPI"]
+    staged = launch(mpiexec, 2, *command, "plain.toml", cwd=tmp_path)
+    assert aware.returncode == 0 and staged.returncode == 0, aware.stderr + staged.stderr
+    assert _thermo_lines(aware.stdout) == _thermo_lines(staged.stdout)
+    assert len(_thermo_lines(aware.stdout)) >= 2
+
+
 def test_a_rank_count_the_domain_cannot_take_is_refused(mpiexec, tmp_path):
     potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
     (tmp_path / "case.toml").write_text(MPI_CASE.format(n=6, potential=potential))

@@ -19,7 +19,7 @@ import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.parallel.decompose import near_box, neighbour_ranks
-from qc_sim.parallel.mpi import exchange, global_max
+from qc_sim.parallel.mpi import exchange, exchange_arrays, global_max
 from qc_sim.potentials.eam import Eam
 
 
@@ -73,7 +73,8 @@ class DomainDynamics:
 
     def __init__(self, comm, atoms, velocities, potential, device, partition,
                  skin: float = 0.5, reach: float | None = None, thermostat=None,
-                 step: int = 0, time: float = 0.0, rebalance: float = 0.0):
+                 step: int = 0, time: float = 0.0, rebalance: float = 0.0,
+                 cuda_aware: bool = False):
         self.comm, self.rank = comm, comm.Get_rank()
         self.thermostat = thermostat
         self.partition, self.potential, self.device = partition, potential, device
@@ -92,6 +93,9 @@ class DomainDynamics:
         # at a re-exchange, cut the domain again when max / mean of the owned atoms exceeds
         # this (0: never)
         self.rebalance = float(rebalance)
+        # ghost positions: device arrays straight to MPI (a CUDA-aware library), else staged
+        # through host memory
+        self.cuda_aware = bool(cuda_aware)
         # seconds on this rank: local work, point-to-point exchange of ghost positions, global
         # decisions, and re-exchanges (migration, ghost lists, the local system rebuilt)
         self.timing = {"compute": 0.0, "communication": 0.0, "waiting": 0.0, "rebuild": 0.0}
@@ -208,10 +212,17 @@ class DomainDynamics:
 
     def _update_ghosts(self) -> None:
         """Send the positions of the atoms others hold as ghosts, write those received into
-        the ghost slots; only those rows cross between device and host."""
+        the ghost slots (buffer-based, no pickling); only those rows cross between device
+        and host, and none with a CUDA-aware MPI."""
         dev, x = self.system.device, self.system.positions
-        incoming = self._exchange({r: np.asarray(dev.to_host(x[i]))
-                                   for r, i in self._send_dev.items()}, tag=3)
+        if self.cuda_aware:
+            outgoing = {r: dev.xp.ascontiguousarray(x[i]) for r, i in self._send_dev.items()}
+            incoming = {r: dev.xp.empty((len(self._slots[r]), 3)) for r in self.neighbours}
+        else:
+            outgoing = {r: np.ascontiguousarray(dev.to_host(x[i]))
+                        for r, i in self._send_dev.items()}
+            incoming = {r: np.empty((len(self._slots[r]), 3)) for r in self.neighbours}
+        exchange_arrays(self.comm, self.neighbours, outgoing, incoming, tag=3)
         for r in self.neighbours:
             x[self._slots_dev[r]] = dev.asarray(incoming[r])
 

@@ -26,7 +26,7 @@ from qc_sim.atomistic.domain import ghost_reach
 from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.geometry.atoms import Atoms
 from qc_sim.parallel.decompose import near_box, neighbour_ranks
-from qc_sim.parallel.mpi import exchange, global_exact_sum, global_max
+from qc_sim.parallel.mpi import exchange, exchange_arrays, global_exact_sum, global_max
 
 
 class GhostShell:
@@ -100,11 +100,13 @@ class GhostShell:
         return global_max(self.comm, moved) > 0.5 * self.skin
 
     def update(self) -> None:
-        """Send the owned positions others hold as ghosts; write those received."""
+        """Send the owned positions others hold as ghosts; write those received (buffer-based,
+        staged through host memory)."""
         dev, x = self.device, self.system.positions
-        incoming = exchange(self.comm, self.neighbours,
-                            {r: np.asarray(dev.to_host(x[i])) for r, i in
-                             self._send_dev.items()}, tag=22)
+        outgoing = {r: np.ascontiguousarray(dev.to_host(x[i])) for r, i in
+                    self._send_dev.items()}
+        incoming = {r: np.empty((len(self._slots[r]), 3)) for r in self.neighbours}
+        exchange_arrays(self.comm, self.neighbours, outgoing, incoming, tag=22)
         for r in self.neighbours:
             x[self._slots_dev[r]] = dev.asarray(incoming[r])
 

@@ -194,6 +194,7 @@ class RunSpec:
     backend: str = "auto"
     threads: int = 0
     rebalance: float = 1.1  # on MPI ranks: cut again when max / mean owned atoms passes it
+    cuda_aware_mpi: bool = False  # on MPI ranks with GPUs: halos device to device
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,9 @@ KEY_DOCS = {
     "run.threads": "OpenMP threads of the cpu backend (0: OMP_NUM_THREADS or all cores)",
     "run.rebalance": "on several MPI ranks: at a re-exchange, cut the domain again (RCB) when "
                      "the largest rank's atom count passes this times the mean (0: never)",
+    "run.cuda_aware_mpi": "on several MPI ranks with GPUs: pass the halo arrays to MPI on the "
+                          "device (a CUDA-aware MPI library; refused when the library cannot "
+                          "take them) instead of staging them through host memory",
     "lattice.kind": "crystal lattice (triangular is 2D)",
     "lattice.a": "lattice constant, Å",
     "lattice.species": "chemical elements (one, or several for a random alloy)",

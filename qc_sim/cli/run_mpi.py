@@ -35,6 +35,13 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
                          "use the H5MD trajectory (one part per rank, merged), or run on one "
                          "rank")
     device, potential, atoms, _ = _build(case, backend)
+    if case.run.cuda_aware_mpi:
+        from qc_sim.parallel.mpi import cuda_aware, library
+
+        if not cuda_aware():
+            raise InputError(f"{case.path}: [run] cuda_aware_mpi = true but the MPI library "
+                             f"({library()}) does not take device buffers (set "
+                             "QC_SIM_CUDA_AWARE_MPI=1 if it does and cannot say so)")
     v0, first_step, first_time, total = initial_state(case, atoms, restart, steps, path)
     partition = rcb(atoms.positions, np.ones(len(atoms)), size, atoms.box.lo, atoms.box.hi)
     if partition.thinnest() < potential.cutoff:
@@ -48,7 +55,8 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
         thermostat = dynamics.Langevin(target, dyn.damping, dyn.seed)
     run = DomainDynamics(comm, atoms, v0, potential, device, partition,
                          skin=case.potential.skin, thermostat=thermostat, step=first_step,
-                         time=first_time, rebalance=case.run.rebalance)
+                         time=first_time, rebalance=case.run.rebalance,
+                         cuda_aware=case.run.cuda_aware_mpi)
     if rank == 0:
         print(f"qc-sim {'restart' if restart else 'run'} {case.path}: {len(atoms)} atoms on "
               f"{size} MPI ranks (imbalance {partition.imbalance(np.ones(len(atoms))):.3f}), "
