@@ -104,103 +104,137 @@ class DomainCoupledModel(NodeDofs):
         self.model = model
         self.method, self.dim = model.method, model.dim
         self.xp = np
-        g = model.geometry
-        mesh = g.mesh
         self.weighted = model.method != "bqcf"
-        active = model._active_elements(self.weighted)
-        nn, ne, na = mesh.n_nodes, len(mesh.elements), len(g.atom_sites)
         if costs is None:
             costs = comm.bcast(measured_costs(model) if self.rank == 0 else None, root=0)
         self.costs = costs
+        owners = self._partition(model._active_elements(self.weighted))
+        node_local = self._plan_nodes(owners)
+        self._plan_elements(owners, node_local)
+        own_atom_index = self._plan_atom_forces(owners)
+        self._take_nodes(own_atom_index)
+        # atoms: the owned ones and their ghosts, carrying their blending weights
+        template, g = model.atoms, model.geometry
+        self.shell = GhostShell(comm, template.atoms, template.potential, template.device,
+                                self.atoms,
+                                {"types": np.asarray(template.atoms.types)[self.atoms],
+                                 "weights": g.atom_beta[self.atoms]}, skin)
+        self.clock = _Clock()
+        self.shell.choose(self._atom_positions(self._local_nodes(self.y)))
+        self._twin = None
+
+    # -- set-up: who owns what, and who sends what to whom ---------------------------------
+
+    def _partition(self, active):
+        """Cost-weighted RCB over nodes, weighted elements (at their centroids) and atom
+        sites; this rank's nodes, elements and atoms. Returns the owners (nodes, elements,
+        atoms) and keeps the active mask."""
+        g = self.model.geometry
+        mesh, costs = g.mesh, self.costs
+        nn, ne, na = mesh.n_nodes, len(mesh.elements), len(g.atom_sites)
         centroids = mesh.nodes[mesh.elements].mean(axis=1)
         points = np.concatenate([mesh.nodes, centroids, g.atom_sites])
         self.entity_cost = np.concatenate([np.full(nn, costs["node"]),
                                            np.where(active, costs["element"], 0.0),
                                            np.full(na, costs["atom"])])
-        self.partition = part = rcb(points, self.entity_cost, self.size, g.lo, g.hi)
-        node_owner, elem_owner, atom_owner = np.split(part.owner, [nn, nn + ne])
-        me = self.rank
-        own_nodes = np.flatnonzero(node_owner == me)
-        own_elems = np.flatnonzero((elem_owner == me) & active)
-        own_atoms = np.flatnonzero(atom_owner == me)
-        self.nodes, self.atoms = own_nodes, own_atoms
-        phi = g.interpolation.tocsr()
-        phi_rows = phi[own_atoms]
-        # local nodes: owned first, then the ghost nodes that owned elements and atoms use
-        ghosts = np.setdiff1d(np.concatenate([mesh.elements[own_elems].ravel(),
-                                              phi_rows.indices]), own_nodes)
-        local = np.concatenate([own_nodes, ghosts])
+        self.partition = rcb(points, self.entity_cost, self.size, g.lo, g.hi)
+        node_owner, elem_owner, atom_owner = np.split(self.partition.owner, [nn, nn + ne])
+        self.nodes = np.flatnonzero(node_owner == self.rank)
+        self._own_elements = np.flatnonzero((elem_owner == self.rank) & active)
+        self.atoms = np.flatnonzero(atom_owner == self.rank)
+        self._active = active
+        return node_owner, elem_owner, atom_owner
+
+    def _plan_nodes(self, owners):
+        """Local nodes (owned first, then the ghost nodes owned elements and atoms use), the
+        node exchange, and the serial rows of Phi for the owned atoms (columns renumbered,
+        order kept). Returns the global-to-local node map."""
+        import scipy.sparse as sp
+
+        g = self.model.geometry
+        mesh, nn = g.mesh, g.mesh.n_nodes
+        phi_rows = g.interpolation.tocsr()[self.atoms]
+        ghosts = np.setdiff1d(np.concatenate([mesh.elements[self._own_elements].ravel(),
+                                              phi_rows.indices]), self.nodes)
+        local = np.concatenate([self.nodes, ghosts])
         node_local = np.full(nn, -1, np.int64)
         node_local[local] = np.arange(len(local))
         self._n_local_nodes = len(local)
-        send, recv, self._node_partners = _plan(comm, _grouped(ghosts, node_owner, me))
+        send, recv, self._node_partners = _plan(self.comm,
+                                                _grouped(ghosts, owners[0], self.rank))
         self._node_send = {q: node_local[i] for q, i in send.items()}
         self._node_recv = {q: node_local[i] for q, i in recv.items()}
-        import scipy.sparse as sp
-
-        # the serial rows of Phi for the owned atoms, columns renumbered, order kept
         self._phi = sp.csr_matrix((phi_rows.data, node_local[phi_rows.indices],
-                                   phi_rows.indptr), shape=(len(own_atoms), len(local)))
-        # elements
-        self._corners = node_local[mesh.elements[own_elems]]
+                                   phi_rows.indptr), shape=(len(self.atoms), len(local)))
+        self._offset = g.atom_offset[self.atoms] if self.model.has_offset else None
+        return node_local
+
+    def _plan_elements(self, owners, node_local):
+        """The owned elements' geometry, and the element entries of the owned nodes in CSR
+        order (inactive ones read a zero row) with the exchange of corner forces."""
+        g = self.model.geometry
+        mesh, ne, active, own = g.mesh, len(g.mesh.elements), self._active, self._own_elements
+        self._corners = node_local[mesh.elements[own]]
         self._period = mesh.period if np.any(mesh.period) else None
-        self._shifts = mesh.shifts[own_elems]
-        self._offset = g.atom_offset[own_atoms] if model.has_offset else None
-        self._grads, self._volumes = mesh.gradients[own_elems], mesh.volumes[own_elems]
-        self._element_weight = 1.0 - g.element_beta[own_elems]
-        # the element entries of the owned nodes, in CSR order; inactive ones read a zero row
+        self._shifts = mesh.shifts[own]
+        self._grads, self._volumes = mesh.gradients[own], mesh.volumes[own]
+        self._element_weight = 1.0 - g.element_beta[own]
         start = mesh.csr_start
-        entries = np.concatenate([np.arange(start[a], start[a + 1]) for a in own_nodes]) \
-            if len(own_nodes) else np.zeros(0, np.int64)
+        entries = np.concatenate([np.arange(start[a], start[a + 1]) for a in self.nodes]) \
+            if len(self.nodes) else np.zeros(0, np.int64)
         entry_element = mesh.csr_element[entries]
         self._entry_local = mesh.csr_local[entries]
-        self._entry_node = np.repeat(np.arange(len(own_nodes)),
-                                     np.diff(start)[own_nodes]) if len(own_nodes) else entries
-        wanted_elements = np.unique(entry_element[active[entry_element]])
-        slots = np.concatenate([own_elems, np.setdiff1d(wanted_elements, own_elems)])
+        self._entry_node = np.repeat(np.arange(len(self.nodes)),
+                                     np.diff(start)[self.nodes]) if len(self.nodes) else entries
+        wanted = np.unique(entry_element[active[entry_element]])
+        slots = np.concatenate([own, np.setdiff1d(wanted, own)])
         slot_of = np.full(ne + 1, len(slots), np.int64)  # len(slots): the zero row
         slot_of[slots] = np.arange(len(slots))
         self._n_element_slots = len(slots)
         self._entry_slot = np.where(active[entry_element], slot_of[entry_element], len(slots))
         send, recv, self._element_partners = _plan(
-            comm, _grouped(np.setdiff1d(wanted_elements, own_elems), elem_owner, me))
-        own_elem_index = np.full(ne, -1, np.int64)
-        own_elem_index[own_elems] = np.arange(len(own_elems))
-        self._element_send = {q: own_elem_index[i] for q, i in send.items()}
+            self.comm, _grouped(np.setdiff1d(wanted, own), owners[1], self.rank))
+        own_index = np.full(ne, -1, np.int64)
+        own_index[own] = np.arange(len(own))
+        self._element_send = {q: own_index[i] for q, i in send.items()}
         self._element_recv = {q: slot_of[i] for q, i in recv.items()}
-        # Phi^T rows of the owned nodes, atoms ascending (the serial sum's order)
-        phi_t = phi.T.tocsr()
+
+    def _plan_atom_forces(self, owners):
+        """Phi^T rows of the owned nodes, atoms ascending (the serial sum's order), and the
+        exchange of the atom forces they need. Returns the global-to-owned atom map."""
+        import scipy.sparse as sp
+
+        g = self.model.geometry
+        na = len(g.atom_sites)
+        phi_t = g.interpolation.tocsr().T.tocsr()
         phi_t.sort_indices()
-        rows = phi_t[own_nodes]
+        rows = phi_t[self.nodes]
         needed = np.unique(rows.indices)
         self._phi_t = sp.csr_matrix((rows.data, np.searchsorted(needed, rows.indices),
-                                     rows.indptr), shape=(len(own_nodes), len(needed)))
+                                     rows.indptr), shape=(len(self.nodes), len(needed)))
         self._n_needed_atoms = len(needed)
         own_atom_index = np.full(na, -1, np.int64)
-        own_atom_index[own_atoms] = np.arange(len(own_atoms))
-        mine = atom_owner[needed] == me
+        own_atom_index[self.atoms] = np.arange(len(self.atoms))
+        mine = owners[2][needed] == self.rank
         self._needed_own = (np.flatnonzero(mine), own_atom_index[needed[mine]])
-        send, recv, self._force_partners = _plan(comm, _grouped(needed, atom_owner, me))
+        send, recv, self._force_partners = _plan(self.comm,
+                                                 _grouped(needed, owners[2], self.rank))
         self._force_send = {q: own_atom_index[i] for q, i in send.items()}
         self._force_recv = {q: np.searchsorted(needed, i) for q, i in recv.items()}
-        # nodes: state, bgfc's correction, bqcf's blending
-        self.free = model.free[own_nodes]
-        self.y = model.y[own_nodes].copy()
-        self._ghost_force = model.ghost[own_nodes]
-        self._y_far = model.y_far[own_nodes]
-        self._node_beta = g.node_beta[own_nodes]
-        of_node = model.atom_of_node[own_nodes]
+        return own_atom_index
+
+    def _take_nodes(self, own_atom_index) -> None:
+        """The owned nodes' state, bgfc's correction and bqcf's blending."""
+        model, g, own = self.model, self.model.geometry, self.nodes
+        self.free = model.free[own]
+        self.y = model.y[own].copy()
+        self._ghost_force = model.ghost[own]
+        self._y_far = model.y_far[own]
+        self._node_beta = g.node_beta[own]
+        of_node = model.atom_of_node[own]
         self._blended = of_node >= 0
         self._blended_atom = own_atom_index[of_node[self._blended]]
-        self.zone = g.node_zone[own_nodes]
-        # atoms: the owned ones and their ghosts, carrying their blending weights
-        template = model.atoms
-        self.shell = GhostShell(comm, template.atoms, template.potential, template.device,
-                                own_atoms, {"types": np.asarray(template.atoms.types)[own_atoms],
-                                            "weights": g.atom_beta[own_atoms]}, skin)
-        self.clock = _Clock()
-        self.shell.choose(self._atom_positions(self._local_nodes(self.y)))
-        self._twin = None
+        self.zone = g.node_zone[own]
 
     def _exchange(self, partners, outgoing, tag):
         t0 = _time.process_time()
