@@ -4,11 +4,12 @@ rank counts: the patch test, a SHA-256 of the node positions after the run, the 
 ``serial`` rank 0 also runs the serial CoupledModel and says whether the node forces and the
 trajectory are its own, bit for bit.
 
-    mpiexec -n 3 python tests/mpi_coupled.py BACKEND statics|dynamics [serial]
+    mpiexec -n 3 python tests/mpi_coupled.py BACKEND statics|dynamics|periodic [serial]
 
 statics: cases/cu_vacancy_coupled.toml (EAM Cu, bgfc, a vacancy; 16^3 cells) relaxed by
 L-BFGS. dynamics: cases/ar_coupled_nve.toml (LJ Ar, 2D, bgfc, the damping band; 40 x 24
-cells), 100 steps of velocity Verlet.
+cells), 100 steps of velocity Verlet. periodic: a Sutton-Chen Cu slab periodic along z
+(padding atoms across the seam), its nodes displaced at random: the node forces only.
 
 tests/test_mpi.py launches it with a timeout (subprocess.run(..., timeout=...)), so a
 hang fails the test instead of blocking CI.
@@ -48,10 +49,37 @@ def whole(comm, model, values):
     return out
 
 
+def periodic(comm, device) -> int:
+    """The forces of a model periodic along z, gathered, against the serial model's."""
+    from qc_sim.coupling import CoupledModel, build_geometry
+    from qc_sim.geometry import fcc
+    from qc_sim.potentials.eam import Eam
+
+    pot = Eam.from_file(ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy")
+    a = 3.61
+    g = build_geometry(fcc(a), np.zeros(3), [20 * a, 20 * a, 3 * a], [10 * a, 10 * a, 0.0],
+                       2 * a, 1.5 * a, reach=2 * pot.cutoff, periodic=(False, False, True))
+    serial = CoupledModel(g, pot, "Cu", "bgfc", device=device, check=False)
+    rng = np.random.default_rng(1)
+    serial.y = serial.y + 0.05 * rng.normal(size=serial.y.shape) * serial.free[:, None]
+    model = DomainCoupledModel(comm, serial, costs=COSTS)
+    energy, f = model.evaluate(model.y)
+    forces = whole(comm, model, f)
+    if comm.Get_rank() == 0:
+        same = np.array_equal(forces, serial.evaluate(serial.y)[1])
+        digest = hashlib.sha256(np.ascontiguousarray(forces).tobytes()).hexdigest()[:16]
+        print(f"periodic, ranks {comm.Get_size()}: energy {energy!r} forces {digest}; serial "
+              f"node forces {'bitwise' if same else 'DIFFER'}; imbalance "
+              f"{model.imbalance():.3f}")
+    return 0
+
+
 def main() -> int:
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
     kind = sys.argv[2]
+    if kind == "periodic":
+        return periodic(comm, get_device(sys.argv[1]))
     name, old, new = SMALL[kind]
     path = ROOT / "cases" / name
     case = parse_case(path.read_text().replace(old, new), path)

@@ -202,6 +202,17 @@ def test_coupled_model_split_over_ranks_is_bitwise_on_one_to_four_ranks(mpiexec,
         assert float(lines[r].rsplit("imbalance ", 1)[1].split()[0]) < 1.15
 
 
+def test_a_periodic_coupled_model_split_over_ranks_has_the_serial_forces(mpiexec):
+    """A coupled EAM Cu slab periodic along z (padding atoms interpolated across the seam,
+    elements with periodic images), its nodes displaced at random: the node forces gathered
+    from 1, 2, 3 and 4 ranks are the serial model's, bit for bit."""
+    for ranks in (1, 2, 3, 4):
+        out = launch(mpiexec, ranks, sys.executable, ROOT / "tests" / "mpi_coupled.py", "cpu",
+                     "periodic", timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "serial node forces bitwise" in out.stdout, out.stdout
+
+
 def test_a_checkpoint_in_parts_from_four_ranks_restarts_on_one_two_and_three(mpiexec,
                                                                            tmp_path):
     """Langevin run on 4 ranks, checkpoint at step 100 written as one part per rank (no
