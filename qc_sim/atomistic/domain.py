@@ -18,8 +18,9 @@ import time as _time
 import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
+from qc_sim.geometry.atoms import Atoms
 from qc_sim.parallel.decompose import near_box, neighbour_ranks
-from qc_sim.parallel.mpi import exchange, exchange_arrays, global_max
+from qc_sim.parallel.mpi import exchange, exchange_arrays, global_exact_sum, global_max
 from qc_sim.potentials.eam import Eam
 
 
@@ -28,6 +29,120 @@ def ghost_reach(potential, skin: float) -> float:
     potentials; two cutoffs plus the skin for EAM, so that every neighbour of an owned atom
     has its whole density row (no communication of the embedding derivative)."""
     return (2.0 if isinstance(potential, Eam) else 1.0) * potential.cutoff + skin
+
+
+class SplitReductions:
+    """The solver protocol's reductions (:mod:`qc_sim.solvers.protocol`) for degrees of
+    freedom split over the ranks of ``self.comm``: every dot product an exact global sum, every
+    max a global max, so no partition changes a bit. The class using it has ``comm``, ``xp``,
+    ``row`` (components per atom or node) and ``to_host`` (array to NumPy)."""
+
+    def max_force(self, forces) -> float:
+        """The largest per-row force norm on any rank, eV/Å."""
+        f = forces.reshape(-1, self.row)
+        local = float(self.xp.sqrt((f * f).sum(axis=1)).max()) if len(f) else 0.0
+        return global_max(self.comm, local)
+
+    def dot(self, a, b) -> float:
+        """a . b over every rank's degrees of freedom: the exact sum of the products."""
+        return global_exact_sum(self.comm, np.asarray(self.to_host(a * b)))
+
+    def largest(self, a) -> float:
+        """max |a_i| over every rank's degrees of freedom."""
+        return global_max(self.comm, float(self.xp.abs(a).max()) if a.size else 0.0)
+
+
+class GhostShell:
+    """The atoms a rank owns (ids sorted) and the ghosts it needs, as one
+    local :class:`AtomisticSystem` (owned rows first): ghosts are every other rank's atoms
+    within ``reach`` of the bounding box of this rank's owned atoms, chosen by
+    :meth:`choose` (collective) and moved by :meth:`update` (point-to-point, from their
+    owners). ``static`` are per-atom arrays the ghosts carry with them (``types``, and
+    e.g. blending weights); ``fixed`` (n_owned,) marks owned atoms held still."""
+
+    def __init__(self, comm, atoms_template: Atoms, potential, device, ids, static: dict,
+                 skin: float, reach: float | None = None, fixed=None, cuda_aware=False):
+        self.comm, self.rank = comm, comm.Get_rank()
+        self.potential, self.device, self.xp = potential, device, device.xp
+        self.skin = float(skin)
+        self.reach = ghost_reach(potential, skin) if reach is None else float(reach)
+        t = atoms_template
+        self.box, self.species, self.masses, self.dimension = t.box, t.species, t.masses, \
+            t.dimension
+        self.ids = np.asarray(ids)
+        self.n_owned = len(self.ids)
+        self.static = {k: np.asarray(v) for k, v in static.items()}
+        self._fixed = np.zeros(self.n_owned, bool) if fixed is None else np.asarray(fixed, bool)
+        self.choices = 0
+        # ghost positions: device arrays straight to MPI (a CUDA-aware library), else staged
+        # through host memory
+        self.cuda_aware = bool(cuda_aware)
+
+    def choose(self, x) -> None:
+        """Choose the ghosts around the owned positions ``x`` (n_owned, 3) Å (host, raw) and
+        build the local system; collective. The choice is made on positions folded into the
+        box (raw positions may have crossed the period many times); the ghosts keep their
+        raw positions."""
+        n = self.n_owned
+        w = self.box.wrap(x)
+        bounds = (np.array([w.min(axis=0), w.max(axis=0)]) if n else
+                  np.array([np.full(3, np.inf), np.full(3, -np.inf)]))
+        everyone = self.comm.allgather(bounds)
+        self.neighbours = neighbour_ranks(self.box, everyone, self.reach, self.rank)
+        self._send = {r: np.flatnonzero(near_box(w, self.box, everyone[r][0], everyone[r][1],
+                                                 self.reach)) for r in self.neighbours}
+        incoming = exchange(self.comm, self.neighbours,
+                            {r: (self.ids[i], x[i], {k: v[i] for k, v in self.static.items()})
+                             for r, i in self._send.items()}, tag=21)
+        ghosts = [incoming[r] for r in self.neighbours]
+        self._slots, start = {}, n
+        for r, g in zip(self.neighbours, ghosts):
+            self._slots[r] = np.arange(start, start + len(g[0]))
+            start += len(g[0])
+        self.local_static = {k: np.concatenate([v] + [g[2][k] for g in ghosts])
+                             for k, v in self.static.items()}
+        local = Atoms(positions=np.concatenate([x] + [g[1] for g in ghosts]), box=self.box,
+                      species=self.species, masses=self.masses,
+                      types=self.local_static["types"],
+                      ids=np.concatenate([self.ids] + [g[0] for g in ghosts]),
+                      dimension=self.dimension)
+        fixed = np.zeros(len(local), bool)
+        fixed[:n] = self._fixed
+        self.system = AtomisticSystem(local, self.potential, self.device, skin=self.skin,
+                                      fixed=fixed)
+        dev = self.device
+        self._reference = dev.asarray(x)
+        self._send_dev = {r: dev.asarray(i) for r, i in self._send.items()}
+        self._slots_dev = {r: dev.asarray(i) for r, i in self._slots.items()}
+        self.choices += 1
+
+    @property
+    def owned_positions(self):
+        """(n_owned, 3) Å, a view of the local system's device array."""
+        return self.system.positions[: self.n_owned]
+
+    def moved_past_skin(self) -> bool:
+        """Whether any rank's owned atoms moved more than half the skin since the ghosts were
+        chosen (one global max; collective)."""
+        d = self.owned_positions - self._reference
+        moved = float(self.xp.sqrt((d * d).sum(axis=1)).max()) if self.n_owned else 0.0
+        return global_max(self.comm, moved) > 0.5 * self.skin
+
+    def update(self) -> None:
+        """Send the owned positions others hold as ghosts; write those received into the
+        ghost slots (buffer-based, no pickling); only those rows cross between device and
+        host, and none with a CUDA-aware MPI."""
+        dev, x = self.device, self.system.positions
+        if self.cuda_aware:
+            outgoing = {r: dev.xp.ascontiguousarray(x[i]) for r, i in self._send_dev.items()}
+            incoming = {r: dev.xp.empty((len(self._slots[r]), 3)) for r in self.neighbours}
+        else:
+            outgoing = {r: np.ascontiguousarray(dev.to_host(x[i]))
+                        for r, i in self._send_dev.items()}
+            incoming = {r: np.empty((len(self._slots[r]), 3)) for r in self.neighbours}
+        exchange_arrays(self.comm, self.neighbours, outgoing, incoming, tag=22)
+        for r in self.neighbours:
+            x[self._slots_dev[r]] = dev.asarray(incoming[r])
 
 
 class RankShare:
@@ -80,8 +195,8 @@ class DomainDynamics:
         self.partition, self.potential, self.device = partition, potential, device
         self.skin = float(skin)
         self.reach = ghost_reach(potential, skin) if reach is None else reach
-        self.box, self.species, self.masses = atoms.box, atoms.species, atoms.masses
-        self.dimension = atoms.dimension
+        self.box = atoms.box
+        self._template = atoms.select(np.zeros(len(atoms), bool))  # box, species, masses
         self.neighbours = neighbour_ranks(self.box, list(zip(partition.lo, partition.hi)),
                                           self.reach, self.rank)
         mine = partition.owner == self.rank
@@ -167,36 +282,22 @@ class DomainDynamics:
         order = np.argsort(own["ids"], kind="stable")
         self._own = own = {k: v[order] for k, v in own.items()}
         self.migrated += int(leaving.sum())
-        # ghosts: each neighbour gets the atoms within reach of its box
-        lo, hi = self.partition.lo, self.partition.hi
-        wrapped = self.box.wrap(own["x"])
-        self._send = {r: np.flatnonzero(near_box(wrapped, self.box, lo[r], hi[r], self.reach))
-                      for r in self.neighbours}
-        outgoing = {r: {"ids": own["ids"][i], "x": own["x"][i], "types": own["types"][i]}
-                    for r, i in self._send.items()}
-        incoming = self._exchange(outgoing, tag=2)
-        ghosts = [incoming[r] for r in self.neighbours]
-        self._slots, start = {}, len(own["ids"])
-        for r, g in zip(self.neighbours, ghosts):
-            self._slots[r] = np.arange(start, start + len(g["ids"]))
-            start += len(g["ids"])
-        from qc_sim.geometry.atoms import Atoms
-
-        local = Atoms(positions=np.concatenate([own["x"]] + [g["x"] for g in ghosts]),
-                      box=self.box, species=self.species, masses=self.masses,
-                      types=np.concatenate([own["types"]] + [g["types"] for g in ghosts]),
-                      ids=np.concatenate([own["ids"]] + [g["ids"] for g in ghosts]),
-                      dimension=self.dimension)
+        # ghosts: every other rank's atoms within reach of this rank's (a fresh shell: the
+        # owned atoms have changed)
+        self.shell = GhostShell(self.comm, self._template, self.potential, self.device,
+                                own["ids"], {"types": own["types"]}, self.skin, self.reach,
+                                cuda_aware=self.cuda_aware)
+        self.shell.choose(own["x"])
+        self.system = self.shell.system
         self.n_owned = len(own["ids"])
-        self.system = AtomisticSystem(local, self.potential, self.device, skin=self.skin)
-        v = np.zeros((len(local), 3))
+        v = np.zeros((len(self.system), 3))
         v[: self.n_owned] = own["v"]
         from qc_sim.atomistic import dynamics
 
         if "f" in own:  # forces carried with the atoms: no force evaluation here
             from qc_sim.potentials.base import ForceResult
 
-            f = np.zeros((len(local), 3))
+            f = np.zeros((len(self.system), 3))
             f[: self.n_owned] = own["f"]
             dev = self.device
             self.state = dynamics.MDState(dev.asarray(v) * self.system.free,
@@ -204,27 +305,7 @@ class DomainDynamics:
                                           self.time)
         else:
             self.state = dynamics.init_state(self.system, v, self.step_count, self.time)
-        dev = self.device
-        self.reference = dev.asarray(own["x"])  # where the owned atoms were at this exchange
-        self._send_dev = {r: dev.asarray(i) for r, i in self._send.items()}
-        self._slots_dev = {r: dev.asarray(i) for r, i in self._slots.items()}
         self.exchanges += 1
-
-    def _update_ghosts(self) -> None:
-        """Send the positions of the atoms others hold as ghosts, write those received into
-        the ghost slots (buffer-based, no pickling); only those rows cross between device
-        and host, and none with a CUDA-aware MPI."""
-        dev, x = self.system.device, self.system.positions
-        if self.cuda_aware:
-            outgoing = {r: dev.xp.ascontiguousarray(x[i]) for r, i in self._send_dev.items()}
-            incoming = {r: dev.xp.empty((len(self._slots[r]), 3)) for r in self.neighbours}
-        else:
-            outgoing = {r: np.ascontiguousarray(dev.to_host(x[i]))
-                        for r, i in self._send_dev.items()}
-            incoming = {r: np.empty((len(self._slots[r]), 3)) for r in self.neighbours}
-        exchange_arrays(self.comm, self.neighbours, outgoing, incoming, tag=3)
-        for r in self.neighbours:
-            x[self._slots_dev[r]] = dev.asarray(incoming[r])
 
     # -- the step ------------------------------------------------------------------------
 
@@ -242,17 +323,15 @@ class DomainDynamics:
         else:
             v = dynamics.langevin_drift(system, state, dt, self.thermostat)
         t1 = clock()
-        self._update_ghosts()
+        self.shell.update()
         t2 = clock()
         result = system.compute(energy=False, virial=False)
         v = dynamics._kick(system, v, result.forces, 0.5 * dt)
         self.step_count += 1
         self.time = state.time + dt
         self.state = dynamics.MDState(v, result, self.step_count, self.time)
-        d = system.positions[: self.n_owned] - self.reference
-        moved = float(system.xp.sqrt((d * d).sum(axis=1)).max()) if self.n_owned else 0.0
         t3 = clock()
-        rebuild = global_max(self.comm, moved) > 0.5 * self.skin
+        rebuild = self.shell.moved_past_skin()  # one global max of the displacements
         t4 = clock()
         self.timing["compute"] += (t1 - t0) + (t3 - t2)
         self.timing["communication"] += t2 - t1

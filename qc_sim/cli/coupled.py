@@ -135,25 +135,25 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
     import io
     from pathlib import Path
 
-    from qc_sim.cases.schema import parse_case
+    from qc_sim.cases.schema import load_case, parse_case
     from qc_sim.errors import InputError
 
     ranks = 1 if comm is None else comm.Get_size()
     if ranks > 1 and comm.Get_rank() != 0:
         out = io.StringIO()
-    case = None if restart is None else parse_case(restart.case_text, Path(restart.case_path))
-    if case is None and _load(path).crack is not None:
+    case = (load_case(path) if restart is None
+            else parse_case(restart.case_text, Path(restart.case_path)))
+    if restart is None and case.crack is not None:
         from qc_sim.cli.crack import run_crack
 
-        return run_crack(_load(path), backend=backend, out=out, comm=comm)
-    if case is None and _load(path).wave is not None:
+        return run_crack(case, backend=backend, out=out, comm=comm)
+    if restart is None and case.wave is not None:
         if ranks > 1:
             raise InputError(f"{path}: the wave packet runs on one rank (launched on {ranks})")
-        return run_wave(_load(path), backend=backend, out=out)
+        return run_wave(case, backend=backend, out=out)
     if ranks > 1:
         from qc_sim.coupling.domain import DomainCoupledModel
 
-        case = case if case is not None else _load(path)
         if case.output.mesh:
             raise InputError(f"{case.path}: [output] mesh is not written on several MPI ranks "
                              "yet: run on one rank, or drop it")
@@ -229,12 +229,6 @@ def _statics(case, model, serial, vacancy, out, comm) -> int:
         _write_mesh(case.output.mesh, model, [(0.0,) + mesh_fields(model)])
     result.check()
     return 0
-
-
-def _load(path):
-    from qc_sim.cases.schema import load_case
-
-    return load_case(path)
 
 
 def _write_mesh(path, model, frames):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qc_sim.continuum.crack_field import MPA_SQRT_M, CrackField, cubic_stiffness
+from qc_sim.continuum.crack_field import J_PER_M2, MPA_SQRT_M, CrackField, cubic_stiffness
 from qc_sim.coupling.geometry import build_geometry
 from qc_sim.coupling.model import CoupledModel
 from qc_sim.geometry.lattice import oriented_lattice
@@ -216,7 +216,7 @@ def load_crack(crack: Crack, k_values, fmax: float = 1e-3, max_steps: int = 20_0
         faulted = int((reader.centrosymmetry(x) > CSP_FAULT).sum())
         event = ("cleavage" if advance >= 2 * crack.nearest else
                  "emission" if faulted >= 6 else "none")
-        step = LoadStep(float(k), crack.field.energy_release_rate(K) * 16.021766, advance,
+        step = LoadStep(float(k), crack.field.energy_release_rate(K) * J_PER_M2, advance,
                         faulted, result.converged, result.steps, event)
         out.append(step)
         if on_step is not None:

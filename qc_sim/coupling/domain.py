@@ -30,7 +30,7 @@ import time as _time
 
 import numpy as np
 
-from qc_sim.atomistic.domain_model import GhostShell
+from qc_sim.atomistic.domain import GhostShell, SplitReductions
 from qc_sim.coupling.geometry import ZONE_NAMES
 from qc_sim.coupling.model import CoupledModel, NodeDofs
 from qc_sim.parallel.decompose import rcb
@@ -92,7 +92,7 @@ def measured_costs(model, repeats: int = 3) -> dict:
             "element": per_element, "node": 0.05 * per_element}
 
 
-class DomainCoupledModel(NodeDofs):
+class DomainCoupledModel(SplitReductions, NodeDofs):
     """This rank's share of ``model`` (a CoupledModel built identically on every rank of
     ``comm``): a Minimizable over the owned nodes (y (n_owned_nodes, d) Å, in global node
     order), with ``evaluate(y)`` for :class:`~qc_sim.coupling.dynamics.CoupledDynamics`.
@@ -103,7 +103,7 @@ class DomainCoupledModel(NodeDofs):
         self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
         self.model = model
         self.method, self.dim = model.method, model.dim
-        self.xp = np
+        self.xp, self.row, self.to_host = np, model.dim, np.asarray
         self.weighted = model.method != "bqcf"
         if costs is None:
             costs = comm.bcast(measured_costs(model) if self.rank == 0 else None, root=0)
@@ -339,18 +339,8 @@ class DomainCoupledModel(NodeDofs):
         self.clock.communication += _time.process_time() - t0
         return energy, f
 
-    # -- the solver protocol (get_dofs, set_dofs, energy_forces: NodeDofs) ----------------
-
-    def max_force(self, forces) -> float:
-        f = np.asarray(forces).reshape(-1, self.dim)
-        return global_max(self.comm, float(np.sqrt((f * f).sum(axis=1)).max())
-                          if len(f) else 0.0)
-
-    def dot(self, a, b) -> float:
-        return global_exact_sum(self.comm, np.asarray(a) * np.asarray(b))
-
-    def largest(self, a) -> float:
-        return global_max(self.comm, float(np.abs(a).max()) if np.size(a) else 0.0)
+    # the solver protocol: get_dofs, set_dofs, energy_forces (NodeDofs); max_force, dot,
+    # largest (SplitReductions)
 
     # -- the patch test and the load --------------------------------------------------------
 
