@@ -79,16 +79,19 @@ QC_DEVICE void qc_store_neighbor(int* QC_RESTRICT row, int* QC_RESTRICT irow, in
     ++*m;
 }
 
-/* x: (n,3) positions wrapped into the box; wrap: (n,3) box lengths removed;
- * rank: (n,) position of each atom's global id among all ids, inv: its inverse;
- * xb: (3,n) the wrapped positions in bin order, coordinate by coordinate
- * (xb[a*n + s] = x[bin_atoms[s]][a]), read contiguously;
- * atom_bin: (n,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin,
+/* Rows are built for the first n of the natoms atoms (all of them, or a rank's owned atoms
+ * whose ghosts need no rows of their own); every atom is a candidate neighbour.
+ * x: (natoms,3) positions wrapped into the box; wrap: (natoms,3) box lengths removed;
+ * rank: (natoms,) position of each atom's global id among all ids, inv: its inverse;
+ * xb: (3,natoms) the wrapped positions in bin order, coordinate by coordinate
+ * (xb[a*natoms + s] = x[bin_atoms[s]][a]), read contiguously;
+ * atom_bin: (natoms,3) bin coordinates of each atom; bin_atoms: atom indices sorted by bin,
  * slot: its inverse (bin_atoms[slot[i]] = i);
  * bin_start: (nbins+1,) offsets into bin_atoms, bins numbered (bz*nby + by)*nbx + bx;
  * grid: (nbx, nby, nbz, kx, ky, kz, perx, pery, perz) as ints; box: (Lx, Ly, Lz);
  * bo, bw: bin-grid origin and bin widths (3,) (bin b spans [bo + b bw, bo + (b+1) bw)). */
-QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT wrap,
+QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
+                               const int* QC_RESTRICT wrap,
                                const int* QC_RESTRICT rank, const int* QC_RESTRICT inv,
                                const double* QC_RESTRICT xb, const int* QC_RESTRICT atom_bin,
                                const int* QC_RESTRICT bin_atoms, const int* QC_RESTRICT slot,
@@ -151,8 +154,8 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC
                     if ((int)d2.size() < nb) d2.resize(2 * nb);
                     double* QC_RESTRICT r2 = d2.data();
                     const double* QC_RESTRICT bx_ = xb + s0;
-                    const double* QC_RESTRICT by_ = xb + n + s0;
-                    const double* QC_RESTRICT bz_ = xb + 2 * (long long)n + s0;
+                    const double* QC_RESTRICT by_ = xb + natoms + s0;
+                    const double* QC_RESTRICT bz_ = xb + 2 * (long long)natoms + s0;
                     for (int t = 0; t < nb; ++t) {
                         const double dx = (bx_[t] + ox0) - xi, dy = (by_[t] + oy0) - yi,
                                      dz = (bz_[t] + oz0) - zi;
@@ -170,8 +173,8 @@ QC_KERNEL void build_full_list(int n, const double* QC_RESTRICT x, const int* QC
 #else
                     for (int s = s0; s < s_end; ++s) {
                         /* (x_j + shift) - x_i: the same rounding as the NumPy builder */
-                        const double dx = (xb[s] + ox0) - xi, dy = (xb[n + s] + oy0) - yi,
-                                     dz = (xb[2 * (long long)n + s] + oz0) - zi;
+                        const double dx = (xb[s] + ox0) - xi, dy = (xb[natoms + s] + oy0) - yi,
+                                     dz = (xb[2 * (long long)natoms + s] + oz0) - zi;
                         if (dx * dx + dy * dy + dz * dz < rc2 && s != self_slot)
                             qc_store_neighbor(row, irow, &m, cap, i, bin_atoms[s], sx, sy, sz, wrap);
                     }

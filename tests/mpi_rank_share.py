@@ -1,6 +1,6 @@
 """Run under mpiexec by tests/test_mpi.py: each rank computes the forces and site energies
-of the atoms it owns (RCB partition, ghosts within reach) and rank 0 compares them, and the
-exactly merged total energy, with a serial evaluation of the same displaced crystal. Prints
+of the atoms it owns (RCB partition, ghosts within reach, EAM's F'(rho) from their owners)
+and rank 0 compares them, and the exactly merged total energy, with a serial evaluation of the same displaced crystal. Prints
 one line; exit status 1 if anything differs in a single bit.
 
     mpiexec -n 3 python tests/mpi_rank_share.py BACKEND eam|lj
@@ -40,7 +40,7 @@ def main() -> int:
     rng = np.random.default_rng(4)  # the same displaced crystal on every rank
     atoms.positions[:] += rng.normal(0.0, 0.08, atoms.positions.shape)
     part = rcb(atoms.positions, np.ones(len(atoms)), size, atoms.box.lo, atoms.box.hi)
-    share = RankShare(atoms, pot, device, part, rank)
+    share = RankShare(comm, atoms, pot, device, part)
     ids, forces, energies = share.compute()
     partials = comm.gather(ExactSum().add(energies), root=0)  # a few hundred bins each
     gathered = comm.gather((ids, forces, energies), root=0)  # the check only

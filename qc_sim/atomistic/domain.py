@@ -1,14 +1,15 @@
 """A rank's share of an atomistic system (DESIGN section 6): the atoms it owns (those in
-its RCB box) and the ghosts it needs (every atom within ``reach`` of the box, by minimum
-image), computed with the very kernels and neighbour lists of a serial run.
+its RCB box) and the ghosts it needs (every atom within a cutoff plus the skin of the box,
+by minimum image), computed with the very kernels and neighbour lists of a serial run.
 
 Ghosts keep their raw positions and global ids and the rank keeps the global periodic box,
 so each owned atom's neighbour row holds the same (global id, image code) entries in the
 same order as in a serial run, and the bond vectors are the same floating-point
 expressions: the owned forces and site energies are bitwise those of the serial run,
-whatever the partition. For EAM the reach is two cutoffs plus the skin, so that every
-neighbour of an owned atom has its whole density row (no communication of the embedding
-derivative is needed for a force evaluation).
+whatever the partition. Only the owned atoms have list rows. For EAM the owners send their
+atoms' embedding derivatives F'(rho) to the ranks holding them as ghosts between the density
+and the force kernel (forward communication), each computed by its owner from its whole
+density row, so bitwise the serial value.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from qc_sim.potentials.eam import Eam
 
 
 def ghost_reach(potential, skin: float) -> float:
-    """How far (Å) beyond a rank's box its ghosts reach: a cutoff plus the skin for pair
-    potentials; two cutoffs plus the skin for EAM, so that every neighbour of an owned atom
-    has its whole density row (no communication of the embedding derivative)."""
-    return (2.0 if isinstance(potential, Eam) else 1.0) * potential.cutoff + skin
+    """How far (Å) beyond a rank's box its ghosts reach: a cutoff plus the skin (for EAM too:
+    the ghosts' F'(rho) come from their owners)."""
+    return potential.cutoff + skin
 
 
 class SplitReductions:
@@ -109,7 +109,7 @@ class GhostShell:
         fixed = np.zeros(len(local), bool)
         fixed[:n] = self._fixed
         self.system = AtomisticSystem(local, self.potential, self.device, skin=self.skin,
-                                      fixed=fixed)
+                                      fixed=fixed, rows=n, halo=self.halo)
         dev = self.device
         self._reference = dev.asarray(x)
         self._send_dev = {r: dev.asarray(i) for r, i in self._send.items()}
@@ -130,44 +130,48 @@ class GhostShell:
 
     def update(self) -> None:
         """Send the owned positions others hold as ghosts; write those received into the
-        ghost slots (buffer-based, no pickling); only those rows cross between device and
-        host, and none with a CUDA-aware MPI."""
-        dev, x = self.device, self.system.positions
+        ghost slots."""
+        self.halo(self.system.positions, tag=22)
+
+    def halo(self, a, tag: int = 23) -> None:
+        """Fill the ghost rows of the per-atom device array ``a`` (positions, or EAM's F'(rho))
+        with their owners' rows (buffer-based, no pickling; collective over the neighbour
+        ranks): only those rows cross between device and host, and none with a CUDA-aware
+        MPI."""
+        dev = self.device
+        shape = a.shape[1:]
         if self.cuda_aware:
-            outgoing = {r: dev.xp.ascontiguousarray(x[i]) for r, i in self._send_dev.items()}
-            incoming = {r: dev.xp.empty((len(self._slots[r]), 3)) for r in self.neighbours}
+            outgoing = {r: dev.xp.ascontiguousarray(a[i]) for r, i in self._send_dev.items()}
+            incoming = {r: dev.xp.empty((len(self._slots[r]),) + shape)
+                        for r in self.neighbours}
         else:
-            outgoing = {r: np.ascontiguousarray(dev.to_host(x[i]))
+            outgoing = {r: np.ascontiguousarray(dev.to_host(a[i]))
                         for r, i in self._send_dev.items()}
-            incoming = {r: np.empty((len(self._slots[r]), 3)) for r in self.neighbours}
-        exchange_arrays(self.comm, self.neighbours, outgoing, incoming, tag=22)
+            incoming = {r: np.empty((len(self._slots[r]),) + shape) for r in self.neighbours}
+        exchange_arrays(self.comm, self.neighbours, outgoing, incoming, tag=tag)
         for r in self.neighbours:
-            x[self._slots_dev[r]] = dev.asarray(incoming[r])
+            a[self._slots_dev[r]] = dev.asarray(incoming[r])
 
 
 class RankShare:
-    """The owned atoms and ghosts of ``rank`` under ``partition`` (owner per atom of
-    ``atoms``), as an AtomisticSystem over that subset with the global box."""
+    """The owned atoms and ghosts of this rank of ``comm`` under ``partition`` (owner per atom
+    of ``atoms``, built identically on every rank): a :class:`GhostShell` chosen once, for a
+    one-off evaluation."""
 
-    def __init__(self, atoms, potential, device, partition, rank: int, skin: float = 0.5,
-                 reach: float | None = None):
-        owned = partition.owner == rank
-        if reach is None:
-            reach = ghost_reach(potential, skin)
-        keep = owned | near_box(atoms.positions, atoms.box, partition.lo[rank],
-                                partition.hi[rank], reach)
-        self.atoms = atoms.select(keep)
-        self.owned = owned[keep]  # (n_local,) True for owned, False for ghosts
-        self.system = AtomisticSystem(self.atoms, potential, device, skin=skin)
-        self.reach = reach
+    def __init__(self, comm, atoms, potential, device, partition, skin: float = 0.5):
+        mine = np.flatnonzero(partition.owner == comm.Get_rank())
+        mine = mine[np.argsort(np.asarray(atoms.ids)[mine], kind="stable")]
+        self.shell = GhostShell(comm, atoms, potential, device, np.asarray(atoms.ids)[mine],
+                                {"types": np.asarray(atoms.types)[mine]}, skin)
+        self.shell.choose(np.asarray(atoms.positions, float)[mine])
+        self.system, self.reach = self.shell.system, self.shell.reach
 
     def compute(self):
-        """(ids, forces, site energies) of the owned atoms, on the host."""
+        """(ids, forces, site energies) of the owned atoms, on the host; collective."""
         result = self.system.compute(energy=True, virial=False)
-        dev = self.system.device
-        return (np.asarray(dev.to_host(self.system.ids))[self.owned],
-                np.asarray(dev.to_host(result.forces))[self.owned],
-                np.asarray(dev.to_host(result.site_energy))[self.owned])
+        dev, n = self.system.device, self.shell.n_owned
+        return (self.shell.ids, np.asarray(dev.to_host(result.forces))[:n],
+                np.asarray(dev.to_host(result.site_energy))[:n])
 
 
 class DomainDynamics:

@@ -36,7 +36,7 @@ class AtomisticSystem:
     """
 
     def __init__(self, atoms: Atoms, potential, device: Device, skin: float = 1.0,
-                 fixed: np.ndarray | None = None):
+                 fixed: np.ndarray | None = None, rows: int | None = None, halo=None):
         self.atoms = atoms
         self.potential = potential
         self.device = device
@@ -53,6 +53,10 @@ class AtomisticSystem:
         self.fixed = device.asarray(fixed)
         self.free_weights = device.asarray(~fixed, dtype=np.float64)  # (n,): 1 free, 0 fixed
         self.n_fixed = int(fixed.sum())
+        # a rank's share (DESIGN section 6): forces for the first ``rows`` atoms (the owned
+        # ones) only; ``halo(a)`` fills the ghost rows of a per-atom array from their owners
+        # (EAM's F'(rho) between its two kernels)
+        self.rows, self.halo = rows, halo
         self.nlist = None
         self.rebuilds = 0
         self._capacity = None
@@ -75,7 +79,7 @@ class AtomisticSystem:
 
     def _rebuild(self) -> None:
         self.nlist = build(self.device, self.positions, self.ids, self.box, self.potential.cutoff,
-                           self.skin, capacity=self._capacity)
+                           self.skin, capacity=self._capacity, rows=self.rows)
         self._capacity = self.nlist.capacity
         self.rebuilds += 1
 
@@ -84,12 +88,11 @@ class AtomisticSystem:
         ``weights`` (device array) those of the weighted energy sum_i w_i E_i."""
         if self.nlist is None or needs_rebuild(self.device, self.nlist, self.positions):
             self._rebuild()
-        if weights is None:
-            return self.potential.compute(self.device, self.positions, self.types, self.box,
-                                          self.nlist, energy=energy, virial=virial)
+        extra = {} if weights is None else {"weights": weights}
+        if self.halo is not None:
+            extra["halo"] = self.halo
         return self.potential.compute(self.device, self.positions, self.types, self.box,
-                                      self.nlist, energy=energy, virial=virial,
-                                      weights=weights)
+                                      self.nlist, energy=energy, virial=virial, **extra)
 
     def set_positions(self, positions) -> None:
         """Replace positions (n, 3) Å (host or device array); the list is rebuilt if needed."""

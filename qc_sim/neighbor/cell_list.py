@@ -63,8 +63,10 @@ def wrap_positions(xp, positions, box: Box):
 
 
 def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
-          capacity: int | None = None) -> NeighborList:
-    """Build the full list of pairs closer than ``cutoff + skin`` (raw positions, Å)."""
+          capacity: int | None = None, rows: int | None = None) -> NeighborList:
+    """Build the full list of pairs closer than ``cutoff + skin`` (raw positions, Å); with
+    ``rows``, only the rows of the first ``rows`` atoms (a rank's owned atoms: its ghosts are
+    neighbours but need no rows of their own)."""
     xp = device.xp
     reach = cutoff + skin
     wrapped, wrap = wrap_positions(xp, positions, box)
@@ -75,9 +77,10 @@ def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
     if capacity is None:
         capacity = initial_capacity(len(positions), box, lo, hi, reach)
     builder = _build_compiled if device.compiled else _build_numpy
+    rows = len(positions) if rows is None else int(rows)
     while True:
         nbr, img, cnt = builder(device, wrapped, wrap, ids, box, grid, coord, order, start, reach,
-                                capacity)
+                                capacity, rows)
         longest = int(cnt.max()) if len(cnt) else 0
         if longest <= capacity:
             return NeighborList(nbr, img, cnt, cutoff, skin, positions.copy())
@@ -112,18 +115,18 @@ def id_ranks(xp, ids):
 
 
 def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, order, start, reach,
-                    cap):
+                    cap, rows):
     xp = device.xp
     n = positions.shape[0]
-    nbr = xp.empty((n, cap), dtype=xp.int32)  # entries past counts[i] are never read
-    img = xp.empty((n, cap), dtype=xp.int32)
-    cnt = xp.empty(n, dtype=xp.int32)
+    nbr = xp.empty((rows, cap), dtype=xp.int32)  # entries past counts[i] are never read
+    img = xp.empty((rows, cap), dtype=xp.int32)
+    cnt = xp.empty(rows, dtype=xp.int32)
     k = device.kernels("neighbor")
     binned = xp.ascontiguousarray(positions[order].T)  # (3, n): coordinate by coordinate
     slot = xp.empty(n, dtype=xp.int32)
     slot[order] = xp.arange(n, dtype=xp.int32)
     rank, inv = id_ranks(xp, ids)
-    k.build_full_list(n, positions, wrap, rank, inv, binned, coord, order, slot, start, device.asarray(grid.as_ints()),
+    k.build_full_list(rows, n, positions, wrap, rank, inv, binned, coord, order, slot, start, device.asarray(grid.as_ints()),
                       device.asarray(box.lengths), device.asarray(grid.origin),
                       device.asarray(grid.width), reach * reach, cap,
                       nbr, img, cnt)
@@ -151,7 +154,7 @@ def _candidate_pairs(grid: BinGrid, coord, order, start, offset):
 
 
 def _build_numpy(device, positions, wrap, ids, box, grid: BinGrid, coord, order, start, reach,
-                 cap):
+                 cap, rows):
     n = positions.shape[0]
     L = box.lengths
     parts = []
@@ -163,15 +166,16 @@ def _build_numpy(device, positions, wrap, ids, box, grid: BinGrid, coord, order,
                     continue
                 i, j, s = _candidate_pairs(grid, coord, order, start, (ox, oy, oz))
                 d = positions[j] + s * L - positions[i]
-                keep = ((d * d).sum(axis=1) < reach * reach) & ~((i == j) & ~s.any(axis=1))
+                keep = (((d * d).sum(axis=1) < reach * reach) & ~((i == j) & ~s.any(axis=1))
+                        & (i < rows))
                 parts.append((i[keep], j[keep], s[keep]))
     i, j, s = (np.concatenate(p) for p in zip(*parts))
     code = image_codes.encode(s + wrap[i] - wrap[j])
     sort = np.lexsort((code, ids[j], i))
     i, j, code = i[sort], j[sort], code[sort]
-    cnt = np.bincount(i, minlength=n).astype(np.int32)
-    nbr = np.full((n, max(cap, 1)), -1, np.int32)
-    img = np.full((n, max(cap, 1)), image_codes.ZERO, np.int32)
+    cnt = np.bincount(i, minlength=rows).astype(np.int32)
+    nbr = np.full((rows, max(cap, 1)), -1, np.int32)
+    img = np.full((rows, max(cap, 1)), image_codes.ZERO, np.int32)
     if cnt.size and cnt.max() <= cap:
         slot = np.arange(len(i)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
         nbr[i, slot], img[i, slot] = j, code

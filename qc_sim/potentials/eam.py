@@ -58,15 +58,20 @@ class Eam:
         return site_terms(self.tables, np.asarray(r, float), species)
 
     def compute(self, device, positions, types, box, nlist, energy=True, virial=True,
-                weights=None):
-        """ForceResult of the energy, or of sum_i w_i E_i with per-atom ``weights``."""
+                weights=None, halo=None):
+        """ForceResult of the energy, or of sum_i w_i E_i with per-atom ``weights``.
+
+        A rank's share (DESIGN section 6) has list rows for its owned atoms only (the first
+        ``len(nlist.counts)``); ``halo(fp)`` then fills the embedding derivatives F'(rho) of
+        the ghosts (the rows after) from their owners before the forces, and the ghosts'
+        forces, site energies and virials come back zero."""
         if not device.compiled:
             f, e, v = eam_compute(self.tables, positions, types, box.lengths, nlist.neighbors,
                                   nlist.images, nlist.counts, energy=energy, virial=virial,
-                                  weights=weights)
+                                  weights=weights, halo=halo)
             return ForceResult(f, e, v)
         return _compute_compiled(self, device, positions, types, box, nlist, energy, virial,
-                                 weights)
+                                 weights, halo)
 
 
 def _device_tables(pot: Eam, device):
@@ -89,23 +94,26 @@ def _device_tables(pot: Eam, device):
 
 
 def _compute_compiled(pot: Eam, device, positions, types, box, nlist, energy, virial,
-                      weights=None):
+                      weights=None, halo=None):
     xp = device.xp
     n = positions.shape[0]
+    rows = int(nlist.counts.shape[0])  # n, or a rank's owned atoms (the ghosts after them)
     t = _device_tables(pot, device)
     k = device.kernels("eam")
     L = device.asarray(box.lengths)
     fp = xp.empty(n)
     site = xp.zeros(n) if energy else xp.empty(1)
-    forces = xp.empty((n, 3))
-    vir = xp.empty((n, 6)) if virial else xp.empty((1, 6))
+    forces = xp.zeros((n, 3)) if rows < n else xp.empty((n, 3))
+    vir = (xp.zeros((n, 6)) if rows < n else xp.empty((n, 6))) if virial else xp.empty((1, 6))
     common = (positions, types, L, nlist.neighbors, nlist.images, nlist.counts, nlist.capacity,
               t["grid"], t["scal"])
-    k.eam_density(n, *common, t["frho"], t["rhor"], t["type2frho"], t["type2rhor"],
+    k.eam_density(rows, *common, t["frho"], t["rhor"], t["type2frho"], t["type2rhor"],
                   int(energy), fp, site)
+    if rows < n:
+        halo(fp)
     if weights is not None:
         fp = fp * weights
-    k.eam_force(n, *common, t["rhor"], t["z2r"], t["type2rhor"], t["type2z2r"], fp,
+    k.eam_force(rows, *common, t["rhor"], t["z2r"], t["type2rhor"], t["type2z2r"], fp,
                 xp.ones(1) if weights is None else weights, int(weights is not None),
                 int(energy), int(virial), forces, site, vir)
     if energy and weights is not None:

@@ -36,9 +36,11 @@ def _per_atom(n, i, values):
 
 
 def eam_compute(tables, positions, types, box_lengths, neighbors, images, counts,
-                energy=True, virial=True, weights=None):
+                energy=True, virial=True, weights=None, halo=None):
     """Forces (n, 3), site energies (n,) or None, per-atom virials (n, 6) or None; with
-    per-atom ``weights`` those of sum_i w_i E_i."""
+    per-atom ``weights`` those of sum_i w_i E_i. With list rows for the first atoms only (a
+    rank's owned atoms), ``halo(fp)`` fills the others' F'(rho) from their owners and their
+    forces, energies and virials are zero."""
     t = tables
     n = positions.shape[0]
     types = np.asarray(types)
@@ -54,6 +56,9 @@ def eam_compute(tables, positions, types, box_lengths, neighbors, images, counts
     mrho, prho = spline_index(rho, 1.0 / t.drho, t.nrho, lowest=1)
     cf = t.frho_spline[t.type2frho[types], mrho]
     fp = spline_slope(cf, prho)
+    rows = len(counts)
+    if rows < n:
+        halo(fp)
     fp_w = fp if weights is None else fp * weights
 
     rhoip = spline_slope(t.rhor_spline[t.type2rhor[ti, tj], m], p)
@@ -74,6 +79,7 @@ def eam_compute(tables, positions, types, box_lengths, neighbors, images, counts
         above = rho > t.rhomax
         embed[above] += fp[above] * (rho[above] - t.rhomax)
         site = embed + 0.5 * _per_atom(n, i, phi)
+        site[rows:] = 0.0
         if weights is not None:
             site = site * weights
     vir = None

@@ -69,18 +69,22 @@ class PairPotential:
         return np.ascontiguousarray(self.params.reshape(-1))
 
     def compute(self, device, positions, types, box, nlist, energy=True, virial=True,
-                weights=None):
-        """ForceResult of the energy, or of sum_i w_i E_i with per-atom ``weights``."""
+                weights=None, halo=None):
+        """ForceResult of the energy, or of sum_i w_i E_i with per-atom ``weights``. With list
+        rows for the first atoms only (a rank's owned atoms), the others' (ghosts') forces,
+        energies and virials are zero; a pair potential needs no ``halo``."""
         if not device.compiled:
             return pair_reference(self, device.xp, positions, types, box.lengths, nlist, energy,
                                   virial, weights)
         xp = device.xp
         n = positions.shape[0]
-        forces = xp.empty((n, 3))
-        site = xp.empty(n) if energy else xp.empty(1)
-        vir = xp.empty((n, 6)) if virial else xp.empty((1, 6))
+        rows = int(nlist.counts.shape[0])
+        alloc = xp.zeros if rows < n else xp.empty
+        forces = alloc((n, 3))
+        site = alloc(n) if energy else xp.empty(1)
+        vir = alloc((n, 6)) if virial else xp.empty((1, 6))
         k = device.kernels("pair")
-        k.pair_force(n, STYLES[self.style], len(self.species), device.asarray(self.kernel_params()),
+        k.pair_force(rows, STYLES[self.style], len(self.species), device.asarray(self.kernel_params()),
                      positions, types, device.asarray(box.lengths), nlist.neighbors, nlist.images,
                      nlist.counts, nlist.capacity, self.cutoff**2,
                      xp.ones(1) if weights is None else weights, int(weights is not None),
