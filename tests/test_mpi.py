@@ -74,7 +74,7 @@ def test_an_exception_on_one_rank_of_four_ends_the_job_with_its_message(mpiexec,
 
 def test_subcommands_that_run_on_one_rank_refuse_several_with_one_line(mpiexec):
     for command, says in ((["validate", ROOT / "cases" / "cu_nve.toml"], "2 MPI ranks"),
-                          (["run", ROOT / "cases" / "bone_single_cell.toml"], "2 MPI ranks"),
+                          (["properties", "x.eam", "--element", "Cu"], "2 MPI ranks"),
                           (["run", ROOT / "cases" / "ar_coupled_nve.toml"],
                            "[output] mesh is not written on several MPI ranks")):
         out = launch(mpiexec, 2, sys.executable, "-m", "qc_sim.cli.main", *command)

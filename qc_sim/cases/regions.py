@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 
-def build_region(case, backend=None):
-    """The region object of ``case`` (a Region: advance, thermo, state fields, exports)."""
+def build_region(case, backend=None, comm=None):
+    """The region object of ``case`` (a Region: advance, thermo, state fields, exports);
+    with ``comm`` (MPI ranks) a microstructure's cell problems are spread over the ranks."""
     if case.region.physics == "bone":
         return _bone(case, backend)
     if case.region.physics == "diffusion":
-        return _diffusion(case)
+        return _diffusion(case, comm)
     raise AssertionError(case.region.physics)  # the schema allows no other
 
 
@@ -56,14 +57,14 @@ def _bone(case, backend):
     return bone.bending_block(traction=b.load, **extra, **common)
 
 
-def _diffusion(case):
+def _diffusion(case, comm=None):
     from qc_sim.regions.diffusion import Arrhenius, DiffusionRegion
 
     d = case.diffusion
     arrhenius = d.prefactor > 0
     scale, micro = 1.0, None
     if d.microstructure:
-        scale, micro = _microstructure(case)
+        scale, micro = _microstructure(case, comm)
     law = Arrhenius(d.prefactor * scale, d.activation_energy) if arrhenius \
         else d.diffusivity * scale
     alpha = d.alpha * micro["alpha_scale"] if micro and d.alpha >= 0 else d.alpha
@@ -77,7 +78,7 @@ def _diffusion(case):
     return region
 
 
-def _microstructure(case):
+def _microstructure(case, comm=None):
     """Micro result in, macro model out: the homogenised microstructure of the particle.
     With porosity eps and the effective tensor K_eff (in units of the pore phase's value),
     eps dc/dt = div(D0 K_eff grad c) and D0 K_eff dc/dn = alpha (c_eq - c) become the
@@ -89,7 +90,8 @@ def _microstructure(case):
     from qc_sim.regions.homogenization import homogenize_file
 
     d = case.diffusion
-    result = homogenize_file(case.path.parent / d.microstructure, d.phase_values or None)
+    result = homogenize_file(case.path.parent / d.microstructure, d.phase_values or None,
+                             comm=comm)
     where = f"{case.path}: [diffusion.microstructure]"
     if not all(result["percolating"]):
         raise InputError(f"{where} the pores do not percolate along every axis "

@@ -58,12 +58,16 @@ def parse_phase_values(text):
     return values
 
 
-def run_homogenize(args) -> int:
+def run_homogenize(args, comm=None) -> int:
+    """Print the table (or JSON) of ``args.input``; on MPI ranks (``comm``) the d cell
+    problems are spread over the ranks and rank 0 prints."""
     result = homogenize_file(args.input, parse_phase_values(getattr(args, "phase_values", None)),
                              phase_key=getattr(args, "phase_key", None),
                              rtol=getattr(args, "tol", DEFAULT_RTOL),
                              backend=getattr(args, "backend", None),
-                             solver=getattr(args, "solver", None))
+                             solver=getattr(args, "solver", None), comm=comm)
+    if comm is not None and comm.Get_rank() != 0:
+        return 0
     if getattr(args, "json", False):
         print(to_json(result))
     else:

@@ -98,12 +98,12 @@ def _main(argv=None) -> int:
     from qc_sim.parallel.mpi import world
 
     comm, rank, size = world()
-    if size > 1 and args.command not in ("info", "run", "restart"):
+    if size > 1 and args.command not in ("info", "run", "restart", "homogenize"):
         if rank == 0:
             print(f"qc-sim: error: {args.command} runs on one rank (launched on {size} MPI "
                   "ranks): run it without mpiexec", file=sys.stderr)
         return 2
-    if size > 1 and args.command in ("run", "restart"):
+    if size > 1 and args.command in ("run", "restart", "homogenize"):
         return _on_ranks(args, comm, rank, size)
     try:
         if args.command == "run":
@@ -219,23 +219,30 @@ def newest_checkpoint(case):
 
 
 def _on_ranks(args, comm, rank, size) -> int:
-    """``run`` and ``restart`` of an atomistic case on several MPI ranks. Bad input is found
-    on every rank alike; rank 0 prints the one line, every rank exits with 2."""
+    """``run`` and ``restart`` of an atomistic, coupled or region case, and ``homogenize``,
+    on several MPI ranks. Bad input is found on every rank alike; rank 0 prints the one
+    line, every rank exits with 2."""
     try:
         if comm is None:
             raise InputError(f"launched on {size} MPI ranks but mpi4py is not installed "
                              "(pip install 'qc-sim[mpi]')")
+        if args.command == "homogenize":  # its cell problems spread over the ranks
+            from qc_sim.cli.homogenize import run_homogenize
+
+            return run_homogenize(args, comm=comm)
         from qc_sim.cli.run_mpi import run_case_on_ranks
 
         if args.command == "run":
             from qc_sim.cases.schema import load_case
 
             case = load_case(args.case)
-            if case.region is not None:
-                raise InputError(f"{case.path}: region cases run on one rank "
-                                 f"(launched on {size} MPI ranks)")
             resume = newest_checkpoint(case) if args.resume else None
             if resume is None:
+                if case.region is not None:
+                    from qc_sim.cli.region import run_region
+
+                    return run_region(args.case, backend=args.backend, steps=args.steps,
+                                      comm=comm)
                 if case.coupling is not None:
                     from qc_sim.cli.coupled import run_coupled
 
@@ -252,6 +259,11 @@ def _on_ranks(args, comm, rank, size) -> int:
 
             return run_coupled(None, backend=args.backend, steps=args.steps, restart=cp,
                                comm=comm)
+        if cp.kind == "region":
+            from qc_sim.cli.region import run_region
+
+            return run_region(None, backend=args.backend, steps=args.steps, restart=cp,
+                              comm=comm)
         if cp.kind != "atoms":
             raise InputError(f"{args.checkpoint}: a {cp.kind} checkpoint restarts on one rank")
         return run_case_on_ranks(args.checkpoint, comm, backend=args.backend, steps=args.steps,

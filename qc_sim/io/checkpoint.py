@@ -75,8 +75,9 @@ def write_checkpoint_parts(path, cp: Checkpoint, comm, keep: int = 2, fields=Non
     time and the number of parts and atoms). All are written to temporary names first; the
     previous set is rotated to ``NAME.1`` (its parts with it) and the index is renamed into
     place last, so a job killed at any moment leaves the previous set whole. ``fields``
-    (rank 0's) are whole-model arrays kept in the index (e.g. a mesh's reference nodes).
-    :func:`read_checkpoint` reads either kind, on any number of ranks."""
+    (rank 0's) are whole-model arrays kept in the index (e.g. a mesh's reference nodes);
+    the fields of ``cp`` itself are per row of this rank's (one row per id), merged by id
+    on reading. :func:`read_checkpoint` reads either kind, on any number of ranks."""
     from qc_sim.parallel.mpi import barrier, global_exact_sum
 
     path = Path(path)
@@ -159,6 +160,7 @@ def read_checkpoint(path) -> Checkpoint:
             parts = int(f.attrs.get("parts", 0))
             if parts:
                 arrays.update(_read_parts(path, parts, int(f.attrs["atoms"])))
+                extra += [k for k in arrays if k.startswith("fields/") and k not in extra]
             return Checkpoint(arrays["ids"], arrays["positions"], arrays["velocities"],
                               int(f.attrs["step"]), float(f.attrs["time"]), text,
                               str(f.attrs["case_path"]), str(f.attrs["version"]),
@@ -187,6 +189,11 @@ def _read_parts(path: Path, parts: int, atoms: int) -> dict:
         raise InputError(f"{path}: its {parts} parts hold {len(ids)} atoms ({len(np.unique(ids))} "
                          f"distinct), the index says {atoms}{_previous(path)}")
     order = np.argsort(ids)
+    names = set(pieces[0].fields)
+    if any(set(p.fields) != names for p in pieces):
+        raise InputError(f"{path}: its parts hold different fields{_previous(path)}")
+    merged = {f"fields/{name}": np.concatenate([p.fields[name] for p in pieces])[order]
+              for name in sorted(names)}
     return {"ids": ids[order],
             "positions": np.concatenate([p.positions for p in pieces])[order],
-            "velocities": np.concatenate([p.velocities for p in pieces])[order]}
+            "velocities": np.concatenate([p.velocities for p in pieces])[order], **merged}

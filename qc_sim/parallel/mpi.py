@@ -149,3 +149,14 @@ def global_exact_sum(comm, values) -> float:
 def barrier(comm) -> None:
     if comm is not None:
         comm.Barrier()
+
+
+def allgather(comm, obj) -> list:
+    """Every rank's ``obj``, in rank order (pickled: for setup data and small arrays);
+    ``[obj]`` without a communicator."""
+    return [obj] if comm is None else comm.allgather(obj)
+
+
+def broadcast(comm, obj):
+    """Rank 0's ``obj`` on every rank (``obj`` itself without a communicator)."""
+    return obj if comm is None else comm.bcast(obj, root=0)

@@ -14,7 +14,9 @@ A region is a piece of the domain with a physics. It owns state arrays and offer
 - ``state_fields()`` / ``load_state_fields(fields)``: every array a bitwise restart needs,
   by name (copies, in global-id order);
 - ``entity_costs()``: relative cost of each owned entity (atom, node, element, point) for
-  the load balancer;
+  the load balancer; a region that runs on MPI ranks also gives ``entity_positions()``
+  (n, d), where each sits (what the recursive coordinate bisection of
+  :mod:`qc_sim.parallel.entities` cuts);
 - ``thermo()``: the scalars a thermo line and CSV show (name to float).
 
 Mechanical regions additionally implement the solver protocol

@@ -84,6 +84,7 @@ class BoneRegion:
         self.time = 0.0
         self.imported_stimulus = None
         self.counts = None
+        self.share = None  # set by distribute() on MPI ranks
         self.timing = {"elasticity": 0.0, "micro": 0.0}
         self.n_solves = 0
         if mesh is None:
@@ -185,9 +186,7 @@ class BoneRegion:
         S = self._current_stimulus()
         if self.law == "komarova":
             factor = np.ones(self.n) if S is None else self.bias.factor(S)
-            self.counts = advance_cells(self.device, self.cells_params.packed(), self.control,
-                                        factor, self.cells, self.step, float(dt),
-                                        *self.z_bounds)
+            self._advance_cells(factor, float(dt))
         else:
             law, el = self.stimulus_law, self.elasticity
             if self.remedy == "nodes":
@@ -196,6 +195,36 @@ class BoneRegion:
                                el.rho_min, el.rho_max)
         self.timing["micro"] += _time.perf_counter() - t0
         self.time += float(dt)
+
+    def distribute(self, share) -> None:
+        """Advance only the cell models of the elements ``share``
+        (:class:`~qc_sim.parallel.entities.EntityShare`) gives this rank, and gather every
+        rank's after each step. The cell models are the per-entity part of a step; the
+        elasticity solve that follows needs every element's density and is repeated on every
+        rank from the gathered state (the same bits everywhere: see
+        :mod:`qc_sim.cli.region`). The stimulus law is one vectorised update of every
+        element, cheaper than the gather that splitting it would need."""
+        self.share = share
+
+    def _advance_cells(self, factor, dt: float) -> None:
+        """The Komarova cells by dt: all of them, or this rank's and then a gather. Each
+        point's sub-steps are its own (see :mod:`~qc_sim.regions.komarova`), so the rows are
+        those of a serial run."""
+        args = (self.device, self.cells_params.packed(), self.control)
+        share = self.share
+        if share is None:
+            self.counts = advance_cells(*args, factor, self.cells, self.step, dt,
+                                        *self.z_bounds)
+            return
+        mine = share.owned
+        cells, step = self.cells[mine], self.step[mine]
+        counts = advance_cells(*args, factor[mine], cells, step, dt, *self.z_bounds)
+        host = self.device.to_host
+        rows = np.column_stack([host(cells), host(step), counts.astype(float)])
+        whole = share.gather_rows(rows)
+        self.cells = self.device.asarray(np.ascontiguousarray(whole[:, :3]))
+        self.step = self.device.asarray(np.ascontiguousarray(whole[:, 3]))
+        self.counts = whole[:, 4:].astype(np.int32)
 
     def stable_time_step(self) -> float:
         """The explicit coupling's step limit (the micro ODEs themselves are adaptive).
@@ -341,6 +370,13 @@ class BoneRegion:
             cost += self.timing["micro"] / n
         total = cost.sum()
         return cost * (n / total) if total > 0 else np.ones(n)
+
+    def entity_positions(self) -> np.ndarray:
+        """(n, d) where each entity of :meth:`entity_costs` sits: element centroids (mm),
+        the origin for a single point."""
+        if self.mesh is None:
+            return np.zeros((1, 1))
+        return self.mesh.nodes[self.mesh.elements].mean(axis=1)
 
     def thermo(self) -> dict:
         if self.mesh is None:

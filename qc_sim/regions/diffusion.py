@@ -434,6 +434,10 @@ class DiffusionRegion:
         """Relative cost per shell (radial) or node (mesh)."""
         return self.grid.entity_costs()
 
+    def entity_positions(self) -> np.ndarray:
+        """(n, 1) shell mid-radii (radial) or (n, 3) node positions (mesh), Å."""
+        return self.grid.entity_positions()
+
     def thermo(self) -> dict:
         return {"time": self.time, "uptake": self.uptake(),
                 "surface_concentration": self.surface_concentration()}

@@ -150,3 +150,7 @@ class SphereFem:
         """Per node: the nonzeros of its row of the system matrix (the work of a sparse
         product or a smoother sweep)."""
         return np.diff(self.stiffness.indptr).astype(float)
+
+    def entity_positions(self) -> np.ndarray:
+        """(n, 3) the node positions."""
+        return self.mesh.nodes.copy()

@@ -88,3 +88,7 @@ class RadialGrid:
     def entity_costs(self) -> np.ndarray:
         """One per shell (a tridiagonal row each)."""
         return np.ones(self.n)
+
+    def entity_positions(self) -> np.ndarray:
+        """(N, 1) the shells' mid-radii."""
+        return self.centres[:, None].copy()

@@ -53,12 +53,14 @@ def mesh_clusters(mesh: Mesh, conducting: np.ndarray):
     return node_cluster, percolating.any(axis=1), percolating
 
 
-def solve_cell_mesh(mesh: Mesh, k_element: np.ndarray, rtol: float):
+def solve_cell_mesh(mesh: Mesh, k_element: np.ndarray, rtol: float, columns=None):
     """Effective tensor (d, d), percolating axes (d,) and solver info of the periodic cell
-    problem on ``mesh`` with element conductivities ``k_element`` (ne,)."""
+    problem on ``mesh`` with element conductivities ``k_element`` (ne,); only the
+    ``columns`` given (default all) are solved for, the others are left NaN."""
     from scipy.sparse import coo_matrix
 
     d = mesh.dim
+    columns = range(d) if columns is None else columns
     cell = float(np.prod(mesh.period))
     conducting = k_element > 0
     node_cluster, kept_cluster, percolating = mesh_clusters(mesh, conducting)
@@ -94,6 +96,9 @@ def solve_cell_mesh(mesh: Mesh, k_element: np.ndarray, rtol: float):
     solve, setup = amg_cg(matrix, rtol)
     info.update(setup)
     for j in range(d):
+        if j not in columns:
+            tensor[:, j] = np.nan
+            continue
         chi, one = solve(b[:, j])
         info["iterations"][j] = one["iterations"]
         info["residuals"][j] = one["residual"]

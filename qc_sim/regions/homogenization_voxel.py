@@ -166,11 +166,13 @@ def solve_cell_amg(g, kept, anchors, rtol, columns=None):
     return tensor, info
 
 
-def solve_cell_stencil(g, kept, anchors, rtol, device):
+def solve_cell_stencil(g, kept, anchors, rtol, device, columns=None):
     """The same cell problem matrix-free on the full grid with Jacobi-PCG, in the array
-    module of ``device`` (NumPy here, CuPy on a GPU: untested without a GPU)."""
+    module of ``device`` (NumPy here, CuPy on a GPU: untested without a GPU); only the
+    ``columns`` given (default all) are solved for, the others are left NaN."""
     xp = device.xp
     d = len(g)
+    columns = range(d) if columns is None else columns
     free = kept.copy()
     free[anchors] = False
     mask = device.asarray(free)
@@ -195,6 +197,9 @@ def solve_cell_stencil(g, kept, anchors, rtol, device):
     diagonal = xp.where(mask, diagonal, 1.0)
     b = [(up[i] - down[i]) * mask for i in range(d)]
     for j in range(d):
+        if j not in columns:
+            tensor[:, j] = np.nan
+            continue
         chi, one = jacobi_pcg(apply, diagonal, b[j], rtol, xp)
         info["iterations"][j] = one["iterations"]
         info["residuals"][j] = one["residual"]
