@@ -166,3 +166,29 @@ def test_a_mesh_with_fewer_elements_than_ranks_is_refused_with_one_line(mpiexec,
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "3 MPI ranks for a bone region of 2 entities" in lines[0]
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["bone_single_cell", "bone_plate_2d", "bone_block_3d",
+                                  "diffusion_particle", "diffusion_porous_particle"])
+def test_every_shipped_region_case_prints_the_serial_lines_on_three_ranks(mpiexec,  # noqa: F811
+                                                                          name, tmp_path):
+    """The shipped region cases whole, serially and on 3 ranks: the same thermo lines and
+    CSV (every bit, written with repr)."""
+    shutil.copytree(ROOT / "cases", tmp_path / "cases")
+    runs = {}
+    for ranks in (1, 3):
+        folder = tmp_path / f"n{ranks}"
+        folder.mkdir()
+        command = [sys.executable, "-m", "qc_sim.cli.main", "run",
+                   tmp_path / "cases" / f"{name}.toml"]
+        out = (launch(mpiexec, ranks, *command, timeout=600, cwd=folder) if ranks > 1 else
+               subprocess.run(list(map(str, command)), capture_output=True, text=True,
+                              timeout=600, cwd=folder, env=dict(os.environ,
+                                                                OMP_NUM_THREADS="1")))
+        assert out.returncode == 0, out.stdout + out.stderr
+        runs[ranks] = [line for line in out.stdout.splitlines() if line.strip()[:1].isdigit()]
+        assert runs[ranks]
+    assert runs[3] == runs[1]
+    assert (tmp_path / "n3" / f"{name}.csv").read_text() == \
+        (tmp_path / "n1" / f"{name}.csv").read_text()

@@ -16,7 +16,11 @@ SuperLU 11.5 ms, the 3200 Komarova cell models 0.5 ms; the same system by Jacobi
 exact dot products to 1e-10 takes 340-440 iterations, 150-390 ms (10-30 times the direct
 solve on one rank, before any message), and cases/bone_block_3d.toml's 900 unknowns 200
 iterations, 40 ms against 5 ms; a diffusion step of cases/diffusion_particle.toml (200
-shells, tridiagonal) costs 1.8 ms, less than the messages that would split it. Thermo lines,
+shells, tridiagonal) costs 0.04 ms, less than the messages that would split it, so every
+rank takes it whole rather than rank 0 taking it and broadcasting. So a region run on ranks
+gains only in its micro models and cell problems, and pays a gather per step: on a 2-core
+machine 100 steps of bone_plate_2d take 4.9 s serially (one thread), 7.0 s on 2 ranks and
+11.3 s on 4 (oversubscribed). Thermo lines,
 CSV, XDMF and PNG come from rank 0, whose state is whole; a checkpoint is one part per rank
 holding its entities' rows keyed by global id, the whole-model fields in the index, and
 restarts on any rank count.
