@@ -75,8 +75,8 @@ def test_an_exception_on_one_rank_of_four_ends_the_job_with_its_message(mpiexec,
 def test_subcommands_that_run_on_one_rank_refuse_several_with_one_line(mpiexec):
     for command, says in ((["validate", ROOT / "cases" / "cu_nve.toml"], "2 MPI ranks"),
                           (["properties", "x.eam", "--element", "Cu"], "2 MPI ranks"),
-                          (["run", ROOT / "cases" / "ar_coupled_nve.toml"],
-                           "[output] mesh is not written on several MPI ranks")):
+                          (["run", ROOT / "cases" / "ar_wave_packet.toml"],
+                           "the wave packet runs on one rank")):
         out = launch(mpiexec, 2, sys.executable, "-m", "qc_sim.cli.main", *command)
         assert out.returncode == 2
         lines = out.stderr.strip().splitlines()
@@ -375,18 +375,21 @@ def test_trajectory_parts_merge_only_whole(mpiexec, tmp_path):
 def test_coupled_case_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpiexec,
                                                                                tmp_path):
     """mpiexec -n 3 qc-sim run of the shipped coupled dynamics case (ar_coupled_nve, made
-    small, without its mesh output): the thermo lines of the serial run and a final
-    checkpoint (3 parts) bitwise equal to the serial one; its step-50 checkpoint restarted
-    on 1 and on 2 ranks ends bitwise equal too."""
+    small): the thermo lines of the serial run, its XDMF mesh frames (written by rank 0 from
+    the gathered nodes, read back by meshio) and a final checkpoint (3 parts) bitwise equal
+    to the serial ones; its step-50 checkpoint restarted on 1 and on 2 ranks ends bitwise
+    equal too."""
+    import meshio
+
     from qc_sim.io.checkpoint import read_checkpoint
 
     text = (ROOT / "cases" / "ar_coupled_nve.toml").read_text()
     for old, new in (("repeats = [60, 36, 1]", "repeats = [40, 24, 1]"),
                      ("steps = 2000", "steps = 100"), ("checkpoint_every = 500",
-                                                       "checkpoint_every = 50")):
+                                                       "checkpoint_every = 50"),
+                     ("trajectory_every = 100", "trajectory_every = 50")):
         assert old in text
         text = text.replace(old, new)
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("mesh ="))
     runs = {}
     for ranks in (1, 3):
         folder = tmp_path / f"n{ranks}"
@@ -401,6 +404,18 @@ def test_coupled_case_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mp
     lines = {r: [line for line in out.splitlines() if line.strip()[:1].isdigit()
                  and len(line.split()) == 7] for r, out in runs.items()}  # coupled thermo
     assert lines[3] == lines[1] and len(lines[1]) == 2
+    frames = {}
+    for ranks in (1, 3):
+        with meshio.xdmf.TimeSeriesReader(tmp_path / f"n{ranks}" / "ar_coupled.xdmf") as r:
+            points, cells = r.read_points_cells()
+            frames[ranks] = [r.read_data(k) for k in range(r.num_steps)]
+    assert len(frames[1]) == 3 and len(points) > 0
+    for (t1, nodes1, cells1), (t3, nodes3, cells3) in zip(frames[1], frames[3]):
+        assert t1 == t3 and set(nodes1) == set(nodes3) >= {"displacement", "velocity"}
+        for name in nodes1:
+            assert np.array_equal(nodes1[name], nodes3[name]), name
+        for name in cells1:
+            assert all(np.array_equal(a, b) for a, b in zip(cells1[name], cells3[name])), name
     serial = read_checkpoint(tmp_path / "n1" / "ar_coupled.h5")
     halfway = tmp_path / "n3" / "ar_coupled.h5.1"
     assert read_checkpoint(halfway).step == 50

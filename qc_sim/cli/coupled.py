@@ -154,9 +154,6 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
     if ranks > 1:
         from qc_sim.coupling.domain import DomainCoupledModel
 
-        if case.output.mesh:
-            raise InputError(f"{case.path}: [output] mesh is not written on several MPI ranks "
-                             "yet: run on one rank, or drop it")
         case, serial, vacancy = _model(path, backend, check=False, case=case)
         model = DomainCoupledModel(comm, serial, skin=case.potential.skin)
         model.check_patch_test()
@@ -226,9 +223,22 @@ def _statics(case, model, serial, vacancy, out, comm) -> int:
         print(f"vacancy formation energy {e_vacancy - e_perfect + site:.6f} eV", file=out)
     print(f"solve time {time.perf_counter() - start:.2f} s", file=out)
     if case.output.mesh:
-        _write_mesh(case.output.mesh, model, [(0.0,) + mesh_fields(model)])
+        fields = _frame_fields(model, serial, comm)
+        if fields is not None:
+            _write_mesh(case.output.mesh, serial, [(0.0,) + fields])
     result.check()
     return 0
+
+
+def _frame_fields(model, serial, comm, velocities=None):
+    """The mesh fields of one output frame: of ``model`` itself on one rank; on several,
+    the owned nodes' positions (and velocities) gathered on rank 0, which computes the
+    fields from the serial model's mesh and material (None on the other ranks)."""
+    if comm is None or comm.Get_size() == 1:
+        return mesh_fields(model, velocities)
+    y = model.gather_nodes(model.y)
+    v = model.gather_nodes(velocities) if velocities is not None else None
+    return None if y is None else mesh_fields(serial, v, y=y)
 
 
 def _write_mesh(path, model, frames):
@@ -322,7 +332,9 @@ def _dynamics(case, model, serial, out, steps, restart, comm=None) -> int:
                                       fields={"reference_nodes": mesh.nodes})
 
     def frame(s):
-        frames.append((s.time,) + mesh_fields(model, s.velocities))
+        fields = _frame_fields(model, serial, comm, s.velocities)
+        if fields is not None:  # rank 0 keeps the frames
+            frames.append((s.time,) + fields)
 
     def stopping(s, signal) -> bool:
         """Whether to stop: at once on one rank; on several, every rank together, checked
@@ -350,7 +362,7 @@ def _dynamics(case, model, serial, out, steps, restart, comm=None) -> int:
         bar.close()
         wall = time.perf_counter() - start
         if output.mesh and frames:
-            _write_mesh(output.mesh, model, frames)
+            _write_mesh(output.mesh, serial, frames)
         if csv is not None:
             csv.close()
         if output.checkpoint:

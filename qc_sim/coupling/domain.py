@@ -13,8 +13,8 @@ Every rank builds the whole serial :class:`~qc_sim.coupling.model.CoupledModel` 
 - Per evaluation, point-to-point with neighbour ranks only: node owners send positions to the
   ranks whose elements or padding atoms use them (ghost nodes); atom owners interpolate their
   atoms (the serial rows of Phi, in their stored order) and send positions to the ranks that
-  hold them as ghosts (the atoms within two cutoffs and the skin of a rank's own, chosen
-  again when atoms pass half the skin); element owners evaluate Cauchy-Born on their elements
+  hold them as ghosts (the atoms within a cutoff and the skin of a rank's own, chosen
+  again when atoms pass half the skin; for EAM their F'(rho) follows from their owners); element owners evaluate Cauchy-Born on their elements
   and send the corner forces, and atom owners send their atoms' forces, to the owners of the
   nodes they act on.
 - A node owner sums its nodes' element forces in the mesh's CSR order (by element id, from
@@ -375,6 +375,18 @@ class DomainCoupledModel(SplitReductions, NodeDofs):
         random strains; GhostForceError when a coupling breaks its promise), over the
         ranks; collective, and the same verdict on every rank."""
         return CoupledModel.check_patch_test(self, random_strains, size, seed)
+
+    def gather_nodes(self, values):
+        """Per-owned-node ``values`` (n_owned_nodes, ...) of every rank in global node order
+        on rank 0 (None elsewhere); collective. For output frames only, never in a step."""
+        parts = self.comm.gather((self.nodes, np.asarray(values)), root=0)
+        if parts is None:
+            return None
+        ids = np.concatenate([p[0] for p in parts])
+        rows = np.concatenate([p[1] for p in parts])
+        out = np.empty((self.model.y.shape[0],) + rows.shape[1:], rows.dtype)
+        out[ids] = rows
+        return out
 
     def imbalance(self) -> float:
         """Max over mean of the per-rank summed entity cost of the partition."""

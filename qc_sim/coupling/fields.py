@@ -7,14 +7,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def mesh_fields(model, velocities=None) -> tuple[dict, dict]:
-    """(node_fields, element_fields) of ``model`` at its current node positions."""
+def mesh_fields(model, velocities=None, y=None) -> tuple[dict, dict]:
+    """(node_fields, element_fields) of ``model`` at node positions ``y`` (default: its
+    current ones)."""
     g = model.geometry
     mesh = g.mesh
-    corners = mesh.element_coordinates(model.y)
+    y = model.y if y is None else np.asarray(y, float)
+    corners = mesh.element_coordinates(y)
     F = np.einsum("ead,eaf->edf", corners, mesh.gradients)
     _, P = model.material.energy_stress(F)
-    nodes = {"displacement": model.y - mesh.nodes, "blend_weight": g.node_beta,
+    nodes = {"displacement": y - mesh.nodes, "blend_weight": g.node_beta,
              "zone": np.asarray(g.node_zone, np.int32), "held": g.held.astype(np.int32)}
     if velocities is not None:
         nodes["velocity"] = np.asarray(velocities, float)
