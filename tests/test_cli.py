@@ -80,6 +80,17 @@ DIPOLE_SMALL = {
                             ("core_radius = 6.0 ", "core_radius = 4.0 "))}
 
 
+def _run_small(case, replacements, cwd, timeout=600):
+    """``qc-sim run`` of the case's small setting (:func:`_small`), which must succeed."""
+    small = _small(case, replacements)
+    try:
+        out = qc_sim("run", small, "--backend", "cpu", cwd=cwd, timeout=timeout)
+    finally:
+        small.unlink()
+    assert out.returncode == 0, out.stderr
+    return out
+
+
 def _small(case, replacements):
     """The case's text with the small setting; written beside it (the potential resolves)."""
     text = case.read_text()
@@ -89,6 +100,16 @@ def _small(case, replacements):
     small = case.parent / f".small_{case.name}"
     small.write_text(text)
     return small
+
+
+# the indentation run small (a 7 Å core half-sphere, R = 5 Å, depths 0 and 1 Å, fmax 1e-2):
+# the load at 1 Å (eV/Å), one atom in contact; relaxed to fmax, the contact atom's load is
+# known to (atoms in contact) x fmax = 1e-2 eV/Å
+PINNED_INDENT = {"al_indent.toml": (1.0, 0.81365, 1e-2)}
+INDENT_SMALL = (("repeats = [24, 24, 12]", "repeats = [12, 12, 6]"),
+                ("core_radius = 3.5 ", "core_radius = 1.75"), ("width = 1.5", "width = 0.5"),
+                ("radius = 12.0 ", "radius = 5.0 "), ("depth_step = 0.25 ", "depth_step = 1.0 "),
+                ("max_depth = 4.0 ", "max_depth = 1.0 "), ("fmax = 1e-3", "fmax = 1e-2"))
 
 
 # the wave packet run small (a 2 x 12a core band, 3 cells across): its reflected fraction
@@ -101,26 +122,29 @@ WAVE_SMALL = (("repeats = [524, 4, 1]", "repeats = [160, 3, 1]"),
 @pytest.mark.parametrize("case", COUPLED, ids=[c.name for c in COUPLED])
 def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials, tmp_path):
     if case.name in PINNED_WAVE:
-        small = _small(case, WAVE_SMALL)
-        try:
-            out = qc_sim("run", small, "--backend", "cpu", cwd=tmp_path)
-        finally:
-            small.unlink()
-        assert out.returncode == 0, out.stderr
+        out = _run_small(case, WAVE_SMALL, tmp_path)
         fraction = float(out.stdout.split("reflected fraction ")[1].split()[0])
         assert fraction == pytest.approx(PINNED_WAVE[case.name], abs=1e-6)
         return
     if case.name in DIPOLE_SMALL:
-        small = _small(case, DIPOLE_SMALL[case.name])
-        try:
-            out = qc_sim("run", small, "--backend", "cpu", cwd=tmp_path, timeout=900)
-        finally:
-            small.unlink()
-        assert out.returncode == 0, out.stderr
+        out = _run_small(case, DIPOLE_SMALL[case.name], tmp_path, timeout=900)
         assert "patch test: largest ghost force" in out.stdout
         kind, pinned = PINNED_DIPOLE[case.name]
         energy = float(out.stdout.split(f"{kind} dipole energy ")[1].split()[0])
         assert energy == pytest.approx(pinned, abs=1e-5)
+        return
+    if case.name in PINNED_INDENT:
+        out = _run_small(case, INDENT_SMALL, tmp_path)
+        ghost = float(out.stdout.split("ghost force ")[1].split()[0])
+        assert ghost < 1e-8  # bgfc at the identity, on the twin without the surface
+        depth, pinned, tolerance = PINNED_INDENT[case.name]
+        rows = {float(r[0]): float(r[1]) for r in (line.split() for line in
+                                                   out.stdout.splitlines())
+                if len(r) == 7 and r[0].replace(".", "").isdigit()}
+        assert rows[depth] == pytest.approx(pinned, abs=tolerance)
+        text = (tmp_path / "al_indent.csv").read_text().splitlines()
+        assert text[0].startswith("depth_A,load_eV_per_A,load_nN") and len(text) == 3
+        assert "pop-in: none up to h = 1 Å" in out.stdout
         return
     if "[crack]" in case.read_text():
         small = _small(case, CRACK_SMALL)
@@ -182,6 +206,8 @@ def test_info_lists_backends():
     assert "backend cpu" in out.stdout and "backend numpy : available" in out.stdout
 
 
+INDENT_CASE = ("[lattice]\nperiodic = [false, false, false]\n[potential]\nstyle='lj'\n"
+               "epsilon=1.0\nsigma=1.0\ncutoff=2.5\n[coupling]\nmethod = 'bgfc'\n[indent]\n")
 BAD = {
     "unknown key": ("[lattice]\nkind = 'fcc'\nrepeat = [2, 2, 2]\n",
                     "[lattice] unknown key 'repeat'; did you mean 'repeats'?"),
@@ -210,6 +236,12 @@ BAD = {
                                "[lattice.periodic] a coupled model holds its outer boundary"),
     "unknown coupling": ("[coupling]\nmethod = 'qnl'\n",
                          "[coupling.method] 'qnl' is not one of bqce, bgfc, bqcf"),
+    "indent radius": (INDENT_CASE + "radius = -1.0\n", "[indent.radius] must be positive"),
+    "indent deeper than the core": (INDENT_CASE + "radius = 5.0\nmax_depth = 4.0\n",
+                                    "[indent.max_depth] the contact radius at max_depth"),
+    "indent without coupling": (INDENT_CASE.replace("[coupling]\nmethod = 'bgfc'\n", "")
+                                + "radius = 5.0\n", "[indent] [indent] is a coupled model: "
+                                "the case needs a [coupling] section"),
     "species not in potential": ("[lattice]\nspecies = ['Fe']\n[potential]\nstyle = 'eam'\n"
                                  "file = '" + str(ROOT / "cases/potentials/Cu_sutton_chen.eam.alloy")
                                  + "'\n", "[lattice.species] ['Fe'] not in the potential"),

@@ -70,7 +70,7 @@ def _check_geometry(case) -> None:
                          "give their masses in [lattice] masses")
 
 
-MECHANICS = ("lattice", "potential", "dynamics", "coupling", "crack", "wave")
+MECHANICS = ("lattice", "potential", "dynamics", "coupling", "crack", "indent", "wave")
 REGION_GEOMETRY = {"bar": (2, 3), "plate": (2,), "block": (3,)}  # allowed mesh dimensions
 
 
@@ -238,8 +238,9 @@ def check_case(case) -> None:
     _need(case, dyn.temperature >= 0, "dynamics.temperature", "must be >= 0 (K)")
     _need(case, dyn.damping > 0, "dynamics.damping", f"must be positive (ps), got {dyn.damping}")
     _check_output(case)
-    _need(case, case.crack is None or case.coupling is not None, "crack",
-          "a crack is a coupled model: the case needs a [coupling] section")
+    for section in ("crack", "indent"):
+        _need(case, section not in case.sections or case.coupling is not None, section,
+              f"[{section}] is a coupled model: the case needs a [coupling] section")
     if case.coupling is not None:
         _check_coupling(case)
 
@@ -278,6 +279,9 @@ def _check_coupling(case) -> None:
         return
     if case.wave is not None:
         _check_wave(case)
+        return
+    if case.indent is not None:
+        _check_indent(case)
         return
     if c.defect == "lomer_dipole":
         _check_lomer(case)
@@ -330,6 +334,69 @@ def _check_crack(case) -> None:
           f"must be at least k_start ({k.k_start}), got {k.k_end}")
     _need(case, (k.k_end - k.k_start) / k.k_step <= 1000, "crack.k_step",
           "gives more than 1000 load steps")
+
+
+def _check_indent(case) -> None:
+    """Nanoindentation: a cube-oriented cubic slab, held sides and bottom (nothing periodic),
+    statics in the perfect lattice, an indenter whose contact stays inside the core."""
+    lat, c, ind = case.lattice, case.coupling, case.indent
+    _need(case, lat.kind in ("fcc", "bcc", "sc"), "lattice.kind",
+          f"the indentation needs a 3D cubic lattice, got {lat.kind!r}")
+    _need(case, tuple(tuple(o) for o in lat.orientation) == ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
+          "lattice.orientation", "the indentation's surface is (001) of the cube orientation")
+    _need(case, not any(lat.periodic), "lattice.periodic",
+          "the indentation's slab is held on its sides and bottom: give [false, false, false]")
+    _need(case, len(lat.species) == 1, "lattice.species",
+          "a coupled model has one species (Cauchy-Born needs a simple lattice)")
+    _need(case, c.solve == "static", "coupling.solve",
+          "the indenter is lowered quasi-statically: give solve = \"static\"")
+    _need(case, c.defect == "none" and not c.far_field and not c.center, "coupling.defect",
+          "the indentation runs in the perfect lattice, its core under the indenter "
+          "(no defect, far_field or center)")
+    for key in ("radius", "stiffness", "depth_step"):
+        value = getattr(ind, key)
+        _need(case, value > 0, f"indent.{key}", f"must be positive, got {value}")
+    _need(case, 0 <= ind.max_depth < ind.radius, "indent.max_depth",
+          f"must be in [0, radius = {ind.radius:g}) Å, got {ind.max_depth}")
+    _need(case, ind.max_depth / ind.depth_step <= 1000, "indent.depth_step",
+          "gives more than 1000 depths")
+    hi = [r * lat.a for r in lat.repeats[:2]]
+    _need(case, len(ind.position) in (0, 2), "indent.position", "needs two coordinates (x, y) Å")
+    inside = all(0 <= p <= h for p, h in zip(ind.position, hi))
+    _need(case, inside, "indent.position",
+          f"{list(ind.position)} Å lies outside the top surface [0, {hi[0]:.4g}] x "
+          f"[0, {hi[1]:.4g}] Å")
+    contact = (2 * ind.radius * ind.max_depth - ind.max_depth**2) ** 0.5
+    _need(case, contact + lat.a <= c.core_radius * lat.a, "indent.max_depth",
+          f"the contact radius at max_depth ({contact:.4g} Å) plus a lattice constant must lie "
+          f"inside the core ({c.core_radius * lat.a:.4g} Å): lower max_depth or enlarge "
+          "[coupling] core_radius")
+    _need(case, not ind.csv or os.path.normpath(ind.csv) not in {
+        os.path.normpath(f) for f in (case.output.thermo_csv, case.output.checkpoint) if f},
+        "indent.csv", f"'{ind.csv}' is also an [output] file")
+
+
+def indent_axis(case):
+    """(x, y) Å of the case's indenter axis: [indent] position, or the top surface's middle."""
+    lat = case.lattice
+    if case.indent.position:
+        return tuple(float(p) for p in case.indent.position)
+    return tuple(r * lat.a / 2 for r in lat.repeats[:2])
+
+
+def check_indent_room(case, cutoff: float) -> None:
+    """The indentation's all-sites half-sphere (core, handshake and a lattice constant) and
+    its padding clear of the held sides and bottom."""
+    lat, c = case.lattice, case.coupling
+    x, y = indent_axis(case)
+    hi = [r * lat.a for r in lat.repeats]
+    room = min(x, hi[0] - x, y, hi[1] - y, hi[2])
+    reach = (2 if c.method == "bqcf" else 1) * cutoff
+    need = (c.core_radius + c.width + 1.0) * lat.a + reach
+    _need(case, need <= room, "lattice.repeats",
+          f"the indentation's core, handshake and padding need {need:.4g} Å beside and below "
+          f"the indenter's axis but the held boundary is {room:.4g} Å away: enlarge repeats "
+          "or shrink core_radius or width")
 
 
 def _check_wave(case) -> None:

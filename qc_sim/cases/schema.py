@@ -90,6 +90,22 @@ class CrackSpec:
 
 
 @dataclass(frozen=True)
+class IndentSpec:
+    """Nanoindentation of the slab's free top (001) surface (with [coupling]; cube
+    orientation, held sides and bottom) by a spherical repulsive indenter (LAMMPS's fix
+    indent sphere: force K (R - r)^2 on atoms within R of its centre) of ``radius`` R (Å)
+    and ``stiffness`` K (eV/Å^3) over ``position`` (x, y) Å, lowered by ``depth_step`` to
+    ``max_depth`` (Å), the model relaxed at each depth; the P-h table goes to ``csv``."""
+
+    radius: float = 20.0
+    stiffness: float = 10.0
+    depth_step: float = 0.25
+    max_depth: float = 4.0
+    position: tuple[float, ...] = ()
+    csv: str = ""
+
+
+@dataclass(frozen=True)
 class WaveSpec:
     """A plane wave packet leaving the core of a coupled 2D slab (with [coupling]; the lattice
     periodic along y only): carrier ``wavelength`` (lattice spacings), ``amplitude`` and
@@ -208,6 +224,7 @@ class Case:
     dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
     coupling: CouplingSpec | None = None
     crack: CrackSpec | None = None
+    indent: IndentSpec | None = None
     wave: WaveSpec | None = None
     output: OutputSpec = field(default_factory=OutputSpec)
     region: RegionSpec | None = None
@@ -305,6 +322,15 @@ KEY_DOCS = {
     "crack.k_start": "the first applied stress intensity K_I, MPa m^0.5",
     "crack.k_step": "the increase of K between relaxations, MPa m^0.5",
     "crack.k_end": "the largest K tried if the atoms neither cleave nor emit, MPa m^0.5",
+    "indent.radius": "the spherical indenter's radius R, Å",
+    "indent.stiffness": "its force constant K, eV/Å^3: force K (R - r)^2 on an atom at r < R "
+                        "from its centre (LAMMPS fix indent)",
+    "indent.depth_step": "the depth added between relaxations, Å",
+    "indent.max_depth": "the deepest depth below the reference surface, Å (the contact "
+                        "radius there must lie one lattice constant inside the core)",
+    "indent.position": "the indenter's axis (x, y), Å (default: the middle of the top "
+                       "surface)",
+    "indent.csv": "file for the load-depth table (CSV; empty: none)",
     "wave.wavelength": "the packet's carrier wavelength, lattice spacings (>= 3)",
     "wave.amplitude": "the packet's displacement amplitude, lattice spacings",
     "wave.sigma": "the packet's Gaussian envelope, lattice spacings",
@@ -375,7 +401,7 @@ KEY_DOCS = {
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
             "dynamics": DynamicsSpec, "coupling": CouplingSpec, "crack": CrackSpec,
-            "wave": WaveSpec,
+            "indent": IndentSpec, "wave": WaveSpec,
             "output": OutputSpec,
             "region": RegionSpec, "bone": BoneSpec, "diffusion": DiffusionSpec}
 
@@ -461,7 +487,7 @@ def _coerce(path, key, value, default):
             item = default[0]
         else:
             item = (0.0 if key.endswith(("fractions", "masses", "center", "size",
-                                         "phase_values", "traction"))
+                                         "phase_values", "traction", "position"))
                     else 0 if key.endswith("divisions") else "")
         return tuple(_coerce(path, f"{key}[{k}]", v, item) for k, v in enumerate(value))
     raise TypeError(kind)

@@ -28,6 +28,10 @@ def _model(path, backend, check, case=None):
         from qc_sim.cli.crack import crack_model
 
         return case, crack_model(case, potential, device, None).model, None
+    if case.indent is not None:  # the slab with its surface (its patch test on the twin)
+        from qc_sim.cli.indent import indent_model
+
+        return case, indent_model(case, potential, device).model, None
     if case.coupling.defect in ("lomer_dipole", "edge_dipole"):
         dipole = dipole_model(case, potential, device)
         return case, dipole.model, dipole
@@ -147,6 +151,10 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
         from qc_sim.cli.crack import run_crack
 
         return run_crack(case, backend=backend, out=out, comm=comm)
+    if restart is None and case.indent is not None:
+        from qc_sim.cli.indent import run_indent
+
+        return run_indent(case, backend=backend, out=out, comm=comm)
     if restart is None and case.wave is not None:
         if ranks > 1:
             raise InputError(f"{path}: the wave packet runs on one rank (launched on {ranks})")

@@ -152,6 +152,10 @@ def _main(argv=None) -> int:
             potential = build_potential(case)  # reads and checks the potential file too
             if case.wave is not None:
                 pass  # its room is checked with the case (cases.checks._check_wave)
+            elif case.indent is not None:
+                from qc_sim.cases.checks import check_indent_room
+
+                check_indent_room(case, potential.cutoff)
             elif case.crack is not None:
                 from qc_sim.cases.checks import check_crack_room
 

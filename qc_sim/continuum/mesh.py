@@ -267,23 +267,28 @@ def delaunay_mesh(points, seed: int = 0, periodic=None, lo=None, hi=None) -> Mes
 
 
 def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_level: int = 6,
-                   periodic=None):
+                   periodic=None, distance=None):
     """Sites of ``lattice`` in the box [lo, hi]: all of them inside the fine box
     [fine_lo, fine_hi], and farther out only those whose conventional-cell indices are
     multiples of 2^level, level = floor(log2(1 + rate * distance / a)) (capped); on the
     faces of the box the rule applies within the face, so the faces stay covered. Along a
     ``periodic`` axis every cell layer is kept (no coarsening across the period, whose
-    images would otherwise share Delaunay ties) and the sites lie in [lo, hi)."""
+    images would otherwise share Delaunay ties) and the sites lie in [lo, hi).
+    ``distance``, a function of sites (n, d) -> (n,) Å, gives another fine zone: the sites
+    where it is 0 (a sphere, say); the fine box is then not used."""
     from qc_sim.geometry.lattice import sites_in_box
 
     d = lattice.dimension
     lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
-    fine_lo, fine_hi = np.asarray(fine_lo, float)[:d], np.asarray(fine_hi, float)[:d]
     cell = np.diag(lattice.cell)[:d]
     periodic = np.zeros(d, bool) if periodic is None else np.asarray(periodic, bool)[:d]
     x, cell_index, basis_index = sites_in_box(lattice, lo, hi, open_hi=periodic)
-    gap = np.maximum(np.maximum(fine_lo - x, x - fine_hi), 0.0)
-    distance = np.sqrt((gap**2).sum(axis=1))
+    if distance is None:
+        fine_lo, fine_hi = np.asarray(fine_lo, float)[:d], np.asarray(fine_hi, float)[:d]
+        gap = np.maximum(np.maximum(fine_lo - x, x - fine_hi), 0.0)
+        distance = np.sqrt((gap**2).sum(axis=1))
+    else:
+        distance = np.asarray(distance(x), float)
     level = np.minimum(np.floor(np.log2(1.0 + rate * distance / lattice.a)), max_level)
     step = (2 ** level).astype(int)
     on_face = ((np.abs(x - lo) < 1e-9) | (np.abs(x - hi) < 1e-9)) & ~periodic  # (n, d)

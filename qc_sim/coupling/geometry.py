@@ -112,23 +112,11 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     (ne,) that is true for the elements a cut (a crack's faces) removes; a model with a cut,
     like one with vacancies, keeps a twin without it.
     """
-    import scipy.sparse as sp
-    from scipy.spatial import cKDTree
-
-    d = lattice.dimension
-    lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
-    center = np.asarray(center, float)
-    center = center[:d] if center.ndim == 1 else center[:, :d]
+    d, lo, hi, center, periodic = _frame(lattice, lo, hi, center, periodic)
     centers = np.atleast_2d(center)
     if len(centers) == 0:
         raise ValueError("the core needs at least one centre")
-    periodic = np.zeros(d, bool) if periodic is None else np.asarray(periodic, bool)[:d]
     open_ = ~periodic
-    period = np.where(periodic, hi - lo, 0.0)
-
-    def beta_of(points):
-        return blend_weight(core_distance(points, centers, core_radius, open_), width)
-
     outer = core_radius + width
     margin = lattice.a if fine_margin is None else float(fine_margin)
     fine_lo = np.where(periodic, lo, centers.min(axis=0) - outer - margin)
@@ -148,16 +136,43 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
                                      max_level, periodic=periodic, fine_margin=fine_margin)
     nodes = _without(lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate=rate,
                                     max_level=max_level, periodic=periodic), vacancies)
+    sites = _without(sites_in_box(lattice, lo, hi, open_hi=periodic)[0], vacancies)
+    return assemble_geometry(lattice, lo, hi, center, core_radius, width, reach, nodes, sites,
+                             periodic=periodic, cut=cut, defect_free=defect_free)
+
+
+def assemble_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: float,
+                      reach: float, nodes, sites, periodic=None, cut=None, free_faces=None,
+                      defect_free: CoupledGeometry | None = None) -> CoupledGeometry:
+    """The coupled geometry on given mesh ``nodes`` (nn, d) and lattice ``sites`` (ns, d) of
+    the box [lo, hi] (lattice sites, ``nodes`` among ``sites``): the Delaunay mesh (less the
+    elements ``cut`` marks), zones and blend weights, the held nodes (those on the box's
+    faces, across the open axes), the blended atoms and their padding within ``reach``, and
+    the interpolation. ``free_faces`` (d, 2) bool marks faces (low, high per axis) that are
+    a free surface: no node on one is held, not even on its rim; ``defect_free`` is the
+    twin the model keeps (:func:`build_geometry`)."""
+    import scipy.sparse as sp
+    from scipy.spatial import cKDTree
+
+    d, lo, hi, center, periodic = _frame(lattice, lo, hi, center, periodic)
+    centers = np.atleast_2d(center)
+    open_ = ~periodic
+    period = np.where(periodic, hi - lo, 0.0)
+    free = np.zeros((d, 2), bool) if free_faces is None else np.asarray(free_faces, bool)
+
+    def beta_of(points):
+        return blend_weight(core_distance(points, centers, core_radius, open_), width)
+
     mesh = delaunay_mesh(nodes, periodic=periodic, lo=lo, hi=hi)
     if cut is not None:
         mesh = _cut(mesh, cut)
     dist = core_distance(mesh.nodes, centers, core_radius, open_)
     node_beta = blend_weight(dist, width)
     node_zone = np.where(dist <= 0, CORE, np.where(node_beta > 0, HANDSHAKE, CONTINUUM))
-    faces = (np.abs(mesh.nodes - lo) < 1e-6) | (np.abs(mesh.nodes - hi) < 1e-6)
-    on_box = np.any(faces & open_, axis=1)
+    low, high = np.abs(mesh.nodes - lo) < 1e-6, np.abs(mesh.nodes - hi) < 1e-6
+    on_free = np.any((low & free[:, 0]) | (high & free[:, 1]), axis=1)
+    on_box = np.any((low | high) & open_, axis=1) & ~on_free
 
-    sites = _without(sites_in_box(lattice, lo, hi, open_hi=periodic)[0], vacancies)
     site_beta = beta_of(sites)
     blended = sites[site_beta > 0]
     images = _images(periodic) * period  # (k, d): the blended sites' periodic images
@@ -204,6 +219,15 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     return CoupledGeometry(lattice, lo, hi, center, float(core_radius), float(width), mesh,
                            node_beta, node_zone, on_box, atom_sites, atom_beta, atom_node, phi,
                            element_beta, defect_free, periodic, offset)
+
+
+def _frame(lattice, lo, hi, center, periodic):
+    """(d, lo, hi, center, periodic) as arrays of the lattice's dimension."""
+    d = lattice.dimension
+    center = np.asarray(center, float)
+    center = center[:d] if center.ndim == 1 else center[:, :d]
+    periodic = np.zeros(d, bool) if periodic is None else np.asarray(periodic, bool)[:d]
+    return d, np.asarray(lo, float)[:d], np.asarray(hi, float)[:d], center, periodic
 
 
 def _images(periodic) -> np.ndarray:

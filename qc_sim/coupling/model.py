@@ -82,6 +82,8 @@ class CoupledModel(NodeDofs):
         self.atom_of_node[g.atom_node[g.atom_node >= 0]] = np.nonzero(g.atom_node >= 0)[0]
         self.free = ~g.held
         self.y = mesh.nodes.copy()
+        # external potentials on the nodes: objects with energy_forces(y) -> (eV, (nn, d))
+        self.external = []
         # a model with defects keeps a defect-free twin (same zones): the patch test and
         # bgfc's correction are properties of the lattice, not of the defect
         self.twin = None
@@ -145,6 +147,15 @@ class CoupledModel(NodeDofs):
         return float(site.sum()) + e_c, self.geometry.interpolation.T @ f_atoms + f_c
 
     def evaluate(self, y):
+        """(energy, node forces (nn, d)) of the model at node positions y: its coupling plus
+        any ``external`` terms (an indenter)."""
+        e, f = self._coupled(y)
+        for term in self.external:
+            e_term, f_term = term.energy_forces(y)
+            e, f = e + e_term, f + f_term
+        return e, f
+
+    def _coupled(self, y):
         """(energy, node forces (nn, d)) of the model's coupling at node positions y."""
         if self.method == "bqce":
             return self.bqce(y)
