@@ -5,7 +5,8 @@ with Hertz's law of the potential's own elastic constants and the first load dro
 lines go to stderr; one JSON object (machine, commit, settings, figures) to stdout.
 
     python scripts/indent.py [--case cases/al_indent.toml] [--max-depth 4.0]
-                             [--depth-step 0.25] [--backend cpu] > result.json
+                             [--depth-step 0.25] [--position X Y] [--backend cpu]
+                             > result.json
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ def main(argv=None) -> int:
     p.add_argument("--case", default="cases/al_indent.toml")
     p.add_argument("--max-depth", type=float, help="Å (default: the case's)")
     p.add_argument("--depth-step", type=float, help="Å (default: the case's)")
+    p.add_argument("--position", type=float, nargs=2, help="the indenter's axis (x, y) Å "
+                   "(default: the case's)")
     p.add_argument("--backend", default="cpu")
     args = p.parse_args(argv)
     case = load_case(args.case)
     spec = replace(case.indent, csv="",
                    max_depth=args.max_depth if args.max_depth is not None
                    else case.indent.max_depth,
-                   depth_step=args.depth_step or case.indent.depth_step)
+                   depth_step=args.depth_step or case.indent.depth_step,
+                   position=tuple(args.position or case.indent.position))
     case = replace(case, indent=spec)
     figures = indentation(case, args.backend, out=sys.stderr)
     print(json.dumps({"benchmark": "nanoindentation", "commit": commit(), "machine": machine(),

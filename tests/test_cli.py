@@ -140,7 +140,7 @@ def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials, tmp
         depth, pinned, tolerance = PINNED_INDENT[case.name]
         rows = {float(r[0]): float(r[1]) for r in (line.split() for line in
                                                    out.stdout.splitlines())
-                if len(r) == 7 and r[0].replace(".", "").isdigit()}
+                if len(r) == 8 and r[0].replace(".", "").isdigit()}
         assert rows[depth] == pytest.approx(pinned, abs=tolerance)
         text = (tmp_path / "al_indent.csv").read_text().splitlines()
         assert text[0].startswith("depth_A,load_eV_per_A,load_nN") and len(text) == 3

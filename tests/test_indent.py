@@ -114,12 +114,25 @@ def test_coupled_forces_with_the_indenter_are_exact(slab):
     assert np.allclose([f[n, c] for n, c in picks], fd, rtol=1e-5, atol=1e-7)
 
 
+def test_a_stacking_fault_under_the_contact_is_seen(slab):
+    """The watched core atoms are centrosymmetric in the slab; shearing the atoms above a
+    (111) plane through the core by a Shockley partial a/sqrt(6) along [11-2] faults them."""
+    g = slab.model.geometry
+    X = g.mesh.nodes
+    assert len(slab.watched) > 10 and slab.faulted(X) == 0
+    normal = np.array([1.0, 1.0, 1.0]) / np.sqrt(3)
+    slip = np.array([1.0, 1.0, -2.0]) / np.sqrt(6)
+    origin = np.array([*slab.axis, slab.surface - 1.2 * A_LJ])
+    above = (X - origin) @ normal > 0
+    assert slab.faulted(X + np.outer(above, slip * A_LJ / np.sqrt(6))) >= 6
+
+
 def test_first_load_drop_looks_past_the_relaxation_noise():
     """A fall of less than (atoms in contact) x fmax is noise; a larger one is the pop-in."""
     from qc_sim.coupling.indent import DepthStep
 
     loads = [0.0, 1.0, 2.0, 1.995, 3.0, 2.5, 2.0]
-    steps = [DepthStep(0.1 * k, p, 2, 0.0, True, 1) for k, p in enumerate(loads)]
+    steps = [DepthStep(0.1 * k, p, 2, 0, 0.0, True, 1) for k, p in enumerate(loads)]
     before, after = first_load_drop(steps, fmax=1e-2)
     assert (before.load, after.load) == (3.0, 2.5)
     assert first_load_drop(steps[:4], fmax=1e-2) is None

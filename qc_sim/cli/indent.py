@@ -81,6 +81,7 @@ def indentation(case, backend=None, out=sys.stdout) -> dict:
     from qc_sim.backend import get_device
     from qc_sim.cases.build import build_potential
     from qc_sim.continuum.hertz import hertz_load
+    from qc_sim.coupling.centrosymmetry import CSP_FAULT
     from qc_sim.coupling.indent import EV_PER_A_TO_NN, first_load_drop, indent
     from qc_sim.errors import InputError
 
@@ -103,6 +104,8 @@ def indentation(case, backend=None, out=sys.stdout) -> dict:
           f"{figures['core_radius_A']:.3g} Å ({figures['core_atoms']} atoms), indenter R "
           f"{spec.radius:g} Å K {spec.stiffness:g} eV/Å^3 at (x, y) = ({run.axis[0]:.4g}, "
           f"{run.axis[1]:.4g}) Å, {device.describe()}", file=out)
+    print(f"faulted: of the {len(run.watched)} core atoms a lattice constant or more below the "
+          f"surface, those with centrosymmetry > {CSP_FAULT:g} Å^2", file=out)
     print(f"patch test (twin without the surface): ghost force "
           f"{figures['patch_test_identity']:.3e} eV/Å at the identity, largest "
           f"{figures['patch_test_largest']:.3e} over 5 deformations", file=out)
@@ -111,23 +114,23 @@ def indentation(case, backend=None, out=sys.stdout) -> dict:
                                                             moduli["nu"], moduli["E_star"]),
           file=out)
     print(f"{'h Å':>7} {'P eV/Å':>11} {'P nN':>10} {'Hertz nN':>10} {'P/Hertz':>8} "
-          f"{'contact':>8} {'steps':>6}", file=out, flush=True)
+          f"{'contact':>8} {'faulted':>8} {'steps':>6}", file=out, flush=True)
     E_star = moduli["E_star_ev"]
     rows = []
     csv = open(spec.csv, "w") if spec.csv else None
     if csv is not None:
-        csv.write("depth_A,load_eV_per_A,load_nN,hertz_nN,contact_atoms,energy_eV,steps,"
-                  "converged\n")
+        csv.write("depth_A,load_eV_per_A,load_nN,hertz_nN,contact_atoms,faulted_atoms,"
+                  "energy_eV,steps,converged\n")
 
     def report(step):
         hertz = float(hertz_load(E_star, spec.radius, step.depth)) * EV_PER_A_TO_NN
         ratio = f"{step.load_nn / hertz:8.4f}" if hertz > 0 else f"{'-':>8}"
         print(f"{step.depth:>7.3f} {step.load:>11.5f} {step.load_nn:>10.5f} {hertz:>10.5f} "
-              f"{ratio} {step.contact:>8d} {step.steps:>6d}"
+              f"{ratio} {step.contact:>8d} {step.faulted:>8d} {step.steps:>6d}"
               + ("" if step.converged else " (not converged)"), file=out, flush=True)
         rows.append({"depth_A": step.depth, "load_eV_per_A": step.load,
                      "load_nN": step.load_nn, "hertz_nN": hertz, "contact_atoms": step.contact,
-                     "energy_eV": step.energy, "steps": step.steps,
+                     "faulted_atoms": step.faulted, "energy_eV": step.energy, "steps": step.steps,
                      "converged": step.converged})
         if csv is not None:
             csv.write(",".join(repr(v) for v in rows[-1].values()) + "\n")

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from qc_sim.continuum.crack_field import J_PER_M2, MPA_SQRT_M, CrackField, cubic_stiffness
+from qc_sim.coupling.centrosymmetry import CSP_FAULT, centrosymmetry, opposite_pairs
 from qc_sim.coupling.geometry import build_geometry
 from qc_sim.coupling.model import CoupledModel
 from qc_sim.geometry.lattice import oriented_lattice
 from qc_sim.units import EV_PER_A3_TO_GPA
 
 BROKEN = 1.3  # a bond across the plane is broken past this many nearest-neighbour distances
-CSP_FAULT = 1.0  # Å^2: centrosymmetry above this marks a fault or a dislocation core
 
 
 @dataclass
@@ -146,22 +146,8 @@ class CrackReader:
         self.bond_x = 0.5 * (X[self.bonds[:, 0], 0] + X[self.bonds[:, 1], 0])
         # centrosymmetry: the core's atoms more than 0.75 a from the crack plane
         core = (g.atom_beta == 1.0) & (np.abs(X[:, 1] - tip[1]) > 0.75 * g.lattice.a)
-        self.core = np.flatnonzero(core)
-        self.pairs = []  # per core atom: (6, 2) neighbour indices opposite in the reference
-        keep = []
-        for a in self.core:
-            nb = tree.query_ball_point(X[a] - g.lo, 1.05 * r_nn)
-            nb = [n for n in nb if n != a]
-            if len(nb) != 12:
-                continue
-            R = self._wrap(X[nb] - X[a])
-            opposite = np.argmin(np.linalg.norm(R[:, None] + R[None], axis=2), axis=1)
-            chosen = [(nb[k], nb[opposite[k]]) for k in range(12) if k < opposite[k]]
-            if len(chosen) == 6:
-                self.pairs.append(chosen)
-                keep.append(a)
-        self.core = np.array(keep, np.int64)
-        self.pairs = np.array(self.pairs, np.int64).reshape(-1, 6, 2)
+        self.core, self.pairs = opposite_pairs(X, np.flatnonzero(core), tree, r_nn, self._wrap,
+                                               g.lo)
 
     def _wrap(self, d):
         """Minimum image along the periodic axes."""
@@ -183,10 +169,7 @@ class CrackReader:
 
     def centrosymmetry(self, x) -> np.ndarray:
         """(n_core,) Å^2 of the core atoms away from the faces."""
-        centre = x[self.core][:, None, :]
-        a = self._wrap(x[self.pairs[:, :, 0]] - centre)
-        b = self._wrap(x[self.pairs[:, :, 1]] - centre)
-        return ((a + b) ** 2).sum(axis=(1, 2))
+        return centrosymmetry(x, self.core, self.pairs, self._wrap)
 
 
 def load_crack(crack: Crack, k_values, fmax: float = 1e-3, max_steps: int = 20_000,

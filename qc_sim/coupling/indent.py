@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qc_sim.coupling.centrosymmetry import CSP_FAULT, centrosymmetry, opposite_pairs
 from qc_sim.coupling.geometry import CORE, _without, assemble_geometry
 from qc_sim.coupling.model import CoupledModel
 
@@ -74,12 +75,32 @@ class SphericalIndenter:
 @dataclass
 class Indentation:
     """A coupled model of a slab with a free top surface at ``surface`` (Å) and its
-    ``indenter``, whose axis passes through ``axis`` (x, y) Å."""
+    ``indenter``, whose axis passes through ``axis`` (x, y) Å; ``watched`` core atoms (a
+    lattice constant or more below the surface) and their opposite neighbour ``pairs``, whose
+    centrosymmetry tells a stacking fault or a dislocation's core."""
 
     model: CoupledModel
     indenter: SphericalIndenter
     surface: float
     axis: np.ndarray
+    watched: np.ndarray = None
+    pairs: np.ndarray = None
+
+    def __post_init__(self):
+        from scipy.spatial import cKDTree
+
+        if self.watched is None:
+            g = self.model.geometry
+            deep = (g.atom_beta == 1.0) & (g.atom_sites[:, 2] < self.surface - g.lattice.a
+                                           + 1e-6)
+            self.watched, self.pairs = opposite_pairs(
+                g.atom_sites, np.flatnonzero(deep), cKDTree(g.atom_sites),
+                g.lattice.nearest_neighbor_distance)
+
+    def faulted(self, y) -> int:
+        """The watched atoms whose centrosymmetry passes CSP_FAULT at node positions y."""
+        x = self.model.geometry.interpolation @ y
+        return int((centrosymmetry(x, self.watched, self.pairs) > CSP_FAULT).sum())
 
     def place(self, depth: float) -> None:
         """Put the indenter's centre R - ``depth`` above the reference surface on the axis."""
@@ -138,12 +159,13 @@ def build_indentation(lattice, repeats, potential, species: str, axis, core_radi
 
 @dataclass(frozen=True)
 class DepthStep:
-    """One depth: h (Å), the load P (eV/Å), the atoms in contact, the model's energy (eV),
-    the minimiser's account."""
+    """One depth: h (Å), the load P (eV/Å), the atoms in contact, the watched core atoms
+    that lost their centrosymmetry, the model's energy (eV), the minimiser's account."""
 
     depth: float
     load: float
     contact: int
+    faulted: int
     energy: float
     converged: bool
     steps: int
@@ -176,8 +198,8 @@ def indent(indentation: Indentation, depths, fmax: float = 1e-3, max_steps: int 
             raise ValueError(f"at depth {h:g} Å the indenter reaches atoms outside the "
                              "atomistic core: enlarge the core")
         load, contact = indenter.load(model.y)
-        step = DepthStep(float(h), load, contact, result.energy, result.converged,
-                         result.steps)
+        step = DepthStep(float(h), load, contact, indentation.faulted(model.y), result.energy,
+                         result.converged, result.steps)
         out.append(step)
         if on_step is not None:
             on_step(step)
