@@ -107,9 +107,9 @@ def _small(case, replacements):
 # known to (atoms in contact) x fmax = 1e-2 eV/Å
 PINNED_INDENT = {"al_indent.toml": (1.0, 0.81365, 1e-2)}
 INDENT_SMALL = (("repeats = [24, 24, 12]", "repeats = [12, 12, 6]"),
-                ("core_radius = 3.5 ", "core_radius = 1.75"), ("width = 1.5", "width = 0.5"),
+                ("core_radius = 4.5 ", "core_radius = 1.75"), ("width = 1.5", "width = 0.5"),
                 ("radius = 12.0 ", "radius = 5.0 "), ("depth_step = 0.25 ", "depth_step = 1.0 "),
-                ("max_depth = 4.0 ", "max_depth = 1.0 "), ("fmax = 1e-3", "fmax = 1e-2"))
+                ("max_depth = 6.0 ", "max_depth = 1.0 "), ("fmax = 1e-3", "fmax = 1e-2"))
 
 
 # the wave packet run small (a 2 x 12a core band, 3 cells across): its reflected fraction
