@@ -5,17 +5,19 @@ stated hardware figures. Prints one JSON object (inputs and both tables); with -
 the tables as docs/performance.md shows them.
 
 Per rank and step, with n = N / P atoms in a cube of side L = (n / rho)^(1/3) and a ghost
-shell of reach r (two cutoffs plus the skin: qc-sim's ghosts carry whole EAM rows, so no
-embedding derivative is communicated):
+shell of reach r (a cutoff plus the skin; only the owned atoms have list rows, and EAM's
+embedding derivative F'(rho) of the ghosts comes from their owners in a second halo):
 
     ghosts      g = rho ((L + 2 r)^3 - L^3)
-    compute     t_c = (n + g) / R                 (every local row is computed: the ghosts too)
-    exchange    t_x = m alpha + b g / beta        (m neighbour ranks, b bytes per ghost and step)
-    staging     t_s = 2 (alpha_h + b g / beta_h)  (GPU: halos through host memory, both ways)
-    decision    t_d = 2 alpha log2 P              (one allreduce of a max per step: the skin)
+    compute     t_c = n / R                         (owned rows only)
+    exchange    t_x = 2 m alpha + b g / beta        (two halos: positions, then F'(rho); m
+                                                     neighbour ranks, b bytes per ghost and step)
+    staging     t_s = 4 (alpha_h + b g / (2 beta_h)) (GPU: both halos through host memory,
+                                                     each both ways)
+    decision    t_d = 2 alpha log2 P                (one allreduce of a max per step: the skin)
 
-m = 26 while L > r, else (2 ceil(r / L) + 1)^3 - 1. b and m come from a measured run
-(scripts/bench_mpi.py: bytes and messages per step, re-exchanges included); R is qc-sim's
+m = 26 while L > r, else (2 ceil(r / L) + 1)^3 - 1. b comes from a measured run
+(scripts/bench_mpi.py: bytes per step over ghosts, re-exchanges included); R is qc-sim's
 measured one-core CPU rate, or for a GPU the figure given with --gpu-rate (no GPU run of this
 project is on record: the default is an assumption, marked as such in the output).
 
@@ -33,11 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 INPUTS = {
     "density_per_A3": 4 / 3.615**3,  # fcc Cu
-    "reach_A": 2 * 4.95 + 1.0,  # Cu_u3.eam: cutoff 4.95 Å, skin 1 Å (bench/in.eam)
-    # measured: scripts/bench_mpi.py, 2 ranks, 6,912 atoms of Sutton-Chen Cu, 10 steps at
-    # 1600 K: 105-112 kB per step for 3,306-3,606 ghosts, re-exchanges included
-    "bytes_per_ghost_per_step": 31.8,
-    "cpu_atom_steps_per_s_per_core": 7.05e5,  # scripts/results/bench_mpi_cpu_2core_epyc.json
+    "reach_A": 4.95 + 1.0,  # Cu_u3.eam: cutoff 4.95 Å, skin 1 Å (bench/in.eam)
+    # measured: scripts/bench_mpi.py, 2 ranks, 256,000 atoms of Cu_u3 at 1600 K, 20 steps:
+    # 743 kB per step for 20.8k ghosts (positions 24 B + F'(rho) 8 B each, re-exchanges
+    # amortised), 2.2 messages per step to the one neighbour rank
+    "bytes_per_ghost_per_step": 35.8,
+    "cpu_atom_steps_per_s_per_core": 6.39e5,  # scripts/results/bench_mpi_cpu_2core_epyc.json
     "latency_s": 2e-6,  # MPI point-to-point over InfiniBand (vendor figures: 1-2 us)
     "bandwidth_B_per_s": 25e9,  # per rank: InfiniBand NDR 400 Gb/s = 50 GB/s per port,
                                 # taken as shared by two GPUs
@@ -52,16 +55,16 @@ def step_time(n: float, P: int, rate: float, gpu: bool, p=INPUTS) -> dict:
     g = rho * ((L + 2 * r) ** 3 - L**3) if P > 1 else 0.0
     m = 0 if P == 1 else (26 if L > r else (2 * math.ceil(r / L) + 1) ** 3 - 1)
     b = p["bytes_per_ghost_per_step"] * g
-    terms = {"compute": (n + g) / rate,
-             "exchange": m * p["latency_s"] + b / p["bandwidth_B_per_s"],
-             "staging": (2 * (p["host_latency_s"] + b / p["host_bandwidth_B_per_s"])
+    terms = {"compute": n / rate,
+             "exchange": 2 * m * p["latency_s"] + b / p["bandwidth_B_per_s"],
+             "staging": (4 * (p["host_latency_s"] + 0.5 * b / p["host_bandwidth_B_per_s"])
                          if gpu and P > 1 else 0.0),
              "decision": 2 * p["latency_s"] * math.log2(P) if P > 1 else 0.0}
     total = sum(terms.values())
     return {"ranks": P, "atoms_per_rank": n, "ghosts_per_rank": g, "neighbour_ranks": m,
             "bytes_per_step": b, **{f"{k}_s": v for k, v in terms.items()},
             "step_s": total, "dominant": max(terms, key=terms.get),
-            "ghost_work_fraction": g / (n + g),
+            "ghosts_per_atom": g / n,
             "communication_fraction": (total - terms["compute"]) / total}
 
 
@@ -99,14 +102,14 @@ def markdown(result: dict) -> str:
         lines.append(f"**{label}{rate:.2g} atom-steps/s.** Weak scaling, "
                      f"{data['weak_atoms_per_rank']:.0e} atoms per rank:")
         lines += ["", "| ranks | atoms | ghosts/rank | compute | exchange | staging | decision "
-                  "| ghost work | communication | efficiency |",
+                  "| ghosts/atom | communication | efficiency |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in data["weak"]:
             lines.append(_row(r, r["ranks"] * r["atoms_per_rank"]))
         for N, rows in data["strong"].items():
             lines += ["", f"Strong scaling, {float(N):.0e} atoms:", "",
                       "| ranks | atoms | ghosts/rank | compute | exchange | staging | decision "
-                      "| ghost work | communication | efficiency |",
+                      "| ghosts/atom | communication | efficiency |",
                       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
             lines += [_row(r, float(N)) for r in rows]
         lines.append("")
@@ -117,7 +120,7 @@ def _row(r, atoms) -> str:
     ms = lambda s: f"{s * 1e3:.3g} ms"  # noqa: E731
     return (f"| {r['ranks']} | {atoms:.0e} | {r['ghosts_per_rank']:.3g} | {ms(r['compute_s'])} | "
             f"{ms(r['exchange_s'])} | {ms(r['staging_s'])} | {ms(r['decision_s'])} | "
-            f"{r['ghost_work_fraction']:.0%} | {r['communication_fraction']:.0%} | "
+            f"{r['ghosts_per_atom']:.2f} | {r['communication_fraction']:.0%} | "
             f"{r['efficiency']:.2f} |")
 
 
