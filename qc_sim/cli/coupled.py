@@ -136,15 +136,14 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
     checkpoint to continue. With ``comm`` of several MPI ranks the model is split over them
     (:class:`~qc_sim.coupling.domain.DomainCoupledModel`: the same bits on any rank count)
     and rank 0 prints."""
-    import io
     from pathlib import Path
 
     from qc_sim.cases.schema import load_case, parse_case
+    from qc_sim.cli.run import rank_out
     from qc_sim.errors import InputError
 
     ranks = 1 if comm is None else comm.Get_size()
-    if ranks > 1 and comm.Get_rank() != 0:
-        out = io.StringIO()
+    out = rank_out(out, comm)
     case = (load_case(path) if restart is None
             else parse_case(restart.case_text, Path(restart.case_path)))
     if restart is None and case.crack is not None:

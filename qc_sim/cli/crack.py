@@ -4,7 +4,6 @@ step by step until the atoms cleave or emit; one line per step and the verdict."
 
 from __future__ import annotations
 
-import io
 import sys
 import time
 
@@ -55,12 +54,12 @@ def crack_model(case, potential, device, comm, elastic=None):
 def run_crack(case, backend=None, out=sys.stdout, comm=None) -> int:
     from qc_sim.backend import get_device
     from qc_sim.cases.build import build_potential
+    from qc_sim.cli.run import rank_out
     from qc_sim.continuum.crack_field import MPA_SQRT_M, J_PER_M2
     from qc_sim.coupling.crack import load_crack
 
     ranks = 1 if comm is None else comm.Get_size()
-    if ranks > 1 and comm.Get_rank() != 0:
-        out = io.StringIO()
+    out = rank_out(out, comm)
     lat, c, k = case.lattice, case.coupling, case.crack
     device = get_device(backend or case.run.backend)
     potential = build_potential(case)

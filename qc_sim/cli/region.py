@@ -80,16 +80,6 @@ def _png(folder, region, step, t, elements, unit):
 UNITS = {"bone": "days", "diffusion": "s"}
 
 
-class _Silent:
-    """The stdout of a rank other than 0: the lines are rank 0's to print."""
-
-    def write(self, text):
-        return len(text)
-
-    def flush(self):
-        pass
-
-
 def _share(case, region, comm):
     """The :class:`EntityShare` of ``region`` over the ranks of ``comm``; a mesh with fewer
     entities than ranks is refused (a single point runs on one rank, the others idle)."""
@@ -126,12 +116,12 @@ def run_region(path, backend=None, steps=None, out=sys.stdout, restart=None,
     on the ranks of an MPI communicator (see the module)."""
     from qc_sim.cases.regions import build_region
     from qc_sim.cases.schema import load_case, parse_case
-    from qc_sim.cli.run import STOP_STATUS, ProgressBar, _Stop
+    from qc_sim.cli.run import STOP_STATUS, ProgressBar, _Stop, rank_out
     from qc_sim.io.checkpoint import Checkpoint, write_checkpoint, write_checkpoint_parts
     from qc_sim.parallel.mpi import global_max
 
     lead = comm is None or comm.Get_rank() == 0
-    out = out if lead else _Silent()
+    out = rank_out(out, comm)
     case = (load_case(path) if restart is None
             else parse_case(restart.case_text, Path(restart.case_path)))
     r, output = case.region, case.output

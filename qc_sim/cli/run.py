@@ -23,6 +23,22 @@ from qc_sim.errors import InputError
 STOP_STATUS = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
 
+class _Silent:
+    """The stdout of an MPI rank other than 0: the lines are rank 0's to print."""
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def rank_out(out, comm):
+    """``out`` on rank 0 (or without a communicator); a writer that drops everything on
+    the other ranks."""
+    return out if comm is None or comm.Get_rank() == 0 else _Silent()
+
+
 class _Stop:
     """Remembers the first SIGTERM/SIGINT; the run loop checks it between chunks."""
 

@@ -214,7 +214,4 @@ def _whole(runner):
     step, to read the atoms)."""
     if not hasattr(runner, "nodes"):
         return runner.y
-    out = np.zeros_like(runner.model.y)
-    for nodes, y in runner.comm.allgather((runner.nodes, runner.y)):
-        out[nodes] = y
-    return out
+    return runner.gather_nodes(runner.y, root=None)

@@ -34,7 +34,7 @@ from qc_sim.atomistic.domain import GhostShell, SplitReductions
 from qc_sim.coupling.geometry import ZONE_NAMES
 from qc_sim.coupling.model import CoupledModel, NodeDofs
 from qc_sim.parallel.decompose import rcb
-from qc_sim.parallel.mpi import exchange, global_exact_sum, global_max
+from qc_sim.parallel.mpi import exchange, gather_rows, global_exact_sum, global_max
 
 
 class _Clock:
@@ -376,17 +376,11 @@ class DomainCoupledModel(SplitReductions, NodeDofs):
         ranks; collective, and the same verdict on every rank."""
         return CoupledModel.check_patch_test(self, random_strains, size, seed)
 
-    def gather_nodes(self, values):
-        """Per-owned-node ``values`` (n_owned_nodes, ...) of every rank in global node order
-        on rank 0 (None elsewhere); collective. For output frames only, never in a step."""
-        parts = self.comm.gather((self.nodes, np.asarray(values)), root=0)
-        if parts is None:
-            return None
-        ids = np.concatenate([p[0] for p in parts])
-        rows = np.concatenate([p[1] for p in parts])
-        out = np.empty((self.model.y.shape[0],) + rows.shape[1:], rows.dtype)
-        out[ids] = rows
-        return out
+    def gather_nodes(self, values, root: int | None = 0):
+        """Per-owned-node ``values`` (n_owned_nodes, ...) of every rank in global node order,
+        on ``root`` (None elsewhere) or with ``root`` None on every rank; collective. For
+        output frames and load steps, never in an evaluation."""
+        return gather_rows(self.comm, self.nodes, values, self.model.y.shape[0], root)
 
     def imbalance(self) -> float:
         """Max over mean of the per-rank summed entity cost of the partition."""

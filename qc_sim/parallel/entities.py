@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from qc_sim.parallel.decompose import rcb
-from qc_sim.parallel.mpi import allgather, broadcast
+from qc_sim.parallel.mpi import broadcast, gather_rows
 
 
 class EntityShare:
@@ -61,7 +61,4 @@ class EntityShare:
         rows = np.asarray(rows)
         if self.size == 1:
             return rows.copy()
-        out = np.empty((self.n,) + rows.shape[1:], rows.dtype)
-        for ids, piece in allgather(self.comm, (self.owned, rows)):
-            out[ids] = piece
-        return out
+        return gather_rows(self.comm, self.owned, rows, self.n)

@@ -157,6 +157,26 @@ def allgather(comm, obj) -> list:
     return [obj] if comm is None else comm.allgather(obj)
 
 
+def gather_rows(comm, ids, rows, n: int, root: int | None = None):
+    """The (n, ...) array whose rows ``ids`` are this rank's ``rows`` and whose other rows
+    are the other ranks' (every row owned by one rank): on every rank (``root`` None, one
+    allgather) or on ``root`` only (one gather; None elsewhere). No arithmetic, so the rows
+    keep their bits. Pickled: for output frames and per-step rows of small models."""
+    rows = np.asarray(rows)
+    if comm is None:
+        parts = [(ids, rows)]
+    elif root is None:
+        parts = comm.allgather((ids, rows))
+    else:
+        parts = comm.gather((ids, rows), root=root)
+        if parts is None:
+            return None
+    out = np.empty((n,) + rows.shape[1:], rows.dtype)
+    for part_ids, piece in parts:
+        out[part_ids] = piece
+    return out
+
+
 def broadcast(comm, obj):
     """Rank 0's ``obj`` on every rank (``obj`` itself without a communicator)."""
     return obj if comm is None else comm.bcast(obj, root=0)
