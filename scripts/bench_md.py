@@ -7,6 +7,14 @@ against serial LAMMPS) and for all cores (OpenMP threads against as many LAMMPS 
 qc-sim's and LAMMPS's atom-steps/s and their ratio, with the machine and the commit.
 
     python scripts/bench_md.py [--atoms 32000] [--steps 100] [--backend cpu] [--repeats 3]
+
+With ``--backend gpu`` it times each of ``--sizes`` (atom counts) on the GPU instead and
+reports, per size, atom-steps/s, a model of the bytes each atom-step must move to and from the
+GPU's memory (the neighbour rows read by EAM's two kernels dominate), the bandwidth that
+implies, and its fraction of a device-to-device copy's bandwidth measured in the same run;
+with the device name, the driver and CuPy's version.
+
+    python scripts/bench_md.py --backend gpu --sizes 32000 256000 2048000 --steps 100
 """
 
 from __future__ import annotations
@@ -73,7 +81,67 @@ def time_qc_sim(backend: str, cells: int, steps: int, threads: int | None, poten
     state = dynamics.run(system, state, steps, 0.005)
     device.synchronize()
     wall = time.perf_counter() - start
-    return len(atoms) * steps / wall, len(atoms), system.rebuilds
+    rows = float(device.to_host(system.nlist.counts).mean())
+    return len(atoms) * steps / wall, len(atoms), system.rebuilds, rows
+
+
+# Bytes per atom-step to and from device memory with every gathered neighbour position found in
+# cache (a lower bound on the traffic): the row (int32 index + int32 image code) is read by the
+# density and by the force kernel; per atom, those kernels read x (24 B), the count (4), the
+# type (4) and F'(rho) (8) and write rho, F' (16) and f (24); velocity Verlet reads and writes
+# x and v, reads f and the mass (2*24 + 2*24 + 24 + 8); the rebuild check reads x and the
+# reference positions (48) and writes d2 (8).
+def bytes_per_atom_step(row_length: float) -> float:
+    return 2 * 8 * row_length + (2 * 24 + 2 * 4 + 4 + 8 + 16 + 24) + (96 + 24 + 8) + 56
+
+
+def copy_bandwidth(xp, nbytes: int = 1 << 31) -> float:
+    """Bytes read plus written per second by a device-to-device copy (median of 10)."""
+    a = xp.ones(nbytes // 8)
+    b = xp.empty_like(a)
+    times = []
+    for _ in range(12):
+        xp.cuda.get_current_stream().synchronize()
+        t = time.perf_counter()
+        b[...] = a
+        xp.cuda.get_current_stream().synchronize()
+        times.append(time.perf_counter() - t)
+    return 2 * a.nbytes / statistics.median(times[2:])
+
+
+def gpu_report(args, pot) -> dict:
+    import cupy
+
+    from qc_sim.backend import get_device
+
+    get_device("gpu")
+    dev = cupy.cuda.Device()
+    props = cupy.cuda.runtime.getDeviceProperties(dev.id)
+    peak = copy_bandwidth(cupy)
+    report = {"benchmark": "eam_nve_cu_gpu", "commit": commit(), "machine": machine(),
+              "device": props["name"].decode(),
+              "driver": cupy.cuda.runtime.driverGetVersion(),
+              "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
+              "cupy": cupy.__version__, "precision": "float64", "steps": args.steps,
+              "repeats": args.repeats, "potential": pot.name,
+              "copy_bandwidth_bytes_per_s": peak, "sizes": []}
+    for n in args.sizes:
+        cells = cells_for(n)
+        runs = []
+        for _ in range(args.repeats):
+            rate, natoms, rebuilds, rows = time_qc_sim("gpu", cells, args.steps, None, pot)
+            runs.append(rate)
+        rate = statistics.median(runs)
+        per_step = bytes_per_atom_step(rows)
+        entry = {"atoms": natoms, "atom_steps_per_s": rate, "runs": runs,
+                 "rebuilds_in_timed_run": rebuilds, "mean_row_length": rows,
+                 "model_bytes_per_atom_step": per_step,
+                 "model_bandwidth_bytes_per_s": rate * per_step,
+                 "fraction_of_copy_bandwidth": rate * per_step / peak}
+        report["sizes"].append(entry)
+        print(json.dumps(entry), file=sys.stderr, flush=True)
+        cupy.get_default_memory_pool().free_all_blocks()
+    return report
 
 
 LAMMPS_INPUT = """units metal
@@ -129,6 +197,8 @@ def main(argv=None) -> int:
     p.add_argument("--backend", default="cpu")
     p.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is quoted")
     p.add_argument("--potential", help="EAM file (default: Cu_u3.eam of the lammps package)")
+    p.add_argument("--sizes", type=int, nargs="+", default=[32000, 256000, 2048000],
+                   help="atom counts timed with --backend gpu")
     args = p.parse_args(argv)
     from qc_sim.cases.checks import potential_search_path
 
@@ -137,6 +207,9 @@ def main(argv=None) -> int:
         None)
     if pot is None:
         sys.exit("bench_md: Cu_u3.eam not found: install the lammps package or pass --potential")
+    if args.backend == "gpu":
+        print(json.dumps(gpu_report(args, pot), indent=2))
+        return 0
     cells = cells_for(args.atoms)
     cores = os.cpu_count() or 1
     report = {"benchmark": "eam_nve_cu", "commit": commit(), "machine": machine(),

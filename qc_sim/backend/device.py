@@ -79,7 +79,7 @@ class Device:
 
     def to_host(self, a) -> np.ndarray:
         if self.name == "gpu":
-            return a.get()
+            return self.xp.asnumpy(a)  # host arrays pass through
         return np.asarray(a)
 
     def synchronize(self) -> None:
