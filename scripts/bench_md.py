@@ -82,7 +82,24 @@ def time_qc_sim(backend: str, cells: int, steps: int, threads: int | None, poten
     device.synchronize()
     wall = time.perf_counter() - start
     rows = float(device.to_host(system.nlist.counts).mean())
-    return len(atoms) * steps / wall, len(atoms), system.rebuilds, rows
+    return len(atoms) * steps / wall, len(atoms), system.rebuilds, rows, phases(system)
+
+
+def phases(system, builds: int = 5, forces: int = 20) -> dict:
+    """Seconds per call of a neighbour-list build and of one force evaluation (no energy, no
+    virial), each the mean of several back to back."""
+    device = system.device
+    device.synchronize()
+    start = time.perf_counter()
+    for _ in range(builds):
+        system._rebuild()
+    device.synchronize()
+    build = (time.perf_counter() - start) / builds
+    start = time.perf_counter()
+    for _ in range(forces):
+        system.compute(energy=False, virial=False)
+    device.synchronize()
+    return {"build_s": build, "forces_s": (time.perf_counter() - start) / forces}
 
 
 # Bytes per atom-step to and from device memory with every gathered neighbour position found in
@@ -129,11 +146,14 @@ def gpu_report(args, pot) -> dict:
         cells = cells_for(n)
         runs = []
         for _ in range(args.repeats):
-            rate, natoms, rebuilds, rows = time_qc_sim("gpu", cells, args.steps, None, pot)
+            rate, natoms, rebuilds, rows, split = time_qc_sim("gpu", cells, args.steps, None,
+                                                              pot)
             runs.append(rate)
         rate = statistics.median(runs)
         per_step = bytes_per_atom_step(rows)
         entry = {"atoms": natoms, "atom_steps_per_s": rate, "runs": runs,
+                 "step_s": natoms / rate,
+                 "build_s": split["build_s"], "forces_s": split["forces_s"],
                  "rebuilds_in_timed_run": rebuilds, "mean_row_length": rows,
                  "model_bytes_per_atom_step": per_step,
                  "model_bandwidth_bytes_per_s": rate * per_step,

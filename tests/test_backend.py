@@ -72,3 +72,22 @@ def test_every_kernel_compiles_to_ptx(name, arch, tmp_path):
            "-o", str(tmp_path / f"{name}.ptx")]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
+
+
+def test_each_rank_picks_its_gpu_by_node_local_rank_unless_told(monkeypatch):
+    from qc_sim.backend.device import LOCAL_RANK_VARIABLES, gpu_index
+    from qc_sim.errors import BackendUnavailable
+
+    for var in (*LOCAL_RANK_VARIABLES, "QC_SIM_GPU"):
+        monkeypatch.delenv(var, raising=False)
+    assert gpu_index(4) == 0
+    monkeypatch.setenv("MPI_LOCALRANKID", "5")  # MPICH's launcher
+    assert gpu_index(4) == 1  # ranks beyond the GPUs share them round-robin
+    monkeypatch.delenv("MPI_LOCALRANKID")
+    monkeypatch.setenv("SLURM_LOCALID", "2")
+    assert gpu_index(4) == 2
+    monkeypatch.setenv("QC_SIM_GPU", "3")  # the override wins
+    assert gpu_index(4) == 3
+    monkeypatch.setenv("QC_SIM_GPU", "4")
+    with pytest.raises(BackendUnavailable, match="QC_SIM_GPU='4' names no device: CuPy sees 4"):
+        gpu_index(4)

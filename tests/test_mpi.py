@@ -115,6 +115,28 @@ def test_dynamics_on_any_rank_count_is_bitwise_the_serial_run(mpiexec, ranks, en
         assert all(int(m) > 0 for m in migrated.split(","))  # atoms did cross boxes
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("ranks", [1, 2, 3])
+def test_ranks_on_the_gpu_are_bitwise_the_serial_gpu_run(mpiexec, ranks):
+    """One GPU per rank (ranks beyond the machine's GPUs share them round-robin), the halos
+    staged through host memory: EAM forces and site energies, and 200 NVE and Langevin steps
+    with migrations, are bitwise the serial run on the GPU."""
+    from qc_sim.backend.device import available_backends
+
+    reason = available_backends()["gpu"]
+    if reason is not None:
+        pytest.skip(f"no GPU backend: {reason}")
+    out = launch(mpiexec, ranks, sys.executable, ROOT / "tests" / "mpi_rank_share.py",
+                 "gpu", "eam")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "forces bitwise, site_energies bitwise, total_energy bitwise" in out.stdout
+    for ensemble in ("nve", "langevin"):
+        out = launch(mpiexec, ranks, sys.executable, ROOT / "tests" / "mpi_domain_dynamics.py",
+                     "gpu", "200", ensemble, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "positions bitwise, velocities bitwise, energies bitwise" in out.stdout
+
+
 @pytest.mark.parametrize("ranks,ensemble", [(2, "nve"), (3, "langevin")])
 def test_a_lopsided_partition_is_cut_again_and_stays_bitwise(mpiexec, ranks, ensemble):
     """Started from a lopsided RCB (the upper half's atoms weighted four times) with a

@@ -88,8 +88,9 @@ class Device:
 
     def describe(self) -> str:
         if self.name == "gpu":
-            props = self.xp.cuda.runtime.getDeviceProperties(self.xp.cuda.Device().id)
-            return f"gpu ({props['name'].decode()})"
+            index = self.xp.cuda.Device().id
+            props = self.xp.cuda.runtime.getDeviceProperties(index)
+            return f"gpu {index} ({props['name'].decode()})"
         if self.name == "cpu":
             from qc_sim.backend import cpu
 
@@ -108,6 +109,28 @@ def _module(backend: str, source: str):
     return CpuModule(source)
 
 
+# what MPI launchers and Slurm call a process's rank among the ranks of its node
+LOCAL_RANK_VARIABLES = ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK",
+                        "MV2_COMM_WORLD_LOCAL_RANK", "PMI_LOCAL_RANK", "SLURM_LOCALID")
+
+
+def gpu_index(count: int) -> int:
+    """The CUDA device this process uses among the ``count`` it sees: ``QC_SIM_GPU`` if set,
+    else the node-local MPI rank modulo ``count`` (one GPU per rank; ranks beyond the GPUs
+    share them round-robin), else 0."""
+    forced = os.environ.get("QC_SIM_GPU", "").strip()
+    if forced:
+        if not forced.isdigit() or int(forced) >= count:
+            raise BackendUnavailable(f"QC_SIM_GPU={forced!r} names no device: CuPy sees "
+                                     f"{count} (0 to {count - 1})")
+        return int(forced)
+    for var in LOCAL_RANK_VARIABLES:
+        value = os.environ.get(var, "").strip()
+        if value.isdigit():
+            return int(value) % count
+    return 0
+
+
 @lru_cache(maxsize=None)
 def get_device(name: str | None = None) -> Device:
     """Resolve a backend name (None: ``QC_SIM_BACKEND`` or ``auto``) to a :class:`Device`."""
@@ -122,5 +145,6 @@ def get_device(name: str | None = None) -> Device:
     if name == "gpu":
         import cupy
 
+        cupy.cuda.Device(gpu_index(cupy.cuda.runtime.getDeviceCount())).use()
         return Device("gpu", cupy)
     return Device(name, np)
