@@ -49,6 +49,16 @@ def lammps_potentials() -> Path:
 
 
 @pytest.fixture(scope="session")
+def mdanalysis():
+    """MDAnalysis, the reader the H5MD files are checked with."""
+    try:
+        import MDAnalysis
+    except ImportError as exc:
+        require("MDAnalysis", exc)
+    return MDAnalysis
+
+
+@pytest.fixture(scope="session")
 def ase_module():
     try:
         import ase

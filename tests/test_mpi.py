@@ -289,8 +289,8 @@ def _thermo_lines(text):
             and len(line.split()) == 8]
 
 
-def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpiexec,
-                                                                            tmp_path):
+def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(
+        mpiexec, mdanalysis, tmp_path):
     """mpiexec -n 2 and -n 3 qc-sim run of an EAM Langevin case: the same thermo lines as
     the serial run, a final checkpoint (in parts) bitwise equal to the serial one, and an
     H5MD trajectory written as one part per rank and merged at the end into a file equal to
@@ -329,9 +329,7 @@ def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpie
             assert "particles/all/position/value" in names
             for name in names:
                 assert np.array_equal(a[name][()], b[name][()]), name
-    import MDAnalysis
-
-    universe = MDAnalysis.Universe.empty(2048, trajectory=True)
+    universe = mdanalysis.Universe.empty(2048, trajectory=True)
     universe.load_new(str(tmp_path / "n3" / "traj.h5"), format="H5MD")
     assert len(universe.trajectory) == 5
     halfway = tmp_path / "n3" / "run.h5.1"  # written by 3 ranks at step 100

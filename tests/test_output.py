@@ -51,9 +51,9 @@ def test_h5md_trajectory_and_thermo_csv(tmp_path):
     assert abs(float(rows[-1]["etotal_eV"]) - e0) < 1e-4 * abs(e0)  # NVE
 
 
-def test_h5md_trajectory_reads_back_in_mdanalysis(tmp_path):
+def test_h5md_trajectory_reads_back_in_mdanalysis(tmp_path, mdanalysis):
     """MDAnalysis (a tool users open H5MD with) reads frames, times, box and velocities."""
-    import MDAnalysis
+    MDAnalysis = mdanalysis
 
     case = write_case(tmp_path, steps=20, every=0)
     case.write_text(case.read_text().replace('keep = 2', 'keep = 2\ntrajectory = "traj.h5"\n'
