@@ -18,10 +18,11 @@ embedding derivative F'(rho) of the ghosts comes from their owners in a second h
 
 m = 26 while L > r, else (2 ceil(r / L) + 1)^3 - 1. b comes from a measured run
 (scripts/bench_mpi.py: bytes per step over ghosts, re-exchanges included); R is qc-sim's
-measured one-core CPU rate, or for a GPU the figure given with --gpu-rate (no GPU run of this
-project is on record: the default is an assumption, marked as such in the output).
+measured one-core CPU rate, or for a GPU the figure given with --gpu-rate (default: the 1.46e8
+atom-steps/s measured on one H200 at 2.05 million atoms, scripts/results/bench_md_gpu_h200.json;
+list builds included).
 
-    python scripts/scaling_model.py [--markdown] [--gpu-rate 2e8]
+    python scripts/scaling_model.py [--markdown] [--gpu-rate 1.46e8]
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import math
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# EAM Cu_u3 NVE on one H200, 2,048,000 atoms, float64, list builds included (2026-11-25)
+GPU_RATE = 1.46e8
 
 INPUTS = {
     "density_per_A3": 4 / 3.615**3,  # fcc Cu
@@ -98,7 +101,7 @@ def markdown(result: dict) -> str:
     lines = []
     for device, data in result["tables"].items():
         rate = data["atom_steps_per_s_per_rank"]
-        label = ("GPU per rank, assumed " if device == "gpu" else "CPU core per rank, measured ")
+        label = ("GPU per rank, " if device == "gpu" else "CPU core per rank, measured ")
         lines.append(f"**{label}{rate:.2g} atom-steps/s.** Weak scaling, "
                      f"{data['weak_atoms_per_rank']:.0e} atoms per rank:")
         lines += ["", "| ranks | atoms | ghosts/rank | compute | exchange | staging | decision "
@@ -126,12 +129,14 @@ def _row(r, atoms) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--gpu-rate", type=float, default=2e8,
-                   help="EAM atom-steps/s of one GPU (an assumption until a GPU run exists)")
+    p.add_argument("--gpu-rate", type=float, default=GPU_RATE,
+                   help="EAM atom-steps/s of one GPU (default: measured on an H200)")
     p.add_argument("--markdown", action="store_true")
     args = p.parse_args(argv)
     result = {"model": "qc-sim domain-decomposed EAM dynamics", "inputs": INPUTS,
-              "gpu_rate_is": "assumed (no GPU run of qc-sim on record)",
+              "gpu_rate_is": ("measured: one H200, 2.05e6 atoms, scripts/results/"
+                              "bench_md_gpu_h200.json" if args.gpu_rate == GPU_RATE
+                              else "given with --gpu-rate"),
               "tables": tables(args.gpu_rate)}
     print(markdown(result) if args.markdown else json.dumps(result, indent=2))
     return 0
