@@ -16,6 +16,15 @@
 #include "qc_kernel.h"
 #include "qc_eam_spline.h"
 
+/* F'_i rho'_j + F'_j rho'_i, the same bits from either atom of the bond: both products are
+ * rounded before the sum (a compiler that fuses a product into an addition, as -O3 with FMA
+ * does, would fuse the first-written one, which differs between the two atoms' rows), so the
+ * half-row kernels, which compute a bond once for both atoms, match the full-row ones. */
+QC_DEVICE double qc_eam_embedding_pair(double a, double b)
+{
+    return QC_MIN(a, b) + QC_MAX(a, b);
+}
+
 QC_KERNEL void eam_density(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT type,
                            const double* QC_RESTRICT box, const int* QC_RESTRICT neighbors,
                            const int* QC_RESTRICT images, const int* QC_RESTRICT counts, int cap,
@@ -79,7 +88,7 @@ QC_KERNEL void eam_force(int n, const double* QC_RESTRICT x, const int* QC_RESTR
             const double phi = z2 * recip;
             double phip = z2p * recip - phi * recip;
             if (wflag) phip *= 0.5 * (weight[i] + weight[j]);
-            const double psip = fpi * rhojp + fp[j] * rhoip + phip;
+            const double psip = qc_eam_embedding_pair(fpi * rhojp, fp[j] * rhoip) + phip;
             const double fpair = -psip * recip;
             fx += dx * fpair; fy += dy * fpair; fz += dz * fpair;
             ephi += phi;
@@ -93,5 +102,122 @@ QC_KERNEL void eam_force(int n, const double* QC_RESTRICT x, const int* QC_RESTR
             virial[6 * i] = 0.5 * v0; virial[6 * i + 1] = 0.5 * v1; virial[6 * i + 2] = 0.5 * v2;
             virial[6 * i + 3] = 0.5 * v3; virial[6 * i + 4] = 0.5 * v4; virial[6 * i + 5] = 0.5 * v5;
         }
+    }
+}
+
+/* The same two sums over half rows, walked by one thread (the CPU target on one OpenMP thread,
+ * where they do half the pair work). The list holds upper rows (each atom's partners of higher
+ * global id, still in id order), taken in id order (order[s] is the atom of rank s), and a bond
+ * adds its term to both atoms at once. Each atom then receives its bonds in the order of its
+ * full, id-sorted row, starting from zero, with bitwise the same terms (d_ji = -d_ij exactly;
+ * the density, embedding and pair terms are symmetric, a + b = b + a, and
+ * qc_eam_embedding_pair rounds both products): the results are bitwise those of eam_density
+ * and eam_force. Every atom has a row, ghosts included (a ghost of lower id carries its bonds
+ * with owned atoms); bonds of two ghosts (index >= owned) are skipped, and only the owned
+ * atoms' results are written. rho, ephi (n,) are scratch. No weights (the blended handshake
+ * uses the full-row kernels). */
+QC_KERNEL void eam_density_half(int n, int owned, const int* QC_RESTRICT order,
+                                const double* QC_RESTRICT x,
+                                const int* QC_RESTRICT type, const double* QC_RESTRICT box,
+                                const int* QC_RESTRICT neighbors, const int* QC_RESTRICT images,
+                                const int* QC_RESTRICT counts, int cap,
+                                const int* QC_RESTRICT grid, const double* QC_RESTRICT scal,
+                                const double* QC_RESTRICT frho_spline, const double* QC_RESTRICT rhor_spline,
+                                const int* QC_RESTRICT type2frho, const int* QC_RESTRICT type2rhor,
+                                int eflag, double* QC_RESTRICT rho, double* QC_RESTRICT fp,
+                                double* QC_RESTRICT energy)
+{
+    const int nrho = grid[0], nr = grid[1], ntypes = grid[2];
+    const double rdrho = scal[0], rdr = scal[1], rhomax = scal[2], cutsq = scal[3];
+    QC_FOR(walker, 1) {
+        for (int a = 0; a < n; ++a) rho[a] = 0.0;
+        for (int s = 0; s < n; ++s) {
+            const int i = order[s];
+            const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
+            const int ti = type[i];
+            const int ghost_i = i >= owned;
+            QC_CUTOFF_ROW(i, cutsq) {
+                const int j = QC_ROW_J;
+                if (ghost_i && j >= owned) continue;
+                const int tj = type[j];
+                double p;
+                const int m = qc_eam_index(QC_ROW_R, rdr, nr, &p);
+                rho[i] += qc_spline_value(rhor_spline + ((long long)type2rhor[tj * ntypes + ti] * (nr + 1) + m) * 7, p);
+                rho[j] += qc_spline_value(rhor_spline + ((long long)type2rhor[ti * ntypes + tj] * (nr + 1) + m) * 7, p);
+            }
+            QC_CUTOFF_ROW_END
+        }
+        for (int i = 0; i < owned; ++i) {
+            double embed;
+            fp[i] = qc_eam_embedding(frho_spline + (long long)type2frho[type[i]] * (nrho + 1) * 7,
+                                     rho[i], rdrho, nrho, rhomax, &embed);
+            if (eflag) energy[i] = embed;
+        }
+    }
+}
+
+QC_KERNEL void eam_force_half(int n, int owned, const int* QC_RESTRICT order,
+                              const double* QC_RESTRICT x,
+                              const int* QC_RESTRICT type, const double* QC_RESTRICT box,
+                              const int* QC_RESTRICT neighbors, const int* QC_RESTRICT images,
+                              const int* QC_RESTRICT counts, int cap,
+                              const int* QC_RESTRICT grid, const double* QC_RESTRICT scal,
+                              const double* QC_RESTRICT rhor_spline, const double* QC_RESTRICT z2r_spline,
+                              const int* QC_RESTRICT type2rhor, const int* QC_RESTRICT type2z2r,
+                              const double* QC_RESTRICT fp, int eflag, int vflag,
+                              double* QC_RESTRICT force, double* QC_RESTRICT ephi,
+                              double* QC_RESTRICT energy, double* QC_RESTRICT virial)
+{
+    const int nr = grid[1], ntypes = grid[2];
+    const double rdr = scal[1], cutsq = scal[3];
+    QC_FOR(walker, 1) {
+        for (long long a = 0; a < 3LL * n; ++a) force[a] = 0.0;
+        for (int a = 0; a < n; ++a) ephi[a] = 0.0;
+        if (vflag) for (long long a = 0; a < 6LL * n; ++a) virial[a] = 0.0;
+        for (int s = 0; s < n; ++s) {
+            const int i = order[s];
+            const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
+            const int ti = type[i];
+            const double fpi = fp[i];
+            const int ghost_i = i >= owned;
+            QC_CUTOFF_ROW(i, cutsq) {
+                const int j = QC_ROW_J;
+                if (ghost_i && j >= owned) continue;
+                const double dx = QC_ROW_DX, dy = QC_ROW_DY, dz = QC_ROW_DZ, r = QC_ROW_R;
+                const int tj = type[j];
+                double p;
+                const int m = qc_eam_index(r, rdr, nr, &p);
+                const int tij = type2rhor[ti * ntypes + tj], tji = type2rhor[tj * ntypes + ti];
+                const double rhoip = qc_spline_slope(rhor_spline + ((long long)tij * (nr + 1) + m) * 7, p);
+                const double rhojp = tij == tji ? rhoip
+                    : qc_spline_slope(rhor_spline + ((long long)tji * (nr + 1) + m) * 7, p);
+                const double* cz = z2r_spline + ((long long)type2z2r[ti * ntypes + tj] * (nr + 1) + m) * 7;
+                const double z2p = qc_spline_slope(cz, p), z2 = qc_spline_value(cz, p);
+                const double recip = 1.0 / r;
+                const double phi = z2 * recip;
+                const double phip = z2p * recip - phi * recip;
+                const double psip = qc_eam_embedding_pair(fpi * rhojp, fp[j] * rhoip) + phip;
+                const double fpair = -psip * recip;
+                const double gx = dx * fpair, gy = dy * fpair, gz = dz * fpair;
+                force[3 * i] += gx; force[3 * i + 1] += gy; force[3 * i + 2] += gz;
+                force[3 * j] -= gx; force[3 * j + 1] -= gy; force[3 * j + 2] -= gz;
+                ephi[i] += phi; ephi[j] += phi;
+                if (vflag) {
+                    const double w0 = dx * dx * fpair, w1 = dy * dy * fpair, w2 = dz * dz * fpair;
+                    const double w3 = dx * dy * fpair, w4 = dx * dz * fpair, w5 = dy * dz * fpair;
+                    double* vi = virial + 6LL * i;
+                    double* vj = virial + 6LL * j;
+                    vi[0] += w0; vi[1] += w1; vi[2] += w2; vi[3] += w3; vi[4] += w4; vi[5] += w5;
+                    vj[0] += w0; vj[1] += w1; vj[2] += w2; vj[3] += w3; vj[4] += w4; vj[5] += w5;
+                }
+            }
+            QC_CUTOFF_ROW_END
+        }
+        for (int i = 0; i < owned; ++i) {
+            if (eflag) energy[i] += 0.5 * ephi[i];
+            if (vflag) for (int c = 0; c < 6; ++c) virial[6LL * i + c] *= 0.5;
+        }
+        for (long long a = 3LL * owned; a < 3LL * n; ++a) force[a] = 0.0;
+        if (vflag) for (long long a = 6LL * owned; a < 6LL * n; ++a) virial[a] = 0.0;
     }
 }

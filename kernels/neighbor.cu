@@ -89,7 +89,11 @@ QC_DEVICE void qc_store_neighbor(int* QC_RESTRICT row, int* QC_RESTRICT irow, in
  * slot: its inverse (bin_atoms[slot[i]] = i);
  * bin_start: (nbins+1,) offsets into bin_atoms, bins numbered (bz*nby + by)*nbx + bx;
  * grid: (nbx, nby, nbz, kx, ky, kz, perx, pery, perz) as ints; box: (Lx, Ly, Lz);
- * bo, bw: bin-grid origin and bin widths (3,) (bin b spans [bo + b bw, bo + (b+1) bw)). */
+ * bo, bw: bin-grid origin and bin widths (3,) (bin b spans [bo + b bw, bo + (b+1) bw));
+ * upper: keep only partners of higher global id (half rows for the one-thread CPU kernels),
+ * rank_b: (natoms,) rank of the atoms in bin order (rank_b[s] = rank[bin_atoms[s]]),
+ * bin_top: (nbins,) the highest rank in each bin (-1 when empty), so upper rows pass over
+ * bins that hold no partner of higher id. */
 QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
                                const int* QC_RESTRICT wrap,
                                const int* QC_RESTRICT rank, const int* QC_RESTRICT inv,
@@ -98,12 +102,15 @@ QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
                                const int* QC_RESTRICT bin_start, const int* QC_RESTRICT grid,
                                const double* QC_RESTRICT box, const double* QC_RESTRICT bo,
                                const double* QC_RESTRICT bw,
-                               double rc2, int cap,
+                               double rc2, int cap, int upper, const int* QC_RESTRICT rank_b,
+                               const int* QC_RESTRICT bin_top,
                                int* QC_RESTRICT neighbors, int* QC_RESTRICT images,
                                int* QC_RESTRICT counts)
 {
     QC_FOR(i, n) {
         const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
+        /* upper rows keep only the partners of higher global id (rank_b: rank in bin order) */
+        const int lowest = upper ? rank[i] + 1 : -1;
         int* row = neighbors + (long long)i * cap;
         int* irow = images + (long long)i * cap;
         int m = 0;
@@ -137,6 +144,7 @@ QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
                     if (grid[6]) { sx = qc_floor_div(bx, grid[0]); bx -= sx * grid[0]; }
                     else if (bx < 0 || bx >= grid[0]) continue;
                     const int bin = (bz * grid[1] + by) * grid[0] + bx;
+                    if (upper && bin_top[bin] < lowest) continue;  /* no partner of higher id */
                     const double ox0 = sx * box[0], oy0 = sy * box[1], oz0 = sz * box[2];
                     const int self_image = (sx == 0 && sy == 0 && sz == 0);
                     const int s0 = bin_start[bin], s_end = bin_start[bin + 1];
@@ -168,14 +176,14 @@ QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
                     for (int t = 0; t < nb; ++t) {
                         cs[mc] = s0 + t;
                         cp[mc] = packed;
-                        mc += (r2[t] < rc2) & (s0 + t != self_slot);
+                        mc += (r2[t] < rc2) & (s0 + t != self_slot) & (rank_b[s0 + t] >= lowest);
                     }
 #else
                     for (int s = s0; s < s_end; ++s) {
                         /* (x_j + shift) - x_i: the same rounding as the NumPy builder */
                         const double dx = (xb[s] + ox0) - xi, dy = (xb[natoms + s] + oy0) - yi,
                                      dz = (xb[2 * (long long)natoms + s] + oz0) - zi;
-                        if (dx * dx + dy * dy + dz * dz < rc2 && s != self_slot)
+                        if (dx * dx + dy * dy + dz * dz < rc2 && s != self_slot && rank_b[s] >= lowest)
                             qc_store_neighbor(row, irow, &m, cap, i, bin_atoms[s], sx, sy, sz, wrap);
                     }
 #endif
@@ -193,3 +201,4 @@ QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
         if (m <= cap) qc_sort_row(row, irow, m, rank, inv);
     }
 }
+

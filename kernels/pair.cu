@@ -48,3 +48,57 @@ QC_KERNEL void pair_force(int n, int style, int ntypes, const double* QC_RESTRIC
         }
     }
 }
+
+/* The same sums over half rows, walked by one thread (the CPU target on one OpenMP thread;
+ * eam.cu's eam_density_half says how the walk keeps the full-row bits): upper rows in
+ * global-id order, each bond added to both atoms, bonds of two ghosts skipped, results for the
+ * owned atoms only. ebuf (n,) is scratch. No weights. */
+QC_KERNEL void pair_force_half(int n, int owned, const int* QC_RESTRICT order,
+                               int style, int ntypes,
+                               const double* QC_RESTRICT params, const double* QC_RESTRICT x,
+                               const int* QC_RESTRICT type, const double* QC_RESTRICT box,
+                               const int* QC_RESTRICT neighbors, const int* QC_RESTRICT images,
+                               const int* QC_RESTRICT counts, int cap, double cutsq,
+                               int eflag, int vflag, double* QC_RESTRICT force,
+                               double* QC_RESTRICT ebuf, double* QC_RESTRICT energy,
+                               double* QC_RESTRICT virial)
+{
+    QC_FOR(walker, 1) {
+        for (long long a = 0; a < 3LL * n; ++a) force[a] = 0.0;
+        for (int a = 0; a < n; ++a) ebuf[a] = 0.0;
+        if (vflag) for (long long a = 0; a < 6LL * n; ++a) virial[a] = 0.0;
+        for (int s = 0; s < n; ++s) {
+            const int i = order[s];
+            const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
+            const double* pi = params + (long long)type[i] * ntypes * QC_PAIR_NPARAM;
+            const int ghost_i = i >= owned;
+            QC_CUTOFF_ROW(i, cutsq) {
+                const int j = QC_ROW_J;
+                if (ghost_i && j >= owned) continue;
+                const double dx = QC_ROW_DX, dy = QC_ROW_DY, dz = QC_ROW_DZ;
+                double e, g;
+                if (!qc_pair_eval(style, pi + type[j] * QC_PAIR_NPARAM, dx * dx + dy * dy + dz * dz, &e, &g))
+                    continue;
+                const double gx = g * dx, gy = g * dy, gz = g * dz;
+                force[3 * i] += gx; force[3 * i + 1] += gy; force[3 * i + 2] += gz;
+                force[3 * j] -= gx; force[3 * j + 1] -= gy; force[3 * j + 2] -= gz;
+                ebuf[i] += e; ebuf[j] += e;
+                if (vflag) {
+                    const double w0 = dx * dx * g, w1 = dy * dy * g, w2 = dz * dz * g;
+                    const double w3 = dx * dy * g, w4 = dx * dz * g, w5 = dy * dz * g;
+                    double* vi = virial + 6LL * i;
+                    double* vj = virial + 6LL * j;
+                    vi[0] += w0; vi[1] += w1; vi[2] += w2; vi[3] += w3; vi[4] += w4; vi[5] += w5;
+                    vj[0] += w0; vj[1] += w1; vj[2] += w2; vj[3] += w3; vj[4] += w4; vj[5] += w5;
+                }
+            }
+            QC_CUTOFF_ROW_END
+        }
+        for (int i = 0; i < owned; ++i) {
+            if (eflag) energy[i] = 0.5 * ebuf[i];
+            if (vflag) for (int c = 0; c < 6; ++c) virial[6LL * i + c] *= 0.5;
+        }
+        for (long long a = 3LL * owned; a < 3LL * n; ++a) force[a] = 0.0;
+        if (vflag) for (long long a = 6LL * owned; a < 6LL * n; ++a) virial[a] = 0.0;
+    }
+}

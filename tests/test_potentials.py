@@ -359,3 +359,73 @@ def test_weighted_site_energies_and_their_forces(name, backend, lammps_potential
         e_np, f_np = r.energy(), r.forces
         assert e_w == pytest.approx(e_np, rel=1e-13)
         assert np.abs(f_w - f_np).max() < 1e-12 * max(1.0, np.abs(f_np).max())
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_half_rows_give_the_bits_of_full_rows(name, lammps_potentials):
+    """The one-thread CPU kernels over upper rows (each bond once, added to both atoms in
+    global-id order) return bitwise the full-row kernels' forces, site energies and virials;
+    and an upper row is exactly the tail of the full, id-sorted row past the atom's own id."""
+    make_atoms, make_pot = CASES[name]
+    atoms, pot = make_atoms(), make_pot(lammps_potentials)
+    assert pot.half_rows
+    dev = get_device("cpu")
+    x, ids = dev.asarray(atoms.positions), dev.asarray(atoms.ids)
+    types = np.array([pot.species.index(atoms.species[t]) for t in range(len(atoms.species))],
+                     np.int32)[atoms.types] if pot.species != ("X",) else atoms.types
+    full = build(dev, x, ids, atoms.box, pot.cutoff, skin=0.3)
+    upper = build(dev, x, ids, atoms.box, pot.cutoff, skin=0.3, half=True)
+    assert full.half is None and upper.half is not None
+    for i in range(len(atoms)):
+        row = full.neighbors[i, :full.counts[i]]
+        tail = ids[row] > ids[i]
+        assert np.array_equal(upper.neighbors[i, :upper.counts[i]], row[tail])
+        assert np.array_equal(upper.images[i, :upper.counts[i]],
+                              full.images[i, :full.counts[i]][tail])
+    a = pot.compute(dev, x, types, atoms.box, full)
+    b = pot.compute(dev, x, types, atoms.box, upper)
+    for field in ("forces", "site_energy", "virial"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    with pytest.raises(ValueError, match="weighted forces need full rows"):
+        pot.compute(dev, x, types, atoms.box, upper, weights=np.ones(len(atoms)))
+
+
+def test_one_thread_takes_half_rows_and_keeps_the_trajectory_bits(lammps_potentials):
+    """On one OpenMP thread an AtomisticSystem builds upper rows (box lengths above twice the
+    reach) and 200 NVE steps of hot Cu, list rebuilds included, are bitwise those on two
+    threads (full rows); a weighted evaluation switches it to full rows with the same bits as
+    a system that never had half rows; a box too small for one image per pair keeps full rows."""
+    from qc_sim.atomistic import dynamics
+    from qc_sim.atomistic.random import maxwell_boltzmann_velocities
+    from qc_sim.atomistic.system import AtomisticSystem
+    from qc_sim.backend import cpu
+
+    pot = Eam.from_file(lammps_potentials / "Cu_u3.eam")
+    atoms = build_crystal(fcc(3.615), (6, 6, 6), species=("Cu",))
+    v = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, 1500.0, 11)
+    before = cpu.get_num_threads()
+    runs = {}
+    try:
+        for threads in (1, 2):
+            cpu.set_num_threads(threads)
+            system = AtomisticSystem(atoms, pot, get_device("cpu"), skin=0.3)
+            state = dynamics.run(system, dynamics.init_state(system, v), 200, 0.002)
+            runs[threads] = (system, np.array(system.positions), np.array(state.velocities))
+        assert runs[1][0].nlist.half is not None and runs[2][0].nlist.half is None
+        assert runs[1][0].rebuilds > 5
+        assert np.array_equal(runs[1][1], runs[2][1]) and np.array_equal(runs[1][2], runs[2][2])
+        cpu.set_num_threads(1)
+        w = np.linspace(0.2, 1.0, len(atoms))
+        switched = runs[1][0].compute(weights=w)
+        assert runs[1][0].nlist.half is None and runs[1][0].full_rows
+        fresh = AtomisticSystem(atoms, pot, get_device("cpu"), skin=0.3)
+        fresh.use_full_rows()
+        fresh.set_positions(runs[1][0].positions)
+        reference = fresh.compute(weights=w)
+        assert np.array_equal(switched.forces, reference.forces)
+        small = build_crystal(fcc(3.615), (2, 2, 2), species=("Cu",))  # 7.2 Å < 2 * 5.25 Å
+        tight = AtomisticSystem(small, pot, get_device("cpu"), skin=0.3)
+        tight.compute()
+        assert tight.nlist.half is None
+    finally:
+        cpu.set_num_threads(before)

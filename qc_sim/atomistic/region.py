@@ -97,7 +97,7 @@ class AtomisticRegion:
         s = self.system
         if s.nlist is None:
             s.compute(energy=False, virial=False)
-        return np.asarray(s.device.to_host(s.nlist.counts), float)
+        return np.asarray(s.device.to_host(s.nlist.counts[: s.nlist.rows]), float)
 
     def thermo(self) -> dict:
         from qc_sim.atomistic.thermo import thermo

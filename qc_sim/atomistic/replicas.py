@@ -23,6 +23,10 @@ class _StackedList:
     def capacity(self) -> int:
         return int(self.neighbors.shape[1])
 
+    @property
+    def rows(self) -> int:
+        return int(self.counts.shape[0])
+
 
 class Replicas:
     """``systems``: AtomisticSystems with the same potential, device, box and atom types."""
@@ -40,6 +44,7 @@ class Replicas:
 
     def _neighbor_lists(self):
         for s in self.systems:
+            s.use_full_rows()  # one launch of the full-row kernels over the stacked rows
             if s.nlist is None or needs_rebuild(s.device, s.nlist, s.positions):
                 s._rebuild()
         lists = [s.nlist for s in self.systems]

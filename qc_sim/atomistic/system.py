@@ -14,6 +14,7 @@ import numpy as np
 from qc_sim.backend import Device
 from qc_sim.geometry.atoms import Atoms
 from qc_sim.neighbor import build, needs_rebuild
+from qc_sim.neighbor.cell_list import single_image
 from qc_sim.potentials.base import ForceResult
 
 
@@ -57,6 +58,9 @@ class AtomisticSystem:
         # ones) only; ``halo(a)`` fills the ghost rows of a per-atom array from their owners
         # (EAM's F'(rho) between its two kernels)
         self.rows, self.halo = rows, halo
+        # set once something needs the full rows (weighted energies, stacked replicas): the
+        # half-row kernels' upper rows do not serve the full-row kernels
+        self.full_rows = False
         self.nlist = None
         self.rebuilds = 0
         self._capacity = None
@@ -77,15 +81,30 @@ class AtomisticSystem:
         d = self.atoms.dimension
         return max(d * (len(self) - self.n_fixed) - d, 0)
 
+    def _half_rows(self) -> bool:
+        """Whether the list also serves the half-row kernels: the compiled CPU backend on one
+        OpenMP thread (they walk the rows serially, half the pair work; the same bits), a
+        potential that has them, and a box where no pair meets itself through two images."""
+        if (self.full_rows or self.device.name != "cpu"
+                or not getattr(self.potential, "half_rows", False)):
+            return False
+        from qc_sim.backend import cpu
+
+        return (cpu.get_num_threads() == 1
+                and single_image(self.box, self.potential.cutoff + self.skin))
+
     def _rebuild(self) -> None:
         self.nlist = build(self.device, self.positions, self.ids, self.box, self.potential.cutoff,
-                           self.skin, capacity=self._capacity, rows=self.rows)
+                           self.skin, capacity=self._capacity, rows=self.rows,
+                           half=self._half_rows())
         self._capacity = self.nlist.capacity
         self.rebuilds += 1
 
     def compute(self, energy: bool = True, virial: bool = True, weights=None) -> ForceResult:
         """Forces (and site energies, virial) at the current positions; with per-atom
         ``weights`` (device array) those of the weighted energy sum_i w_i E_i."""
+        if weights is not None:
+            self.use_full_rows()
         if self.nlist is None or needs_rebuild(self.device, self.nlist, self.positions):
             self._rebuild()
         extra = {} if weights is None else {"weights": weights}
@@ -93,6 +112,12 @@ class AtomisticSystem:
             extra["halo"] = self.halo
         return self.potential.compute(self.device, self.positions, self.types, self.box,
                                       self.nlist, energy=energy, virial=virial, **extra)
+
+    def use_full_rows(self) -> None:
+        """From now on build full rows (an upper-row list is dropped and built again)."""
+        self.full_rows = True
+        if self.nlist is not None and self.nlist.half is not None:
+            self.nlist = None
 
     def set_positions(self, positions) -> None:
         """Replace positions (n, 3) Å (host or device array); the list is rebuilt if needed."""

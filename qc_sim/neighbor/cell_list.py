@@ -9,6 +9,13 @@ CPU and GPU, vectorised NumPy on the reference backend.
 
 Positions are never wrapped: the list works on a wrapped copy and stores images relative to
 the raw positions, so forces, and hence trajectories, do not depend on when lists were built.
+
+Upper rows (``half=True``): the compiled CPU backend on one OpenMP thread keeps, per atom, only
+the partners of higher global id, and its kernels walk the rows in id order adding each bond to
+both atoms. Every atom then receives its bonds in the order of its full row with the same
+terms, so the results are bitwise the full-row ones with half the pair work (LAMMPS's half
+lists, made order-exact). DESIGN section 3 speaks of full lists only; this is the one place
+where the code goes further, and it keeps DESIGN's promise (the same bits on any split).
 """
 
 from __future__ import annotations
@@ -25,6 +32,17 @@ from qc_sim.neighbor.bins import BinGrid, bin_atoms, make_grid
 
 
 @dataclass
+class HalfRows:
+    """Marks a list of upper rows (each atom's partners of higher global id, in id order) for
+    the one-thread CPU kernels: ``order`` (n,) the atoms in global-id order, ``owned`` the atoms
+    whose results are wanted (the others are a rank's ghosts, which then have rows too: a ghost
+    of lower id carries its bonds with owned atoms). The full-row kernels cannot use it."""
+
+    order: object
+    owned: int
+
+
+@dataclass
 class NeighborList:
     """A built list (arrays on the device) and what it was built for."""
 
@@ -35,10 +53,22 @@ class NeighborList:
     skin: float
     reference_positions: object
     builds: int = 1
+    half: HalfRows | None = None
 
     @property
     def capacity(self) -> int:
         return int(self.neighbors.shape[1])
+
+    @property
+    def rows(self) -> int:
+        """The atoms whose forces the list serves (the first ones; a rank's owned atoms)."""
+        return self.half.owned if self.half is not None else int(self.counts.shape[0])
+
+
+def single_image(box: Box, reach: float) -> bool:
+    """Whether no pair can be within ``reach`` through two periodic images (or an atom of
+    itself): every periodic length exceeds twice the reach. Half rows need it."""
+    return all(not per or length > 2.0 * reach for per, length in zip(box.periodic, box.lengths))
 
 
 def initial_capacity(n: int, box: Box, lo, hi, reach: float) -> int:
@@ -63,10 +93,17 @@ def wrap_positions(xp, positions, box: Box):
 
 
 def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
-          capacity: int | None = None, rows: int | None = None) -> NeighborList:
+          capacity: int | None = None, rows: int | None = None,
+          half: bool = False) -> NeighborList:
     """Build the full list of pairs closer than ``cutoff + skin`` (raw positions, Å); with
     ``rows``, only the rows of the first ``rows`` atoms (a rank's owned atoms: its ghosts are
-    neighbours but need no rows of their own)."""
+    neighbours but need no rows of their own). With ``half`` (compiled CPU backend, and
+    :func:`single_image`), every atom gets an upper row (its partners of higher global id) and
+    the list carries :class:`HalfRows` for the one-thread kernels; ``rows`` then only says
+    whose results are wanted."""
+    owned = len(positions) if rows is None else int(rows)
+    if half:
+        rows = None
     xp = device.xp
     reach = cutoff + skin
     wrapped, wrap = wrap_positions(xp, positions, box)
@@ -79,11 +116,12 @@ def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
     builder = _build_compiled if device.compiled else _build_numpy
     rows = len(positions) if rows is None else int(rows)
     while True:
-        nbr, img, cnt = builder(device, wrapped, wrap, ids, box, grid, coord, order, start, reach,
-                                capacity, rows)
+        nbr, img, cnt, inv = builder(device, wrapped, wrap, ids, box, grid, coord, order, start,
+                                     reach, capacity, rows, half)
         longest = int(cnt.max()) if len(cnt) else 0
         if longest <= capacity:
-            return NeighborList(nbr, img, cnt, cutoff, skin, positions.copy())
+            halves = HalfRows(xp.ascontiguousarray(inv), owned) if half else None
+            return NeighborList(nbr, img, cnt, cutoff, skin, positions.copy(), half=halves)
         capacity = int(longest * 1.2) + 8
 
 
@@ -115,7 +153,7 @@ def id_ranks(xp, ids):
 
 
 def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, order, start, reach,
-                    cap, rows):
+                    cap, rows, upper=False):
     xp = device.xp
     n = positions.shape[0]
     nbr = xp.empty((rows, cap), dtype=xp.int32)  # entries past counts[i] are never read
@@ -126,11 +164,23 @@ def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, ord
     slot = xp.empty(n, dtype=xp.int32)
     slot[order] = xp.arange(n, dtype=xp.int32)
     rank, inv = id_ranks(xp, ids)
+    rank_b = xp.ascontiguousarray(rank[order])
+    bin_top = _bin_tops(xp, rank_b, start) if upper else xp.full(1, -1, dtype=xp.int32)
     k.build_full_list(rows, n, positions, wrap, rank, inv, binned, coord, order, slot, start, device.asarray(grid.as_ints()),
                       device.asarray(box.lengths), device.asarray(grid.origin),
                       device.asarray(grid.width), reach * reach, cap,
-                      nbr, img, cnt)
-    return nbr, img, cnt
+                      int(upper), rank_b, bin_top, nbr, img, cnt)
+    return nbr, img, cnt, inv
+
+
+def _bin_tops(xp, rank_b, start):
+    """The highest rank in each bin (-1 for an empty one): rank_b in bin order, start the
+    (nbins + 1,) offsets."""
+    top = xp.full(start.shape[0] - 1, -1, dtype=xp.int32)
+    full = xp.nonzero(start[1:] > start[:-1])[0]
+    if full.size:
+        top[full] = xp.maximum.reduceat(rank_b, start[full])
+    return top
 
 
 def _candidate_pairs(grid: BinGrid, coord, order, start, offset):
@@ -154,8 +204,9 @@ def _candidate_pairs(grid: BinGrid, coord, order, start, offset):
 
 
 def _build_numpy(device, positions, wrap, ids, box, grid: BinGrid, coord, order, start, reach,
-                 cap, rows):
-    n = positions.shape[0]
+                 cap, rows, upper=False):
+    if upper:
+        raise ValueError("upper (half) rows are built by the compiled CPU kernels only")
     L = box.lengths
     parts = []
     ks = grid.reach_bins
@@ -179,4 +230,4 @@ def _build_numpy(device, positions, wrap, ids, box, grid: BinGrid, coord, order,
     if cnt.size and cnt.max() <= cap:
         slot = np.arange(len(i)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
         nbr[i, slot], img[i, slot] = j, code
-    return nbr, img, cnt
+    return nbr, img, cnt, None

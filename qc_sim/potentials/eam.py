@@ -48,6 +48,13 @@ class Eam:
     def cutoff(self) -> float:
         return float(self.tables.cutoff)
 
+    @property
+    def half_rows(self) -> bool:
+        """Whether the half-row kernels apply: the pair function of types (a, b) is that of
+        (b, a), as it is in every EAM file."""
+        t = np.asarray(self.tables.type2z2r)
+        return bool(np.array_equal(t, t.T))
+
     def site_terms(self, r, species: int = 0):
         """Energy of a site of type ``species`` whose neighbours (all of that type) lie at
         distances ``r`` (..., m) Å, and its derivative in each distance: (E (...), dE/dr
@@ -97,10 +104,15 @@ def _compute_compiled(pot: Eam, device, positions, types, box, nlist, energy, vi
                       weights=None, halo=None):
     xp = device.xp
     n = positions.shape[0]
-    rows = int(nlist.counts.shape[0])  # n, or a rank's owned atoms (the ghosts after them)
+    rows = nlist.rows  # n, or a rank's owned atoms (the ghosts after them)
     t = _device_tables(pot, device)
     k = device.kernels("eam")
     L = device.asarray(box.lengths)
+    half = getattr(nlist, "half", None)
+    if half is not None:
+        if weights is not None:
+            raise ValueError("weighted forces need full rows (AtomisticSystem.use_full_rows)")
+        return _compute_half(k, t, positions, types, L, nlist, half, energy, virial, halo)
     fp = xp.empty(n)
     site = xp.zeros(n) if energy else xp.empty(1)
     forces = xp.zeros((n, 3)) if rows < n else xp.empty((n, 3))
@@ -118,4 +130,23 @@ def _compute_compiled(pot: Eam, device, positions, types, box, nlist, energy, vi
                 int(energy), int(virial), forces, site, vir)
     if energy and weights is not None:
         site = site * weights
+    return ForceResult(forces, site if energy else None, vir if virial else None)
+
+
+def _compute_half(k, t, positions, types, L, nlist, half, energy, virial, halo):
+    """The half-row kernels over upper rows (one CPU thread): bitwise the full-row results,
+    half the pairs."""
+    n = positions.shape[0]
+    fp, rho, scratch = np.empty(n), np.empty(n), np.empty(n)
+    site = np.zeros(n) if energy else np.empty(1)
+    forces = np.empty((n, 3))
+    vir = np.empty((n, 6)) if virial else np.empty((1, 6))
+    common = (half.order, positions, types, L, nlist.neighbors, nlist.images, nlist.counts,
+              nlist.capacity, t["grid"], t["scal"])
+    k.eam_density_half(n, half.owned, *common, t["frho"], t["rhor"], t["type2frho"],
+                       t["type2rhor"], int(energy), rho, fp, site)
+    if half.owned < n:
+        halo(fp)
+    k.eam_force_half(n, half.owned, *common, t["rhor"], t["z2r"], t["type2rhor"], t["type2z2r"],
+                     fp, int(energy), int(virial), forces, scratch, site, vir)
     return ForceResult(forces, site if energy else None, vir if virial else None)

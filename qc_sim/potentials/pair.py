@@ -78,7 +78,13 @@ class PairPotential:
                                   virial, weights)
         xp = device.xp
         n = positions.shape[0]
-        rows = int(nlist.counts.shape[0])
+        rows = nlist.rows
+        half = getattr(nlist, "half", None)
+        if half is not None:
+            if weights is not None:
+                raise ValueError("weighted forces need full rows (AtomisticSystem.use_full_rows)")
+            return self._compute_half(device, positions, types, box, nlist, half, energy,
+                                      virial)
         alloc = xp.zeros if rows < n else xp.empty
         forces = alloc((n, 3))
         site = alloc(n) if energy else xp.empty(1)
@@ -90,6 +96,27 @@ class PairPotential:
                      xp.ones(1) if weights is None else weights, int(weights is not None),
                      int(energy), int(virial), forces, site, vir)
         return ForceResult(forces, site if energy else None, vir if virial else None)
+
+
+    def _compute_half(self, device, positions, types, box, nlist, half, energy, virial):
+        """The half-row kernel over upper rows (one CPU thread): bitwise the full-row results,
+        half the pairs."""
+        n = positions.shape[0]
+        forces, scratch = np.empty((n, 3)), np.empty(n)
+        site = np.zeros(n) if energy else np.empty(1)
+        vir = np.empty((n, 6)) if virial else np.empty((1, 6))
+        device.kernels("pair").pair_force_half(
+            n, half.owned, half.order, STYLES[self.style], len(self.species),
+            device.asarray(self.kernel_params()), positions, types, device.asarray(box.lengths),
+            nlist.neighbors, nlist.images, nlist.counts, nlist.capacity, self.cutoff**2,
+            int(energy), int(virial), forces, scratch, site, vir)
+        return ForceResult(forces, site if energy else None, vir if virial else None)
+
+    @property
+    def half_rows(self) -> bool:
+        """Whether the half-row kernel applies: the parameters of (a, b) are those of (b, a)."""
+        p = np.asarray(self.params)
+        return bool(np.array_equal(p, p.transpose(1, 0, 2)))
 
 
 def _make(style, columns, species, cutoff, shift):
