@@ -25,6 +25,29 @@ QC_DEVICE double qc_eam_embedding_pair(double a, double b)
     return QC_MIN(a, b) + QC_MAX(a, b);
 }
 
+/* Bond ij of the force kernels at distance r (entries m, p of the r grid): its pair energy
+ * phi and fpair, the force on i being fpair * (x_i - x_j); wscale multiplies the pair term
+ * (the blended handshake's (w_i + w_j) / 2) when wflag is set. */
+QC_DEVICE double qc_eam_bond(double r, int m, double p, int ti, int tj, double fpi, double fpj,
+                             int ntypes, int nr, const double* QC_RESTRICT rhor_spline,
+                             const double* QC_RESTRICT z2r_spline,
+                             const int* QC_RESTRICT type2rhor, const int* QC_RESTRICT type2z2r,
+                             int wflag, double wscale, double* phi)
+{
+    const int tij = type2rhor[ti * ntypes + tj], tji = type2rhor[tj * ntypes + ti];
+    const double rhoip = qc_spline_slope(rhor_spline + ((long long)tij * (nr + 1) + m) * 7, p);
+    const double rhojp = tij == tji ? rhoip
+        : qc_spline_slope(rhor_spline + ((long long)tji * (nr + 1) + m) * 7, p);
+    const double* cz = z2r_spline + ((long long)type2z2r[ti * ntypes + tj] * (nr + 1) + m) * 7;
+    const double z2p = qc_spline_slope(cz, p), z2 = qc_spline_value(cz, p);
+    const double recip = 1.0 / r;
+    *phi = z2 * recip;
+    double phip = z2p * recip - *phi * recip;
+    if (wflag) phip *= wscale;
+    const double psip = qc_eam_embedding_pair(fpi * rhojp, fpj * rhoip) + phip;
+    return -psip * recip;
+}
+
 QC_KERNEL void eam_density(int n, const double* QC_RESTRICT x, const int* QC_RESTRICT type,
                            const double* QC_RESTRICT box, const int* QC_RESTRICT neighbors,
                            const int* QC_RESTRICT images, const int* QC_RESTRICT counts, int cap,
@@ -75,21 +98,11 @@ QC_KERNEL void eam_force(int n, const double* QC_RESTRICT x, const int* QC_RESTR
         QC_CUTOFF_ROW(i, cutsq) {
             const int j = QC_ROW_J;
             const double dx = QC_ROW_DX, dy = QC_ROW_DY, dz = QC_ROW_DZ, r = QC_ROW_R;
-            const int tj = type[j];
-            double p;
+            double p, phi;
             const int m = qc_eam_index(r, rdr, nr, &p);
-            const int tij = type2rhor[ti * ntypes + tj], tji = type2rhor[tj * ntypes + ti];
-            const double rhoip = qc_spline_slope(rhor_spline + ((long long)tij * (nr + 1) + m) * 7, p);
-            const double rhojp = tij == tji ? rhoip
-                : qc_spline_slope(rhor_spline + ((long long)tji * (nr + 1) + m) * 7, p);
-            const double* cz = z2r_spline + ((long long)type2z2r[ti * ntypes + tj] * (nr + 1) + m) * 7;
-            const double z2p = qc_spline_slope(cz, p), z2 = qc_spline_value(cz, p);
-            const double recip = 1.0 / r;
-            const double phi = z2 * recip;
-            double phip = z2p * recip - phi * recip;
-            if (wflag) phip *= 0.5 * (weight[i] + weight[j]);
-            const double psip = qc_eam_embedding_pair(fpi * rhojp, fp[j] * rhoip) + phip;
-            const double fpair = -psip * recip;
+            const double fpair = qc_eam_bond(r, m, p, ti, type[j], fpi, fp[j], ntypes, nr,
+                                             rhor_spline, z2r_spline, type2rhor, type2z2r, wflag,
+                                             wflag ? 0.5 * (weight[i] + weight[j]) : 1.0, &phi);
             fx += dx * fpair; fy += dy * fpair; fz += dz * fpair;
             ephi += phi;
             v0 += dx * dx * fpair; v1 += dy * dy * fpair; v2 += dz * dz * fpair;
@@ -184,32 +197,13 @@ QC_KERNEL void eam_force_half(int n, int owned, const int* QC_RESTRICT order,
                 const int j = QC_ROW_J;
                 if (ghost_i && j >= owned) continue;
                 const double dx = QC_ROW_DX, dy = QC_ROW_DY, dz = QC_ROW_DZ, r = QC_ROW_R;
-                const int tj = type[j];
-                double p;
+                double p, phi;
                 const int m = qc_eam_index(r, rdr, nr, &p);
-                const int tij = type2rhor[ti * ntypes + tj], tji = type2rhor[tj * ntypes + ti];
-                const double rhoip = qc_spline_slope(rhor_spline + ((long long)tij * (nr + 1) + m) * 7, p);
-                const double rhojp = tij == tji ? rhoip
-                    : qc_spline_slope(rhor_spline + ((long long)tji * (nr + 1) + m) * 7, p);
-                const double* cz = z2r_spline + ((long long)type2z2r[ti * ntypes + tj] * (nr + 1) + m) * 7;
-                const double z2p = qc_spline_slope(cz, p), z2 = qc_spline_value(cz, p);
-                const double recip = 1.0 / r;
-                const double phi = z2 * recip;
-                const double phip = z2p * recip - phi * recip;
-                const double psip = qc_eam_embedding_pair(fpi * rhojp, fp[j] * rhoip) + phip;
-                const double fpair = -psip * recip;
-                const double gx = dx * fpair, gy = dy * fpair, gz = dz * fpair;
-                force[3 * i] += gx; force[3 * i + 1] += gy; force[3 * i + 2] += gz;
-                force[3 * j] -= gx; force[3 * j + 1] -= gy; force[3 * j + 2] -= gz;
+                const double fpair = qc_eam_bond(r, m, p, ti, type[j], fpi, fp[j], ntypes, nr,
+                                                 rhor_spline, z2r_spline, type2rhor, type2z2r, 0,
+                                                 1.0, &phi);
+                qc_half_bond(force, virial, vflag, i, j, dx, dy, dz, fpair);
                 ephi[i] += phi; ephi[j] += phi;
-                if (vflag) {
-                    const double w0 = dx * dx * fpair, w1 = dy * dy * fpair, w2 = dz * dz * fpair;
-                    const double w3 = dx * dy * fpair, w4 = dx * dz * fpair, w5 = dy * dz * fpair;
-                    double* vi = virial + 6LL * i;
-                    double* vj = virial + 6LL * j;
-                    vi[0] += w0; vi[1] += w1; vi[2] += w2; vi[3] += w3; vi[4] += w4; vi[5] += w5;
-                    vj[0] += w0; vj[1] += w1; vj[2] += w2; vj[3] += w3; vj[4] += w4; vj[5] += w5;
-                }
             }
             QC_CUTOFF_ROW_END
         }

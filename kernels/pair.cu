@@ -79,18 +79,8 @@ QC_KERNEL void pair_force_half(int n, int owned, const int* QC_RESTRICT order,
                 double e, g;
                 if (!qc_pair_eval(style, pi + type[j] * QC_PAIR_NPARAM, dx * dx + dy * dy + dz * dz, &e, &g))
                     continue;
-                const double gx = g * dx, gy = g * dy, gz = g * dz;
-                force[3 * i] += gx; force[3 * i + 1] += gy; force[3 * i + 2] += gz;
-                force[3 * j] -= gx; force[3 * j + 1] -= gy; force[3 * j + 2] -= gz;
+                qc_half_bond(force, virial, vflag, i, j, dx, dy, dz, g);
                 ebuf[i] += e; ebuf[j] += e;
-                if (vflag) {
-                    const double w0 = dx * dx * g, w1 = dy * dy * g, w2 = dz * dz * g;
-                    const double w3 = dx * dy * g, w4 = dx * dz * g, w5 = dy * dz * g;
-                    double* vi = virial + 6LL * i;
-                    double* vj = virial + 6LL * j;
-                    vi[0] += w0; vi[1] += w1; vi[2] += w2; vi[3] += w3; vi[4] += w4; vi[5] += w5;
-                    vj[0] += w0; vj[1] += w1; vj[2] += w2; vj[3] += w3; vj[4] += w4; vj[5] += w5;
-                }
             }
             QC_CUTOFF_ROW_END
         }

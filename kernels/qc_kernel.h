@@ -122,6 +122,25 @@ static inline qc_row_buffer& qc_row_scratch(int cap)
                          qc_dz = qc_bd[4 * qc_a + 2], qc_r = sqrt(qc_bd[4 * qc_a + 3]);
 #define QC_CUTOFF_ROW_END }}
 #endif
+/* The half-row kernels' bond: force g d on atom i and -g d on j, where d = x_i - x_j (so j
+ * gets bitwise the term its full row would give it), and, with vflag, the same d (x) d g to
+ * both atoms' virial sums. */
+QC_DEVICE void qc_half_bond(double* QC_RESTRICT force, double* QC_RESTRICT virial, int vflag,
+                            int i, int j, double dx, double dy, double dz, double g)
+{
+    const double gx = dx * g, gy = dy * g, gz = dz * g;
+    force[3 * i] += gx; force[3 * i + 1] += gy; force[3 * i + 2] += gz;
+    force[3 * j] -= gx; force[3 * j + 1] -= gy; force[3 * j + 2] -= gz;
+    if (vflag) {
+        const double w[6] = {dx * dx * g, dy * dy * g, dz * dz * g,
+                             dx * dy * g, dx * dz * g, dy * dz * g};
+        for (int c = 0; c < 6; ++c) {
+            virial[6LL * i + c] += w[c];
+            virial[6LL * j + c] += w[c];
+        }
+    }
+}
+
 #define QC_ROW_J qc_j
 #define QC_ROW_DX qc_dx
 #define QC_ROW_DY qc_dy

@@ -390,42 +390,57 @@ def test_half_rows_give_the_bits_of_full_rows(name, lammps_potentials):
         pot.compute(dev, x, types, atoms.box, upper, weights=np.ones(len(atoms)))
 
 
+_THREADS_SCRIPT = """
+import sys
+import numpy as np
+from qc_sim.atomistic import dynamics
+from qc_sim.atomistic.random import maxwell_boltzmann_velocities
+from qc_sim.atomistic.system import AtomisticSystem
+from qc_sim.backend import cpu, get_device
+from qc_sim.geometry import build_crystal, fcc
+from qc_sim.potentials.eam import Eam
+
+pot = Eam.from_file(sys.argv[1])
+atoms = build_crystal(fcc(3.615), (6, 6, 6), species=("Cu",))
+v = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, 1500.0, 11)
+runs = {}
+for threads in (1, 2):
+    cpu.set_num_threads(threads)
+    assert cpu.get_num_threads() == threads
+    system = AtomisticSystem(atoms, pot, get_device("cpu"), skin=0.3)
+    state = dynamics.run(system, dynamics.init_state(system, v), 200, 0.002)
+    runs[threads] = (system, np.array(system.positions), np.array(state.velocities))
+assert runs[1][0].nlist.half is not None and runs[2][0].nlist.half is None
+assert runs[1][0].rebuilds > 5, runs[1][0].rebuilds
+assert np.array_equal(runs[1][1], runs[2][1]) and np.array_equal(runs[1][2], runs[2][2])
+cpu.set_num_threads(1)
+w = np.linspace(0.2, 1.0, len(atoms))
+switched = runs[1][0].compute(weights=w)
+assert runs[1][0].nlist.half is None and runs[1][0].full_rows
+fresh = AtomisticSystem(atoms, pot, get_device("cpu"), skin=0.3)
+fresh.use_full_rows()
+fresh.set_positions(runs[1][0].positions)
+assert np.array_equal(switched.forces, fresh.compute(weights=w).forces)
+small = build_crystal(fcc(3.615), (2, 2, 2), species=("Cu",))  # 7.2 A < 2 * 5.25 A
+tight = AtomisticSystem(small, pot, get_device("cpu"), skin=0.3)
+tight.compute()
+assert tight.nlist.half is None
+print("half rows: trajectory bitwise, weighted switch bitwise, small box full")
+"""
+
+
 def test_one_thread_takes_half_rows_and_keeps_the_trajectory_bits(lammps_potentials):
     """On one OpenMP thread an AtomisticSystem builds upper rows (box lengths above twice the
     reach) and 200 NVE steps of hot Cu, list rebuilds included, are bitwise those on two
     threads (full rows); a weighted evaluation switches it to full rows with the same bits as
-    a system that never had half rows; a box too small for one image per pair keeps full rows."""
-    from qc_sim.atomistic import dynamics
-    from qc_sim.atomistic.random import maxwell_boltzmann_velocities
-    from qc_sim.atomistic.system import AtomisticSystem
-    from qc_sim.backend import cpu
+    a system that never had half rows; a box too small for one image per pair keeps full rows.
+    In a fresh process: once the lammps package's own OpenMP runtime is loaded (the LAMMPS
+    tests), the thread count of this one cannot be raised."""
+    import subprocess
+    import sys
 
-    pot = Eam.from_file(lammps_potentials / "Cu_u3.eam")
-    atoms = build_crystal(fcc(3.615), (6, 6, 6), species=("Cu",))
-    v = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, 1500.0, 11)
-    before = cpu.get_num_threads()
-    runs = {}
-    try:
-        for threads in (1, 2):
-            cpu.set_num_threads(threads)
-            system = AtomisticSystem(atoms, pot, get_device("cpu"), skin=0.3)
-            state = dynamics.run(system, dynamics.init_state(system, v), 200, 0.002)
-            runs[threads] = (system, np.array(system.positions), np.array(state.velocities))
-        assert runs[1][0].nlist.half is not None and runs[2][0].nlist.half is None
-        assert runs[1][0].rebuilds > 5
-        assert np.array_equal(runs[1][1], runs[2][1]) and np.array_equal(runs[1][2], runs[2][2])
-        cpu.set_num_threads(1)
-        w = np.linspace(0.2, 1.0, len(atoms))
-        switched = runs[1][0].compute(weights=w)
-        assert runs[1][0].nlist.half is None and runs[1][0].full_rows
-        fresh = AtomisticSystem(atoms, pot, get_device("cpu"), skin=0.3)
-        fresh.use_full_rows()
-        fresh.set_positions(runs[1][0].positions)
-        reference = fresh.compute(weights=w)
-        assert np.array_equal(switched.forces, reference.forces)
-        small = build_crystal(fcc(3.615), (2, 2, 2), species=("Cu",))  # 7.2 Å < 2 * 5.25 Å
-        tight = AtomisticSystem(small, pot, get_device("cpu"), skin=0.3)
-        tight.compute()
-        assert tight.nlist.half is None
-    finally:
-        cpu.set_num_threads(before)
+    out = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT,
+                          str(lammps_potentials / "Cu_u3.eam")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "trajectory bitwise, weighted switch bitwise, small box full" in out.stdout
