@@ -288,11 +288,14 @@ class DomainDynamics:
         self.migrated += int(leaving.sum())
         # ghosts: every other rank's atoms within reach of this rank's (a fresh shell: the
         # owned atoms have changed)
+        # the row capacity the last list needed, so the next one needs no overflow rebuild
+        capacity = self.system._capacity if hasattr(self, "system") else None
         self.shell = GhostShell(self.comm, self._template, self.potential, self.device,
                                 own["ids"], {"types": own["types"]}, self.skin, self.reach,
                                 cuda_aware=self.cuda_aware)
         self.shell.choose(own["x"])
         self.system = self.shell.system
+        self.system._capacity = capacity
         self.n_owned = len(own["ids"])
         v = np.zeros((len(self.system), 3))
         v[: self.n_owned] = own["v"]
@@ -329,21 +332,30 @@ class DomainDynamics:
         t1 = clock()
         self.shell.update()
         t2 = clock()
-        result = system.compute(energy=False, virial=False)
+        # one global max of the displacements, before the forces: an atom past half the skin
+        # re-exchanges the atoms (its mid-step velocity travels with it) and the new list is
+        # built once, for these forces (checked after them, the old list was rebuilt for
+        # them and then the new one again)
+        rebuild = self.shell.moved_past_skin()
+        t3 = clock()
+        if rebuild:
+            self.state = dynamics.MDState(v, state.result, state.step, state.time)
+            self._own = self.owned(forces=False)
+            self._rebuild()  # the new local system; its state holds the forces here
+            system, v, result = self.system, self.state.velocities, self.state.result
+        else:
+            result = system.compute(energy=False, virial=False)
+        t4 = clock()
         v = dynamics._kick(system, v, result.forces, 0.5 * dt)
         self.step_count += 1
         self.time = state.time + dt
         self.state = dynamics.MDState(v, result, self.step_count, self.time)
-        t3 = clock()
-        rebuild = self.shell.moved_past_skin()  # one global max of the displacements
-        t4 = clock()
-        self.timing["compute"] += (t1 - t0) + (t3 - t2)
+        t5 = clock()
+        self.timing["compute"] += (t1 - t0) + (t5 - t4) + (0.0 if rebuild else t4 - t3)
         self.timing["communication"] += t2 - t1
-        self.timing["waiting"] += t4 - t3
+        self.timing["waiting"] += t3 - t2
         if rebuild:
-            self._own = self.owned(forces=True)
-            self._rebuild()
-            self.timing["rebuild"] += clock() - t4
+            self.timing["rebuild"] += t4 - t3
 
     def energies(self) -> tuple[float, float]:
         """(potential, kinetic) energy in eV, each the exact sum over all ranks' own atoms,

@@ -72,8 +72,10 @@ def single_image(box: Box, reach: float) -> bool:
 
 
 def initial_capacity(n: int, box: Box, lo, hi, reach: float) -> int:
-    """A capacity guess from the number density (grown later if a row overflows)."""
-    ext = [box.lengths[a] if box.periodic[a] else max(hi[a] - lo[a], reach) for a in range(3)]
+    """A capacity guess from the number density of the atoms' extent (a rank's atoms fill
+    only part of a periodic box; grown later if a row overflows)."""
+    ext = [max(hi[a] - lo[a], reach) for a in range(3)]
+    ext = [min(e, box.lengths[a]) if box.periodic[a] else e for a, e in enumerate(ext)]
     density = n / max(float(np.prod(ext)), 1e-30)
     return int(1.3 * 4.0 / 3.0 * math.pi * reach**3 * density) + 16
 
