@@ -93,7 +93,8 @@ QC_DEVICE void qc_store_neighbor(int* QC_RESTRICT row, int* QC_RESTRICT irow, in
  * upper: keep only partners of higher global id (half rows for the one-thread CPU kernels),
  * rank_b: (natoms,) rank of the atoms in bin order (rank_b[s] = rank[bin_atoms[s]]),
  * bin_top: (nbins,) the highest rank in each bin (-1 when empty), so upper rows pass over
- * bins that hold no partner of higher id. */
+ * bins that hold no partner of higher id; owned: the atoms whose results are wanted (the
+ * first ones; the rest are a rank's ghosts, whose upper rows keep owned partners only). */
 QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
                                const int* QC_RESTRICT wrap,
                                const int* QC_RESTRICT rank, const int* QC_RESTRICT inv,
@@ -103,7 +104,8 @@ QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
                                const double* QC_RESTRICT box, const double* QC_RESTRICT bo,
                                const double* QC_RESTRICT bw,
                                double rc2, int cap, int upper, const int* QC_RESTRICT rank_b,
-                               const int* QC_RESTRICT bin_top,
+                               const int* QC_RESTRICT bin_top, int owned,
+                               const int* QC_RESTRICT owned_b,
                                int* QC_RESTRICT neighbors, int* QC_RESTRICT images,
                                int* QC_RESTRICT counts)
 {
@@ -111,6 +113,9 @@ QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
         const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
         /* upper rows keep only the partners of higher global id (rank_b: rank in bin order) */
         const int lowest = upper ? rank[i] + 1 : -1;
+        /* a ghost's upper row keeps only owned partners (bonds of two ghosts are not summed);
+         * owned_b: (natoms,) 1 for the owned atoms (index < owned) in bin order */
+        const int any_partner = !upper || i < owned;
         int* row = neighbors + (long long)i * cap;
         int* irow = images + (long long)i * cap;
         int m = 0;
@@ -176,14 +181,16 @@ QC_KERNEL void build_full_list(int n, int natoms, const double* QC_RESTRICT x,
                     for (int t = 0; t < nb; ++t) {
                         cs[mc] = s0 + t;
                         cp[mc] = packed;
-                        mc += (r2[t] < rc2) & (s0 + t != self_slot) & (rank_b[s0 + t] >= lowest);
+                        mc += (r2[t] < rc2) & (s0 + t != self_slot) & (rank_b[s0 + t] >= lowest)
+                            & (any_partner ? 1 : owned_b[s0 + t]);
                     }
 #else
                     for (int s = s0; s < s_end; ++s) {
                         /* (x_j + shift) - x_i: the same rounding as the NumPy builder */
                         const double dx = (xb[s] + ox0) - xi, dy = (xb[natoms + s] + oy0) - yi,
                                      dz = (xb[2 * (long long)natoms + s] + oz0) - zi;
-                        if (dx * dx + dy * dy + dz * dz < rc2 && s != self_slot && rank_b[s] >= lowest)
+                        if (dx * dx + dy * dy + dz * dz < rc2 && s != self_slot && rank_b[s] >= lowest
+                            && (any_partner || owned_b[s]))
                             qc_store_neighbor(row, irow, &m, cap, i, bin_atoms[s], sx, sy, sz, wrap);
                     }
 #endif

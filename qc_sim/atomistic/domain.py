@@ -22,7 +22,6 @@ from qc_sim.atomistic.system import AtomisticSystem
 from qc_sim.geometry.atoms import Atoms
 from qc_sim.parallel.decompose import near_box, neighbour_ranks
 from qc_sim.parallel.mpi import exchange, exchange_arrays, global_exact_sum, global_max
-from qc_sim.potentials.eam import Eam
 
 
 def ghost_reach(potential, skin: float) -> float:
@@ -288,14 +287,16 @@ class DomainDynamics:
         self.migrated += int(leaving.sum())
         # ghosts: every other rank's atoms within reach of this rank's (a fresh shell: the
         # owned atoms have changed)
-        # the row capacity the last list needed, so the next one needs no overflow rebuild
-        capacity = self.system._capacity if hasattr(self, "system") else None
+        # the row capacity the last list needed (so the next one needs no overflow rebuild)
+        # and its memory
+        last = getattr(self, "system", None)
         self.shell = GhostShell(self.comm, self._template, self.potential, self.device,
                                 own["ids"], {"types": own["types"]}, self.skin, self.reach,
                                 cuda_aware=self.cuda_aware)
         self.shell.choose(own["x"])
         self.system = self.shell.system
-        self.system._capacity = capacity
+        if last is not None:
+            self.system._capacity, self.system.list_storage = last._capacity, last.list_storage
         self.n_owned = len(own["ids"])
         v = np.zeros((len(self.system), 3))
         v[: self.n_owned] = own["v"]

@@ -14,7 +14,7 @@ import numpy as np
 from qc_sim.backend import Device
 from qc_sim.geometry.atoms import Atoms
 from qc_sim.neighbor import build, needs_rebuild
-from qc_sim.neighbor.cell_list import single_image
+from qc_sim.neighbor.cell_list import ListStorage, single_image
 from qc_sim.potentials.base import ForceResult
 
 
@@ -62,6 +62,7 @@ class AtomisticSystem:
         # half-row kernels' upper rows do not serve the full-row kernels
         self.full_rows = False
         self.nlist = None
+        self.list_storage = ListStorage()  # one memory for every list this system builds
         self.rebuilds = 0
         self._capacity = None
         self.xp = xp
@@ -96,7 +97,7 @@ class AtomisticSystem:
     def _rebuild(self) -> None:
         self.nlist = build(self.device, self.positions, self.ids, self.box, self.potential.cutoff,
                            self.skin, capacity=self._capacity, rows=self.rows,
-                           half=self._half_rows())
+                           half=self._half_rows(), storage=self.list_storage)
         self._capacity = self.nlist.capacity
         self.rebuilds += 1
 

@@ -65,6 +65,26 @@ class NeighborList:
         return self.half.owned if self.half is not None else int(self.counts.shape[0])
 
 
+class ListStorage:
+    """The memory of a system's lists, kept from one build to the next (as LAMMPS keeps its
+    pages): a build writes its rows into views of the same arrays while they fit (rows with
+    some slack for a rank whose atom count changes at an exchange, the same capacity), instead
+    of memory the operating system must hand out and clear again, which on a virtual machine
+    made a build right after an exchange twice as slow. A list built into it is valid until
+    the next build into it."""
+
+    def __init__(self):
+        self.neighbors = self.images = None
+
+    def take(self, xp, rows: int, cap: int):
+        a = self.neighbors
+        if a is None or a.shape[1] != cap or a.shape[0] < rows:
+            spare = rows + rows // 10 + 16
+            self.neighbors = xp.empty((spare, cap), dtype=xp.int32)
+            self.images = xp.empty((spare, cap), dtype=xp.int32)
+        return self.neighbors[:rows], self.images[:rows]
+
+
 def single_image(box: Box, reach: float) -> bool:
     """Whether no pair can be within ``reach`` through two periodic images (or an atom of
     itself): every periodic length exceeds twice the reach. Half rows need it."""
@@ -96,13 +116,14 @@ def wrap_positions(xp, positions, box: Box):
 
 def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
           capacity: int | None = None, rows: int | None = None,
-          half: bool = False) -> NeighborList:
+          half: bool = False, storage: ListStorage | None = None) -> NeighborList:
     """Build the full list of pairs closer than ``cutoff + skin`` (raw positions, Å); with
     ``rows``, only the rows of the first ``rows`` atoms (a rank's owned atoms: its ghosts are
     neighbours but need no rows of their own). With ``half`` (compiled CPU backend, and
     :func:`single_image`), every atom gets an upper row (its partners of higher global id) and
     the list carries :class:`HalfRows` for the one-thread kernels; ``rows`` then only says
-    whose results are wanted."""
+    whose results are wanted. With ``storage`` (:class:`ListStorage`), the rows go into its
+    arrays."""
     owned = len(positions) if rows is None else int(rows)
     if half:
         rows = None
@@ -119,7 +140,7 @@ def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
     rows = len(positions) if rows is None else int(rows)
     while True:
         nbr, img, cnt, inv = builder(device, wrapped, wrap, ids, box, grid, coord, order, start,
-                                     reach, capacity, rows, half)
+                                     reach, capacity, rows, half, owned, storage)
         longest = int(cnt.max()) if len(cnt) else 0
         if longest <= capacity:
             halves = HalfRows(xp.ascontiguousarray(inv), owned) if half else None
@@ -155,11 +176,11 @@ def id_ranks(xp, ids):
 
 
 def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, order, start, reach,
-                    cap, rows, upper=False):
+                    cap, rows, upper=False, owned=None, storage=None):
     xp = device.xp
     n = positions.shape[0]
-    nbr = xp.empty((rows, cap), dtype=xp.int32)  # entries past counts[i] are never read
-    img = xp.empty((rows, cap), dtype=xp.int32)
+    # entries past counts[i] are never read
+    nbr, img = (storage or ListStorage()).take(xp, rows, cap)
     cnt = xp.empty(rows, dtype=xp.int32)
     k = device.kernels("neighbor")
     binned = xp.ascontiguousarray(positions[order].T)  # (3, n): coordinate by coordinate
@@ -168,10 +189,13 @@ def _build_compiled(device, positions, wrap, ids, box, grid: BinGrid, coord, ord
     rank, inv = id_ranks(xp, ids)
     rank_b = xp.ascontiguousarray(rank[order])
     bin_top = _bin_tops(xp, rank_b, start) if upper else xp.full(1, -1, dtype=xp.int32)
+    owned = n if owned is None else int(owned)
+    owned_b = (xp.ascontiguousarray(order < owned, dtype=xp.int32) if upper and owned < n
+               else xp.ones(1, dtype=xp.int32))  # read only for a ghost's row
     k.build_full_list(rows, n, positions, wrap, rank, inv, binned, coord, order, slot, start, device.asarray(grid.as_ints()),
                       device.asarray(box.lengths), device.asarray(grid.origin),
                       device.asarray(grid.width), reach * reach, cap,
-                      int(upper), rank_b, bin_top, nbr, img, cnt)
+                      int(upper), rank_b, bin_top, owned, owned_b, nbr, img, cnt)
     return nbr, img, cnt, inv
 
 
@@ -206,7 +230,7 @@ def _candidate_pairs(grid: BinGrid, coord, order, start, offset):
 
 
 def _build_numpy(device, positions, wrap, ids, box, grid: BinGrid, coord, order, start, reach,
-                 cap, rows, upper=False):
+                 cap, rows, upper=False, owned=None, storage=None):
     if upper:
         raise ValueError("upper (half) rows are built by the compiled CPU kernels only")
     L = box.lengths
