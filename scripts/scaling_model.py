@@ -43,7 +43,7 @@ INPUTS = {
     # 743 kB per step for 20.8k ghosts (positions 24 B + F'(rho) 8 B each, re-exchanges
     # amortised), 2.2 messages per step to the one neighbour rank
     "bytes_per_ghost_per_step": 35.8,
-    "cpu_atom_steps_per_s_per_core": 6.39e5,  # scripts/results/bench_mpi_cpu_2core_epyc.json
+    "cpu_atom_steps_per_s_per_core": 1.11e6,  # scripts/results/bench_mpi_cpu_2core_epyc.json, 1 rank
     "latency_s": 2e-6,  # MPI point-to-point over InfiniBand (vendor figures: 1-2 us)
     "bandwidth_B_per_s": 25e9,  # per rank: InfiniBand NDR 400 Gb/s = 50 GB/s per port,
                                 # taken as shared by two GPUs
