@@ -392,6 +392,39 @@ def test_trajectory_parts_merge_only_whole(mpiexec, tmp_path):
     assert not (tmp_path / "traj.h5").exists()
 
 
+def test_the_indentation_on_ranks_gives_the_same_table_on_two_and_three(mpiexec, tmp_path):
+    """mpiexec -n 2 and -n 3 qc-sim run of the shipped indentation made small (the settings
+    of test_cli's pinned run): the indenter is added by each rank on its own nodes, its
+    energy in the exact sum, and every rank reads the load, contact and faults from the
+    state gathered once per depth. The load-depth table is the same on 2 and 3 ranks, bit
+    for bit as printed, the load at 1 Å within the pinned figure's tolerance of the serial
+    run (the minimiser's path differs from the serial model's, whose energies are plain
+    sums), and rank 0 alone writes the CSV."""
+    from test_cli import INDENT_SMALL, PINNED_INDENT
+
+    text = (ROOT / "cases" / "al_indent.toml").read_text()
+    for old, new in INDENT_SMALL:
+        assert old in text
+        text = text.replace(old, new)
+    tables = {}
+    for ranks in (2, 3):
+        folder = tmp_path / f"n{ranks}"
+        folder.mkdir()
+        (folder / "case.toml").write_text(text)
+        out = launch(mpiexec, ranks, sys.executable, "-m", "qc_sim.cli.main", "run", "case.toml",
+                     "--backend", "cpu", timeout=300, cwd=folder)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert f"{ranks} MPI ranks (partition imbalance" in out.stdout
+        tables[ranks] = [line for line in out.stdout.splitlines()
+                         if len(line.split()) == 8 and line.split()[0].replace(".", "").isdigit()]
+        csv = (folder / "al_indent.csv").read_text().splitlines()
+        assert len(csv) == 3 and csv[0].startswith("depth_A,load_eV_per_A")
+    assert tables[2] == tables[3] and len(tables[2]) == 2
+    depth, pinned, tolerance = PINNED_INDENT["al_indent.toml"]
+    load = {float(r.split()[0]): float(r.split()[1]) for r in tables[2]}[depth]
+    assert load == pytest.approx(pinned, abs=tolerance)
+
+
 def test_coupled_case_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mpiexec,
                                                                                tmp_path):
     """mpiexec -n 3 qc-sim run of the shipped coupled dynamics case (ar_coupled_nve, made

@@ -10,9 +10,9 @@ import time
 import numpy as np
 
 
-def indent_model(case, potential, device):
+def indent_model(case, potential, device, comm=None):
     """The case's :class:`~qc_sim.coupling.indent.Indentation` (its patch test done on the
-    twin without the surface)."""
+    twin without the surface), split over the ranks of ``comm`` when there are several."""
     from qc_sim.cases.checks import check_indent_room, indent_axis
     from qc_sim.coupling.indent import build_indentation
     from qc_sim.errors import InputError
@@ -25,7 +25,7 @@ def indent_model(case, potential, device):
         return build_indentation(cubic(lat.a), lat.repeats, potential, lat.species[0],
                                  indent_axis(case), c.core_radius * lat.a, c.width * lat.a,
                                  ind.radius, ind.stiffness, method=c.method, rate=c.rate,
-                                 device=device)
+                                 device=device, comm=comm)
     except ValueError as exc:
         raise InputError(f"{case.path}: [coupling] {exc}") from None
 
@@ -64,20 +64,18 @@ def hertz_fit(steps, radius: float):
 
 
 def run_indent(case, backend=None, out=sys.stdout, comm=None) -> int:
-    from qc_sim.errors import InputError
-
-    if comm is not None and comm.Get_size() > 1:
-        raise InputError(f"{case.path}: the indentation runs on one rank (launched on "
-                         f"{comm.Get_size()})")
-    indentation(case, backend, out)
+    indentation(case, backend, out, comm)
     return 0
 
 
-def indentation(case, backend=None, out=sys.stdout) -> dict:
+def indentation(case, backend=None, out=sys.stdout, comm=None) -> dict:
     """Build the case's indentation, lower the indenter and read the load at each depth,
     printing the run's lines to ``out`` as it goes; the figures as a dict (what
     scripts/indent.py writes as JSON): the model's size, the patch test, the moduli, the
-    P-h table, the Hertz fit and the pop-in."""
+    P-h table, the Hertz fit and the pop-in. With ``comm`` of several MPI ranks the model is
+    split over them; rank 0 prints and writes the CSV, every rank returns the figures."""
+    from qc_sim.cli.run import rank_out
+
     from qc_sim.backend import get_device
     from qc_sim.cases.build import build_potential
     from qc_sim.continuum.hertz import hertz_load
@@ -90,7 +88,10 @@ def indentation(case, backend=None, out=sys.stdout) -> dict:
     potential = build_potential(case)
     start = time.perf_counter()
     moduli = hertz_moduli(potential, case, device)
-    run = indent_model(case, potential, device)
+    run = indent_model(case, potential, device, comm)
+    ranks = 1 if comm is None else comm.Get_size()
+    lead = comm is None or comm.Get_rank() == 0
+    out = rank_out(out, comm)
     g, model = run.model.geometry, run.model
     figures = {"nodes": int(g.mesh.n_nodes), "free_nodes": int(model.free.sum()),
                "atoms": len(g.atom_sites), "padding_atoms": int((g.atom_node < 0).sum()),
@@ -103,7 +104,9 @@ def indentation(case, backend=None, out=sys.stdout) -> dict:
           f"{figures['atoms']} atoms ({figures['padding_atoms']} padding), core half-sphere "
           f"{figures['core_radius_A']:.3g} Å ({figures['core_atoms']} atoms), indenter R "
           f"{spec.radius:g} Å K {spec.stiffness:g} eV/Å^3 at (x, y) = ({run.axis[0]:.4g}, "
-          f"{run.axis[1]:.4g}) Å, {device.describe()}", file=out)
+          f"{run.axis[1]:.4g}) Å, {device.describe()}"
+          + (f", {ranks} MPI ranks (partition imbalance {run.runner.imbalance():.3f})"
+             if ranks > 1 else ""), file=out)
     print(f"faulted: of the {len(run.watched)} core atoms a lattice constant or more below the "
           f"surface, those with centrosymmetry > {CSP_FAULT:g} Å^2", file=out)
     print(f"patch test (twin without the surface): ghost force "
@@ -117,7 +120,7 @@ def indentation(case, backend=None, out=sys.stdout) -> dict:
           f"{'contact':>8} {'faulted':>8} {'steps':>6}", file=out, flush=True)
     E_star = moduli["E_star_ev"]
     rows = []
-    csv = open(spec.csv, "w") if spec.csv else None
+    csv = open(spec.csv, "w") if spec.csv and lead else None
     if csv is not None:
         csv.write("depth_A,load_eV_per_A,load_nN,hertz_nN,contact_atoms,faulted_atoms,"
                   "energy_eV,steps,converged\n")

@@ -334,6 +334,10 @@ class DomainCoupledModel(SplitReductions, NodeDofs):
             f = (1.0 - beta) * f_c
             f[self._blended] += beta[self._blended] * f_atoms[self._blended_atom]
             terms = [site * self.model.geometry.atom_beta[self.atoms], e_elements]
+        for term in self.model.external:  # an indenter: each rank adds it on its own nodes
+            e_nodes, f_nodes = term.on_nodes(self.nodes, y)
+            terms.append(e_nodes)
+            f = f + f_nodes
         t0 = _time.process_time()
         energy = global_exact_sum(self.comm, np.concatenate(terms))
         self.clock.communication += _time.process_time() - t0

@@ -64,6 +64,22 @@ class SphericalIndenter:
         f[self.nodes] = f_nodes
         return e, f
 
+    def on_nodes(self, nodes, y):
+        """(energies (k,) eV, forces (k, 3) eV/Å) of the indenter on each of ``nodes`` (global
+        indices) at positions ``y`` (k, 3), zero on nodes it does not act on: a rank's share
+        of the term (each node's values are those of :meth:`energy_forces`)."""
+        acted = np.isin(nodes, self.nodes)
+        d = y[acted] - self.center
+        r = np.sqrt((d * d).sum(axis=1))
+        gap = np.maximum(self.radius - r, 0.0)
+        inside = gap > 0
+        f_acted = np.zeros_like(d)
+        f_acted[inside] = (self.stiffness * gap[inside] ** 2 / r[inside])[:, None] * d[inside]
+        e, f = np.zeros(len(nodes)), np.zeros_like(y)
+        e[acted] = self.stiffness * gap**3 / 3.0
+        f[acted] = f_acted
+        return e, f
+
     def load(self, y) -> tuple[float, int]:
         """(P eV/Å, atoms in contact): the z component of the indenter's force on the
         atoms, reversed, at node positions ``y``."""
@@ -85,10 +101,13 @@ class Indentation:
     axis: np.ndarray
     watched: np.ndarray = None
     pairs: np.ndarray = None
+    runner: object = None  # what the minimiser drives: the model, or this rank's share of it
 
     def __post_init__(self):
         from scipy.spatial import cKDTree
 
+        if self.runner is None:
+            self.runner = self.model
         if self.watched is None:
             g = self.model.geometry
             deep = (g.atom_beta == 1.0) & (g.atom_sites[:, 2] < self.surface - g.lattice.a
@@ -142,17 +161,26 @@ def surface_slab_geometry(lattice, repeats, axis, core_radius: float, width: flo
 
 def build_indentation(lattice, repeats, potential, species: str, axis, core_radius: float,
                       width: float, radius: float, stiffness: float, method="bgfc",
-                      rate=0.5, device=None) -> Indentation:
+                      rate=0.5, device=None, comm=None) -> Indentation:
     """The coupled slab (:func:`surface_slab_geometry`; padding one cutoff deep, two for
     bqcf) with a spherical indenter of ``radius`` Å and ``stiffness`` eV/Å^3 over ``axis``
-    acting on the core's atoms; the patch test runs on the twin."""
+    acting on the core's atoms; the patch test runs on the twin. With ``comm`` of several
+    MPI ranks the model is split over them (its ``runner``, a DomainCoupledModel that adds
+    the indenter on its own nodes)."""
     reach = (2 if method == "bqcf" else 1) * potential.cutoff
     geometry = surface_slab_geometry(lattice, repeats, axis, core_radius, width, reach, rate)
     model = CoupledModel(geometry, potential, species, method, device=device, check=True)
     core = np.flatnonzero(geometry.node_zone == CORE)
     indenter = SphericalIndenter(float(radius), float(stiffness), core)
     model.external.append(indenter)
-    out = Indentation(model, indenter, float(geometry.hi[2]), np.asarray(axis, float)[:2])
+    runner = None
+    if comm is not None and comm.Get_size() > 1:
+        from qc_sim.coupling.domain import DomainCoupledModel
+
+        runner = DomainCoupledModel(comm, model)
+        runner.check_patch_test()
+    out = Indentation(model, indenter, float(geometry.hi[2]), np.asarray(axis, float)[:2],
+                      runner=runner)
     out.place(0.0)
     return out
 
@@ -183,22 +211,25 @@ def indent(indentation: Indentation, depths, fmax: float = 1e-3, max_steps: int 
     within the indenter's reach."""
     from qc_sim.solvers import fire, lbfgs
 
-    model, indenter = indentation.model, indentation.indenter
+    model, indenter, runner = indentation.model, indentation.indenter, indentation.runner
     solve = fire if model.method == "bqcf" else lbfgs
     outside = np.flatnonzero(model.geometry.atom_beta < 1.0)
     out = []
     for h in depths:
         indentation.place(float(h))
-        result = solve(model, fmax=fmax, max_steps=max_steps)
+        result = solve(runner, fmax=fmax, max_steps=max_steps)
         if not result.converged and solve is lbfgs:
-            result = fire(model, fmax=fmax, max_steps=5 * max_steps)
-        x = model.geometry.interpolation @ model.y
+            result = fire(runner, fmax=fmax, max_steps=5 * max_steps)
+        # on ranks every rank gathers the whole state once per depth (never in a step) and
+        # reads the same load, contact and faults from it
+        y = runner.y if runner is model else runner.gather_nodes(runner.y, root=None)
+        x = model.geometry.interpolation @ y
         gap = np.linalg.norm(x[outside] - indenter.center, axis=1).min(initial=np.inf)
         if gap < indenter.radius:
             raise ValueError(f"at depth {h:g} Å the indenter reaches atoms outside the "
                              "atomistic core: enlarge the core")
-        load, contact = indenter.load(model.y)
-        step = DepthStep(float(h), load, contact, indentation.faulted(model.y), result.energy,
+        load, contact = indenter.load(y)
+        step = DepthStep(float(h), load, contact, indentation.faulted(y), result.energy,
                          result.converged, result.steps)
         out.append(step)
         if on_step is not None:

@@ -82,7 +82,8 @@ class CoupledModel(NodeDofs):
         self.atom_of_node[g.atom_node[g.atom_node >= 0]] = np.nonzero(g.atom_node >= 0)[0]
         self.free = ~g.held
         self.y = mesh.nodes.copy()
-        # external potentials on the nodes: objects with energy_forces(y) -> (eV, (nn, d))
+        # external potentials on the nodes: objects with energy_forces(y) -> (eV, (nn, d)),
+        # and on_nodes(nodes, y) -> per-node (eV, forces) for a rank's share of them
         self.external = []
         # a model with defects keeps a defect-free twin (same zones): the patch test and
         # bgfc's correction are properties of the lattice, not of the defect
