@@ -34,15 +34,21 @@ from qc_sim.coupling.model import CoupledModel
 EV_PER_A_TO_NN = 1.602176634  # 1 eV/Å in nN
 
 
-def indenter_energy_forces(points, center, radius: float, stiffness: float):
-    """(energy eV, forces (n, 3) eV/Å) of the spherical indenter on ``points`` (n, 3) Å:
-    E = sum K (R - r)^3 / 3 and f = K (R - r)^2 (x - c) / r over the points with r < R."""
+def _indenter_gap_forces(points, center, radius: float, stiffness: float):
+    """(R - r clipped at 0 (n,), forces (n, 3) eV/Å) of the indenter on ``points``."""
     d = np.asarray(points, float) - np.asarray(center, float)
     r = np.sqrt((d * d).sum(axis=1))
     gap = np.maximum(radius - r, 0.0)
     inside = gap > 0
     f = np.zeros_like(d)
     f[inside] = (stiffness * gap[inside] ** 2 / r[inside])[:, None] * d[inside]
+    return gap, f
+
+
+def indenter_energy_forces(points, center, radius: float, stiffness: float):
+    """(energy eV, forces (n, 3) eV/Å) of the spherical indenter on ``points`` (n, 3) Å:
+    E = sum K (R - r)^3 / 3 and f = K (R - r)^2 (x - c) / r over the points with r < R."""
+    gap, f = _indenter_gap_forces(points, center, radius, stiffness)
     return float(stiffness * (gap**3).sum() / 3.0), f
 
 
@@ -69,12 +75,7 @@ class SphericalIndenter:
         indices) at positions ``y`` (k, 3), zero on nodes it does not act on: a rank's share
         of the term (each node's values are those of :meth:`energy_forces`)."""
         acted = np.isin(nodes, self.nodes)
-        d = y[acted] - self.center
-        r = np.sqrt((d * d).sum(axis=1))
-        gap = np.maximum(self.radius - r, 0.0)
-        inside = gap > 0
-        f_acted = np.zeros_like(d)
-        f_acted[inside] = (self.stiffness * gap[inside] ** 2 / r[inside])[:, None] * d[inside]
+        gap, f_acted = _indenter_gap_forces(y[acted], self.center, self.radius, self.stiffness)
         e, f = np.zeros(len(nodes)), np.zeros_like(y)
         e[acted] = self.stiffness * gap**3 / 3.0
         f[acted] = f_acted
