@@ -39,9 +39,12 @@ def _model(path, backend, check, case=None):
     return case, model, vacancy
 
 
-def run_wave(case, backend=None, out=sys.stdout) -> int:
+def run_wave(case, backend=None, out=sys.stdout, comm=None) -> int:
     """A plane wave packet leaving the core of the case's slab: the fraction of its energy the
-    handshake reflects back (:mod:`qc_sim.coupling.wave`)."""
+    handshake reflects back (:mod:`qc_sim.coupling.wave`); split over the ranks of ``comm``
+    when there are several (rank 0 prints)."""
+    from qc_sim.cli.run import rank_out
+
     from qc_sim.backend import get_device
     from qc_sim.cases.build import build_potential
     from qc_sim.coupling.wave import reflected_fraction, wave_slab
@@ -54,14 +57,25 @@ def run_wave(case, backend=None, out=sys.stdout) -> int:
     model, centre = wave_slab(lattice, lat.repeats, potential, lat.species[0],
                               c.core_radius * lat.a, c.width * lat.a, device)
     g = model.geometry
-    worst = max(r["max_ghost_force"] for r in model.patch_results)
+    ranks = 1 if comm is None else comm.Get_size()
+    runner = None
+    if ranks > 1:
+        from qc_sim.coupling.domain import DomainCoupledModel
+
+        runner = DomainCoupledModel(comm, model, skin=case.potential.skin)
+        runner.check_patch_test()
+    out = rank_out(out, comm)
+    worst = max(r["max_ghost_force"] for r in (runner or model).patch_results)
     print(f"qc-sim run {case.path}: wave packet, coupled bgfc slab periodic along y, "
           f"{g.mesh.n_nodes} nodes, {len(g.atom_sites)} atoms, core band 2 x "
           f"{c.core_radius:g} a, handshake {c.width:g} a, damping {c.damping:g}/ps; patch test: "
-          f"largest ghost force {worst:.3e} eV/Å", file=out)
+          f"largest ghost force {worst:.3e} eV/Å"
+          + (f"; {ranks} MPI ranks (imbalance {runner.imbalance():.3f})" if runner else ""),
+          file=out)
     r = reflected_fraction(model, centre, potential, _atom_mass(case, potential),
                            w.wavelength, c.damping, w.amplitude * lat.a, w.sigma * lat.a,
-                           case.dynamics.timestep, device, species=lat.species[0])
+                           case.dynamics.timestep, device, species=lat.species[0],
+                           runner=runner)
     print(f"wavelength {r.wavelength} a (ka {r.ka:.4f}), omega {r.omega:.4f} /ps, group "
           f"velocity {r.group_velocity:.4f} Å/ps; ran {r.time:.3f} ps", file=out)
     print(f"reflected fraction {r.reflected:.6f} (core energy {r.start:.6e} eV at the start, "
@@ -140,7 +154,6 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
 
     from qc_sim.cases.schema import load_case, parse_case
     from qc_sim.cli.run import rank_out
-    from qc_sim.errors import InputError
 
     ranks = 1 if comm is None else comm.Get_size()
     out = rank_out(out, comm)
@@ -155,9 +168,7 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
 
         return run_indent(case, backend=backend, out=out, comm=comm)
     if restart is None and case.wave is not None:
-        if ranks > 1:
-            raise InputError(f"{path}: the wave packet runs on one rank (launched on {ranks})")
-        return run_wave(case, backend=backend, out=out)
+        return run_wave(case, backend=backend, out=out, comm=comm)
     if ranks > 1:
         from qc_sim.coupling.domain import DomainCoupledModel
 

@@ -81,10 +81,13 @@ class Reflection:
 def reflected_fraction(model, centre_x: float, potential, mass: float, cells: int,
                        damping: float, amplitude: float, sigma: float, timestep: float,
                        device, omega_edge: float | None = None,
-                       species: str = "X") -> Reflection:
+                       species: str = "X", runner=None) -> Reflection:
     """Launch the packet of wavelength ``cells`` spacings (amplitude and envelope ``sigma``
     in Å) from the relaxed lattice of ``model`` (``wave_slab``), with the handshake damping
-    band ``damping`` (1/ps, 0 none), and measure what the core keeps."""
+    band ``damping`` (1/ps, 0 none), and measure what the core keeps. With ``runner`` (this
+    rank's :class:`~qc_sim.coupling.domain.DomainCoupledModel` of ``model``) each rank
+    advances its own nodes, and the core's energy is read from the state gathered at the
+    start and at the end."""
     from qc_sim.coupling.dynamics import CoupledDynamics, handshake_damping, node_masses
     from qc_sim.units import MVV2E
 
@@ -104,13 +107,22 @@ def reflected_fraction(model, centre_x: float, potential, mass: float, cells: in
     y[~model.free], v[~model.free] = X[~model.free], 0.0
     model.y = y
     masses = node_masses(model, mass)
-    md = CoupledDynamics(model, masses, timestep,
-                         handshake_damping(model, damping) if damping > 0 else None)
+    rates = handshake_damping(model, damping) if damping > 0 else None
+    mine = slice(None)
+    if runner is None:
+        runner = model
+    else:  # this rank's nodes
+        mine = runner.nodes
+        runner.y = y[mine].copy()
+    md = CoupledDynamics(runner, masses[mine], timestep, None if rates is None else rates[mine])
     core = np.flatnonzero((g.atom_beta == 1.0) & (g.atom_node >= 0))
     nodes = g.atom_node[core]
     reference = model._atoms(X, weighted=False)[0][core]
 
     def core_energy(velocities) -> float:
+        if runner is not model:  # the whole state on every rank, twice a run
+            model.y = runner.gather_nodes(runner.y, root=None)
+            velocities = runner.gather_nodes(velocities, root=None)
         site = model._atoms(model.y, weighted=False)[0][core]
         kinetic = 0.5 * MVV2E * masses[nodes] * (velocities[nodes] ** 2).sum(axis=1)
         return float((site - reference).sum() + kinetic.sum())
@@ -118,7 +130,7 @@ def reflected_fraction(model, centre_x: float, potential, mass: float, cells: in
     v_group = 0.5 * a * omega_edge * np.cos(0.5 * k * a)
     crossing = (1.5 * g.core_radius + g.width + 4 * sigma) / v_group
     steps = int(np.ceil(crossing / timestep))
-    state = md.init_state(v)
+    state = md.init_state(v[mine])
     start = core_energy(state.velocities)
     state = md.run(state, steps)
     end = core_energy(state.velocities)
