@@ -64,9 +64,7 @@ QC_KERNEL void pair_force_half(int n, int owned, const int* QC_RESTRICT order,
                                double* QC_RESTRICT virial)
 {
     QC_FOR(walker, 1) {
-        for (long long a = 0; a < 3LL * n; ++a) force[a] = 0.0;
-        for (int a = 0; a < n; ++a) ebuf[a] = 0.0;
-        if (vflag) for (long long a = 0; a < 6LL * n; ++a) virial[a] = 0.0;
+        qc_half_start(force, ebuf, virial, vflag, n);
         for (int s = 0; s < n; ++s) {
             const int i = order[s];
             const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
@@ -84,11 +82,7 @@ QC_KERNEL void pair_force_half(int n, int owned, const int* QC_RESTRICT order,
             }
             QC_CUTOFF_ROW_END
         }
-        for (int i = 0; i < owned; ++i) {
-            if (eflag) energy[i] = 0.5 * ebuf[i];
-            if (vflag) for (int c = 0; c < 6; ++c) virial[6LL * i + c] *= 0.5;
-        }
-        for (long long a = 3LL * owned; a < 3LL * n; ++a) force[a] = 0.0;
-        if (vflag) for (long long a = 6LL * owned; a < 6LL * n; ++a) virial[a] = 0.0;
+        if (eflag) for (int i = 0; i < owned; ++i) energy[i] = 0.5 * ebuf[i];
+        qc_half_finish(force, virial, vflag, owned, n);
     }
 }

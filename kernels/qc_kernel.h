@@ -141,6 +141,26 @@ QC_DEVICE void qc_half_bond(double* QC_RESTRICT force, double* QC_RESTRICT viria
     }
 }
 
+/* Before a half-row walk: the force, bond-energy and (with vflag) virial sums of all n atoms
+ * start from zero. */
+QC_DEVICE void qc_half_start(double* QC_RESTRICT force, double* QC_RESTRICT ebond,
+                             double* QC_RESTRICT virial, int vflag, int n)
+{
+    for (long long a = 0; a < 3LL * n; ++a) force[a] = 0.0;
+    for (int a = 0; a < n; ++a) ebond[a] = 0.0;
+    if (vflag) for (long long a = 0; a < 6LL * n; ++a) virial[a] = 0.0;
+}
+
+/* After it: the owned atoms' virials halved (0.5 sum_j d (x) f, as the full rows write
+ * them), the ghosts' forces and virials zero. */
+QC_DEVICE void qc_half_finish(double* QC_RESTRICT force, double* QC_RESTRICT virial, int vflag,
+                              int owned, int n)
+{
+    if (vflag) for (long long a = 0; a < 6LL * owned; ++a) virial[a] *= 0.5;
+    for (long long a = 3LL * owned; a < 3LL * n; ++a) force[a] = 0.0;
+    if (vflag) for (long long a = 6LL * owned; a < 6LL * n; ++a) virial[a] = 0.0;
+}
+
 #define QC_ROW_J qc_j
 #define QC_ROW_DX qc_dx
 #define QC_ROW_DY qc_dy

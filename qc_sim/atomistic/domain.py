@@ -287,8 +287,7 @@ class DomainDynamics:
         self.migrated += int(leaving.sum())
         # ghosts: every other rank's atoms within reach of this rank's (a fresh shell: the
         # owned atoms have changed)
-        # the row capacity the last list needed (so the next one needs no overflow rebuild)
-        # and its memory
+        # the last lists' memory and row capacity (so the next one needs no overflow rebuild)
         last = getattr(self, "system", None)
         self.shell = GhostShell(self.comm, self._template, self.potential, self.device,
                                 own["ids"], {"types": own["types"]}, self.skin, self.reach,
@@ -296,7 +295,7 @@ class DomainDynamics:
         self.shell.choose(own["x"])
         self.system = self.shell.system
         if last is not None:
-            self.system._capacity, self.system.list_storage = last._capacity, last.list_storage
+            self.system.list_storage = last.list_storage
         self.n_owned = len(own["ids"])
         v = np.zeros((len(self.system), 3))
         v[: self.n_owned] = own["v"]

@@ -62,9 +62,9 @@ class AtomisticSystem:
         # half-row kernels' upper rows do not serve the full-row kernels
         self.full_rows = False
         self.nlist = None
-        self.list_storage = ListStorage()  # one memory for every list this system builds
+        # one memory (and row capacity) for every list this system builds
+        self.list_storage = ListStorage()
         self.rebuilds = 0
-        self._capacity = None
         self.xp = xp
 
     @property
@@ -96,9 +96,8 @@ class AtomisticSystem:
 
     def _rebuild(self) -> None:
         self.nlist = build(self.device, self.positions, self.ids, self.box, self.potential.cutoff,
-                           self.skin, capacity=self._capacity, rows=self.rows,
-                           half=self._half_rows(), storage=self.list_storage)
-        self._capacity = self.nlist.capacity
+                           self.skin, rows=self.rows, half=self._half_rows(),
+                           storage=self.list_storage)
         self.rebuilds += 1
 
     def compute(self, energy: bool = True, virial: bool = True, weights=None) -> ForceResult:

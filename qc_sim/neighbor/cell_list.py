@@ -71,10 +71,12 @@ class ListStorage:
     some slack for a rank whose atom count changes at an exchange, the same capacity), instead
     of memory the operating system must hand out and clear again, which on a virtual machine
     made a build right after an exchange twice as slow. A list built into it is valid until
-    the next build into it."""
+    the next build into it. ``capacity`` is the row length the last build needed (None before
+    the first), the next build's starting guess."""
 
     def __init__(self):
         self.neighbors = self.images = None
+        self.capacity = None
 
     def take(self, xp, rows: int, cap: int):
         a = self.neighbors
@@ -123,7 +125,7 @@ def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
     :func:`single_image`), every atom gets an upper row (its partners of higher global id) and
     the list carries :class:`HalfRows` for the one-thread kernels; ``rows`` then only says
     whose results are wanted. With ``storage`` (:class:`ListStorage`), the rows go into its
-    arrays."""
+    arrays, and ``capacity`` defaults to the one its last list needed."""
     owned = len(positions) if rows is None else int(rows)
     if half:
         rows = None
@@ -134,6 +136,8 @@ def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
     hi = device.to_host(wrapped.max(axis=0)) if len(positions) else np.zeros(3)
     grid = make_grid(box, lo, hi, reach)
     coord, order, start = bin_atoms(xp, wrapped, grid)
+    if capacity is None and storage is not None:
+        capacity = storage.capacity
     if capacity is None:
         capacity = initial_capacity(len(positions), box, lo, hi, reach)
     builder = _build_compiled if device.compiled else _build_numpy
@@ -143,6 +147,8 @@ def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
                                      reach, capacity, rows, half, owned, storage)
         longest = int(cnt.max()) if len(cnt) else 0
         if longest <= capacity:
+            if storage is not None:
+                storage.capacity = capacity
             halves = HalfRows(xp.ascontiguousarray(inv), owned) if half else None
             return NeighborList(nbr, img, cnt, cutoff, skin, positions.copy(), half=halves)
         capacity = int(longest * 1.2) + 8
