@@ -268,23 +268,32 @@ def delaunay_mesh(points, seed: int = 0, periodic=None, lo=None, hi=None) -> Mes
 
 def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_level: int = 6,
                    periodic=None, distance=None):
-    """Sites of ``lattice`` in the box [lo, hi]: all of them inside the fine box
-    [fine_lo, fine_hi], and farther out only those whose conventional-cell indices are
-    multiples of 2^level, level = floor(log2(1 + rate * distance / a)) (capped); on the
-    faces of the box the rule applies within the face, so the faces stay covered. Along a
-    ``periodic`` axis every cell layer is kept (no coarsening across the period, whose
-    images would otherwise share Delaunay ties) and the sites lie in [lo, hi).
-    ``distance``, a function of sites (n, d) -> (n,) Å, gives another fine zone: the sites
-    where it is 0 (a sphere, say); the fine box is then not used."""
-    from qc_sim.geometry.lattice import sites_in_box
+    """Sites of ``lattice`` in the box [lo, hi]: all of them inside the fine zone, and farther
+    out only those whose conventional-cell indices are multiples of 2^level,
+    level = floor(log2(1 + rate * distance / a)) (capped); on the faces of the box the rule
+    applies within the face, so the faces stay covered. Along a ``periodic`` axis every cell
+    layer is kept (no coarsening across the period, whose images would otherwise share
+    Delaunay ties) and the sites lie in [lo, hi).
+
+    The fine zone is the box [fine_lo, fine_hi], or the sites where ``distance`` (a function
+    of sites (n, d) -> (n,) Å) is 0 (a sphere, say). With both, the box must contain that
+    zone and ``distance`` be at least the distance to the box (true of a sphere in its
+    bounding cube): only then are the sites made level by level, near the zone densely and
+    far away on the coarse grids alone, so the cost grows with the nodes kept, not with the
+    volume. ``distance`` without a box enumerates every site of the domain."""
+    from qc_sim.geometry.lattice import in_box, positions_in_cells, sites_in_box
 
     d = lattice.dimension
     lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
     cell = np.diag(lattice.cell)[:d]
     periodic = np.zeros(d, bool) if periodic is None else np.asarray(periodic, bool)[:d]
-    x, cell_index, basis_index = sites_in_box(lattice, lo, hi, open_hi=periodic)
-    if distance is None:
+    if fine_lo is None:
+        x, cell_index, basis_index = sites_in_box(lattice, lo, hi, open_hi=periodic)
+    else:
         fine_lo, fine_hi = np.asarray(fine_lo, float)[:d], np.asarray(fine_hi, float)[:d]
+        x, cell_index, basis_index = _candidates(lattice, lo, hi, fine_lo, fine_hi, rate,
+                                                 max_level, periodic)
+    if distance is None:
         gap = np.maximum(np.maximum(fine_lo - x, x - fine_hi), 0.0)
         distance = np.sqrt((gap**2).sum(axis=1))
     else:
@@ -303,3 +312,47 @@ def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_lev
     on_grid = np.all(divisible & roomy, axis=1) & (basis_index == 0)
     keep = (distance == 0) | on_grid
     return x[keep]
+
+
+def _candidates(lattice, lo, hi, fine_lo, fine_hi, rate, max_level, periodic):
+    """A superset of the sites :func:`lattice_points` keeps, made without the whole domain:
+    every site of the fine box, and for each level L the cell corners with indices multiples
+    of 2^L (or on a face, or along a periodic axis any) within the distance at which level
+    L + 1 begins, a (2^(L+1) - 1) / rate, of the fine box. Returned as (x, cell indices,
+    basis indices) in :func:`~qc_sim.geometry.lattice.sites_in_box`'s order."""
+    from qc_sim.geometry.lattice import in_box, positions_in_cells, sites_in_box
+
+    d = lattice.dimension
+    cell = np.diag(lattice.cell)[:d]
+    parts = [sites_in_box(lattice, lo, hi, open_hi=periodic, within=(fine_lo, fine_hi))]
+    first = np.floor(lo / cell).astype(int) - 1
+    last = np.ceil(hi / cell).astype(int) + 1
+    faces = [np.unique(np.concatenate([np.floor(v / cell[j]), np.ceil(v / cell[j])]).astype(int))
+             for j, v in enumerate(np.stack([lo, hi], axis=1))]
+    for level in range(int(max_level) + 1):
+        step = 2**level
+        reach = np.inf if level == max_level else lattice.a * (2 * step - 1) / rate
+        a = np.maximum(lo, fine_lo - reach)
+        b = np.minimum(hi, fine_hi + reach)
+        axes = []
+        for j in range(d):
+            i0 = max(int(np.floor(a[j] / cell[j])) - 1, first[j])
+            i1 = min(int(np.ceil(b[j] / cell[j])) + 1, last[j])
+            if periodic[j]:
+                axes.append(np.arange(i0, i1 + 1))
+                continue
+            grid = np.arange(-(-i0 // step) * step, i1 + 1, step)
+            axes.append(np.union1d(grid, faces[j][(faces[j] >= i0) & (faces[j] <= i1)]))
+        axes += [np.zeros(1, int)] * (3 - d)
+        cells = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        x = (positions_in_cells(lattice, cells).reshape(len(cells), -1, 3)[:, 0, :d])
+        keep = in_box(x, lo, hi, periodic) & np.all((x >= a - 1e-9) & (x <= b + 1e-9), axis=1)
+        parts.append((x[keep], cells[keep].astype(int), np.zeros(int(keep.sum()), int)))
+    x = np.concatenate([p[0] for p in parts])
+    ci = np.concatenate([p[1] for p in parts]).astype(int)
+    bi = np.concatenate([p[2] for p in parts])
+    order = np.lexsort((bi, ci[:, 2], ci[:, 1], ci[:, 0]))
+    x, ci, bi = x[order], ci[order], bi[order]
+    first_of = np.ones(len(x), bool)
+    first_of[1:] = np.any(ci[1:] != ci[:-1], axis=1) | (bi[1:] != bi[:-1])
+    return x[first_of], ci[first_of], bi[first_of]

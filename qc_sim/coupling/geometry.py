@@ -95,7 +95,7 @@ def _without(points, removed):
 def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: float,
                    reach: float, rate: float = 0.5, max_level: int = 6,
                    vacancies=None, periodic=None, fine_margin: float | None = None,
-                   cut=None) -> CoupledGeometry:
+                   cut=None, fine_zone: str = "box") -> CoupledGeometry:
     """Zones, mesh, atoms and padding for a spherical (circular in 2D) core, or a core that is
     the union of such spheres of one radius.
 
@@ -110,7 +110,11 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     x = Phi y + offset); fine_margin: how far the all-sites zone extends beyond the handshake
     (default one lattice constant); cut: a function of element corners (ne, d + 1, d) -> bool
     (ne,) that is true for the elements a cut (a crack's faces) removes; a model with a cut,
-    like one with vacancies, keeps a twin without it.
+    like one with vacancies, keeps a twin without it; fine_zone: "box" (every site of the
+    bounding box of the spheres widened by the handshake and the margin is a node) or
+    "sphere" (only the sites within the margin of the handshake: far fewer nodes and
+    elements around a compact core). Only the lattice sites near the core and the coarse
+    nodes are ever made, so the cost of the set-up grows with the nodes, not the domain.
     """
     d, lo, hi, center, periodic = _frame(lattice, lo, hi, center, periodic)
     centers = np.atleast_2d(center)
@@ -131,12 +135,26 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
             raise ValueError("vacancies must lie in the atomistic core")
     else:
         vacancies = None
+    if fine_zone not in ("box", "sphere"):
+        raise ValueError(f"fine_zone {fine_zone!r} is not one of box, sphere")
     if vacancies is not None or cut is not None:
         defect_free = build_geometry(lattice, lo, hi, center, core_radius, width, reach, rate,
-                                     max_level, periodic=periodic, fine_margin=fine_margin)
+                                     max_level, periodic=periodic, fine_margin=fine_margin,
+                                     fine_zone=fine_zone)
+    distance = None
+    if fine_zone == "sphere":
+        def distance(x):
+            return np.maximum(core_distance(x, centers, core_radius + width + margin, open_),
+                              0.0)
     nodes = _without(lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate=rate,
-                                    max_level=max_level, periodic=periodic), vacancies)
-    sites = _without(sites_in_box(lattice, lo, hi, open_hi=periodic)[0], vacancies)
+                                    max_level=max_level, periodic=periodic,
+                                    distance=distance), vacancies)
+    # the sites that can be atoms: blended ones and their padding, within reach of the
+    # handshake (a little more, for rounding)
+    near = (np.where(periodic, lo, centers.min(axis=0) - outer - reach - lattice.a),
+            np.where(periodic, hi, centers.max(axis=0) + outer + reach + lattice.a))
+    sites = _without(sites_in_box(lattice, lo, hi, open_hi=periodic, within=near)[0],
+                     vacancies)
     return assemble_geometry(lattice, lo, hi, center, core_radius, width, reach, nodes, sites,
                              periodic=periodic, cut=cut, defect_free=defect_free)
 

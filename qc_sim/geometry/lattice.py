@@ -76,24 +76,42 @@ def positions_in_cells(lattice: Lattice, cells: np.ndarray) -> np.ndarray:
     return frac @ lattice.cell
 
 
-def sites_in_box(lattice: Lattice, lo, hi, open_hi=None):
+def sites_in_box(lattice: Lattice, lo, hi, open_hi=None, within=None):
     """Every site of ``lattice`` (cube orientation) in the box [lo, hi] (dimension d):
-    positions (n, d), conventional-cell indices (n, 3) and basis indices (n,). Along axes
-    flagged in ``open_hi`` the box is [lo, hi) (a periodic axis: hi is lo's image)."""
+    positions (n, d), conventional-cell indices (n, 3) and basis indices (n,), in the order
+    of their cell indices (x slowest) and then basis index. Along axes flagged in ``open_hi``
+    the box is [lo, hi) (a periodic axis: hi is lo's image). ``within`` (lo', hi') keeps only
+    the sites of the box that also lie in [lo', hi'] (cells outside it are never made: the
+    cost is that of the smaller box, in the same order)."""
     d = lattice.dimension
     lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]
     cell = np.diag(lattice.cell)[:d]
-    n_lo = np.floor(lo / cell).astype(int) - 1
-    n_hi = np.ceil(hi / cell).astype(int) + 1
-    axes = [np.arange(a, b + 1) for a, b in zip(n_lo, n_hi)] + [np.zeros(1)] * (3 - d)
+    a, b = lo, hi
+    if within is not None:
+        a = np.maximum(lo, np.asarray(within[0], float)[:d])
+        b = np.minimum(hi, np.asarray(within[1], float)[:d])
+        if np.any(a > b + 1e-9):
+            return np.zeros((0, d)), np.zeros((0, 3), int), np.zeros(0, int)
+    n_lo = np.floor(a / cell).astype(int) - 1
+    n_hi = np.ceil(b / cell).astype(int) + 1
+    axes = [np.arange(p, q + 1) for p, q in zip(n_lo, n_hi)] + [np.zeros(1)] * (3 - d)
     cells = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     basis_index = np.tile(np.arange(len(lattice.basis)), len(cells))
     cell_index = np.repeat(cells, len(lattice.basis), axis=0)
     x = positions_in_cells(lattice, cells)[:, :d]
+    inside = in_box(x, lo, hi, open_hi)
+    if within is not None:
+        inside &= np.all((x >= a - 1e-9) & (x <= b + 1e-9), axis=1)
+    return x[inside], cell_index[inside], basis_index[inside]
+
+
+def in_box(x, lo, hi, open_hi=None) -> np.ndarray:
+    """(n,) True where points ``x`` (n, d) lie in [lo, hi] (1e-9 Å tolerance), [lo, hi) along
+    the axes flagged in ``open_hi``."""
+    d = x.shape[1]
     open_hi = np.zeros(d, bool) if open_hi is None else np.asarray(open_hi, bool)[:d]
     below = np.where(open_hi, x < hi - 1e-9, x <= hi + 1e-9)
-    inside = np.all((x >= lo - 1e-9) & below, axis=1)
-    return x[inside], cell_index[inside], basis_index[inside]
+    return np.all((x >= lo - 1e-9) & below, axis=1)
 
 
 def _reduced(direction) -> np.ndarray:
