@@ -93,13 +93,15 @@ def single_image(box: Box, reach: float) -> bool:
     return all(not per or length > 2.0 * reach for per, length in zip(box.periodic, box.lengths))
 
 
-def initial_capacity(n: int, box: Box, lo, hi, reach: float) -> int:
+def initial_capacity(n: int, box: Box, lo, hi, reach: float, half: bool = False) -> int:
     """A capacity guess from the number density of the atoms' extent (a rank's atoms fill
-    only part of a periodic box; grown later if a row overflows)."""
+    only part of a periodic box; grown later if a row overflows); upper rows (``half``) hold
+    half the partners. Every row of the capacity is memory the first build must touch (on a
+    virtual machine, fresh pages cost more than the build itself)."""
     ext = [max(hi[a] - lo[a], reach) for a in range(3)]
     ext = [min(e, box.lengths[a]) if box.periodic[a] else e for a, e in enumerate(ext)]
     density = n / max(float(np.prod(ext)), 1e-30)
-    return int(1.3 * 4.0 / 3.0 * math.pi * reach**3 * density) + 16
+    return int(1.3 * (0.5 if half else 1.0) * 4.0 / 3.0 * math.pi * reach**3 * density) + 16
 
 
 def wrap_positions(xp, positions, box: Box):
@@ -139,7 +141,7 @@ def build(device: Device, positions, ids, box: Box, cutoff: float, skin: float,
     if capacity is None and storage is not None:
         capacity = storage.capacity
     if capacity is None:
-        capacity = initial_capacity(len(positions), box, lo, hi, reach)
+        capacity = initial_capacity(len(positions), box, lo, hi, reach, half)
     builder = _build_compiled if device.compiled else _build_numpy
     rows = len(positions) if rows is None else int(rows)
     while True:

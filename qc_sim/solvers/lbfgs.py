@@ -117,3 +117,102 @@ def lbfgs_two_loop(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: i
             pairs = []
         y, f = y_new, f_new
     return finished("L-BFGS", False, max_steps, evaluations, energy, fm, fmax)
+
+
+def _two_loop(model, pairs, f, curvature: float):
+    """H f by the two-loop recursion over ``pairs`` (s, gradient change, 1 / s.y), oldest
+    first, with the initial inverse Hessian s.y / y.y of the newest pair (1 / curvature
+    without pairs); every dot product through the model's reductions."""
+    if not pairs:
+        return f * (1.0 / curvature)
+    q, alphas = f, []
+    for s, g, rho in reversed(pairs):
+        a = rho * dot(model, s, q)
+        q = q - a * g
+        alphas.append(a)
+    s_last, g_last, rho_last = pairs[-1]
+    d = q * (1.0 / (rho_last * dot(model, g_last, g_last)))
+    for (s, g, rho), a in zip(pairs, reversed(alphas)):
+        d = d + (a - rho * dot(model, g, d)) * s
+    return d
+
+
+def lbfgs_line_search(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: int = 8,
+                      max_move: float = 0.1, curvature: float = 10.0, c2: float = 0.9,
+                      tries: int = 10, on_step=None) -> MinimizeResult:
+    """L-BFGS (the two-loop recursion, Nocedal & Wright algorithm 7.4) with a line search
+    on the forces alone, for any :class:`~qc_sim.solvers.protocol.Minimizable`: every dot
+    product and max through the model's reductions, so a model split over MPI ranks
+    (:class:`~qc_sim.atomistic.domain_model.DomainModel`) relaxes to the same bits on any
+    rank count, and no test ever compares two total energies, whose rounding at 10^7-10^8
+    atoms is of the size of the changes near a minimum (SciPy's L-BFGS-B, and LAMMPS's line
+    search, stop early there: issue 29).
+
+    Along the quasi-Newton direction d the line search looks only at the slope
+    -f(alpha).d, the energy's derivative: the step alpha = 1 (shortened so that no degree
+    of freedom moves more than ``max_move`` Å) is taken when |f(alpha).d| <= c2 f(0).d
+    (the strong Wolfe curvature condition, c2 = 0.9 as usual for quasi-Newton methods; for
+    a quadratic energy it also gives a decrease). Otherwise a secant on the slope
+    extrapolates (still downhill: at most 4 times further, never past ``max_move``) or,
+    once the minimum along d is bracketed, interpolates between the last downhill and the
+    first uphill point, up to ``tries`` evaluations; the pair (s, y) of the accepted step
+    enters the memory (``memory`` pairs) when s.y > 0, else the memory is emptied. The first
+    step and every restart take the Hessian guess ``curvature`` eV/Å^2, later ones the
+    scaling s.y / y.y of the newest pair. Convergence is the model's ``max_force``; the
+    result's energy is the model's at the returned state.
+    """
+    if not getattr(model, "conservative", True):
+        raise ValueError("L-BFGS needs forces that are the gradient of the energy; this model's "
+                         "are not (e.g. a non-hydrostatic target stress): use FIRE")
+    y = model.get_dofs()
+    energy, f = model.energy_forces()
+    evaluations = 1
+    pairs = []
+    fm = model.max_force(f)
+    for step in range(max_steps + 1):
+        if on_step is not None:
+            on_step(step, energy, fm)
+        if fm <= fmax:
+            return finished("L-BFGS", True, step, evaluations, energy, fm, fmax)
+        if step == max_steps:
+            break
+        d = _two_loop(model, pairs, f, curvature)
+        slope = dot(model, d, f)  # -dE/dalpha at alpha = 0
+        if not slope > 0.0:  # not downhill: forget and take the force direction
+            pairs = []
+            d = f * (1.0 / curvature)
+            slope = dot(model, d, f)
+        biggest = largest(model, d)
+        top = max_move / biggest if biggest > max_move else 1.0
+        alpha = min(1.0, top)
+        lo, s_lo, hi, s_hi = 0.0, slope, None, None  # last downhill, first uphill point
+        for _ in range(tries):
+            model.set_dofs(y + alpha * d)
+            energy, f_new = model.energy_forces()
+            evaluations += 1
+            s_new = dot(model, f_new, d)
+            if abs(s_new) <= c2 * slope:
+                break
+            if s_new > 0.0:  # still downhill
+                lo, s_lo = alpha, s_new
+                if hi is None:
+                    if alpha >= top:
+                        break
+                    grow = alpha * (s_lo / (slope - s_lo)) if slope > s_lo else 4.0 * alpha
+                    alpha = min(alpha + min(grow, 3.0 * alpha), top)
+                    continue
+            else:
+                hi, s_hi = alpha, s_new
+            alpha = lo + (hi - lo) * (s_lo / (s_lo - s_hi))  # secant in the bracket
+        y_new = model.get_dofs()
+        s, g = y_new - y, f - f_new
+        sy = dot(model, s, g)
+        if sy > 0.0:
+            pairs.append((s, g, 1.0 / sy))
+            if len(pairs) > memory:
+                pairs.pop(0)
+        else:
+            pairs = []
+        y, f = y_new, f_new
+        fm = model.max_force(f)
+    return finished("L-BFGS", False, max_steps, evaluations, energy, fm, fmax)
