@@ -32,6 +32,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_md import cells_for, commit, machine, time_lammps  # noqa: E402
 
 
+def _layout(comm) -> dict:
+    """Ranks, OpenMP threads per rank and the cores they ran on (those of rank 0's node:
+    the union of its ranks' affinity masks), for the JSON; collective."""
+    from qc_sim.backend import cpu
+    from qc_sim.parallel.mpi import node_masks
+
+    masks, _, _ = node_masks(comm, cpu.affinity())
+    return {"ranks": comm.Get_size(), "threads_per_rank": cpu.get_num_threads(),
+            "ranks_per_node": len(masks), "cores": len(frozenset().union(*masks))}
+
+
 def worker(cells: int, steps: int, potential: str) -> None:
     import numpy as np
     from mpi4py import MPI
@@ -69,9 +80,10 @@ def worker(cells: int, steps: int, potential: str) -> None:
                                - run.n_owned, messages_per_step=traffic["messages"] / steps,
                                bytes_per_step=traffic["bytes"] / steps,
                                re_exchanges=run.exchanges - exchanges), root=0)
+    layout = _layout(comm)  # collective
     if comm.Get_rank() == 0:
         print(json.dumps({"atom_steps_per_s": len(atoms) * steps / wall, "wall_s": wall,
-                          "atoms": len(atoms), "per_rank": timings}))
+                          "atoms": len(atoms), **layout, "per_rank": timings}))
 
 
 def crack_worker(evaluations: int) -> None:
@@ -111,9 +123,11 @@ def crack_worker(evaluations: int) -> None:
                             "nodes": len(runner.y),
                             "atoms": len(getattr(runner, "atoms", crack.model.geometry.atom_sites))},
                            root=0)
+    layout = _layout(comm)  # collective
     if comm.Get_rank() == 0:
         work = [r["compute_s"] for r in per_rank]
         print(json.dumps({"evaluations_per_s": evaluations / wall, "wall_s": wall,
+                          **layout,
                           "nodes": len(X), "atoms": len(crack.model.geometry.atom_sites),
                           "imbalance": max(work) / (sum(work) / len(work)),
                           "partition_cost_imbalance": crack.imbalance, "per_rank": per_rank}))
@@ -159,7 +173,9 @@ def main(argv=None) -> int:
             ours.append(details["atom_steps_per_s"])
         lammps = [time_lammps(cells, args.steps, ranks, pot) for _ in range(args.repeats)]
         lammps = [x for x in lammps if x is not None]
-        entry = {"qc_sim_atom_steps_per_s": statistics.median(ours), "qc_sim_runs": ours,
+        entry = {"ranks": ranks, "threads_per_rank": details["threads_per_rank"],
+                 "cores": details["cores"],
+                 "qc_sim_atom_steps_per_s": statistics.median(ours), "qc_sim_runs": ours,
                  "qc_sim_last_run_per_rank": details["per_rank"],
                  "lammps_atom_steps_per_s": statistics.median(lammps) if lammps else None,
                  "lammps_runs": lammps}
@@ -182,7 +198,9 @@ def main(argv=None) -> int:
             if res.returncode:
                 raise RuntimeError(res.stderr[-2000:])
             runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
-        entry = {"evaluations_per_s": statistics.median(r["evaluations_per_s"] for r in runs),
+        entry = {"ranks": ranks, "threads_per_rank": runs[-1]["threads_per_rank"],
+                 "cores": runs[-1]["cores"],
+                 "evaluations_per_s": statistics.median(r["evaluations_per_s"] for r in runs),
                  "imbalance": statistics.median(r["imbalance"] for r in runs),
                  "partition_cost_imbalance": runs[-1]["partition_cost_imbalance"],
                  "nodes": runs[-1]["nodes"], "atoms": runs[-1]["atoms"],

@@ -91,3 +91,33 @@ def test_each_rank_picks_its_gpu_by_node_local_rank_unless_told(monkeypatch):
     monkeypatch.setenv("QC_SIM_GPU", "4")
     with pytest.raises(BackendUnavailable, match="QC_SIM_GPU='4' names no device: CuPy sees 4"):
         gpu_index(4)
+
+
+def test_default_threads_share_a_nodes_cores_and_the_plan_warns_on_oversubscription():
+    """The default share of the cores (unbound ranks split the mask, bound ranks keep their
+    own cores, never below 1); the header's summary and the one-line warning naming the
+    setting that asked for too many threads."""
+    from qc_sim.backend.cpu import RankThreads, ThreadPlan, default_threads
+
+    cores = frozenset(range(8))
+    assert default_threads(cores, [cores]) == 8  # serial, or one rank on the node
+    assert default_threads(cores, [cores] * 2) == 4
+    assert default_threads(cores, [cores] * 3) == 2
+    assert default_threads(cores, [cores] * 16) == 1
+    bound = [frozenset({2 * k, 2 * k + 1}) for k in range(4)]
+    assert all(default_threads(m, bound) == 2 for m in bound)
+    plan = ThreadPlan(tuple(RankThreads(f"n{k // 2}", 2 * (k // 2), 2, 8, 4) for k in range(4)),
+                      1, "default")
+    assert plan.summary() == "2 ranks per node x 4 OpenMP threads per rank on 8 cores per node"
+    assert plan.warning() is None
+    over = plan.with_threads(6, "OMP_NUM_THREADS")
+    assert over.warning().startswith("qc-sim: warning: 2 ranks x 6 OpenMP threads on node n0 "
+                                     "exceed its 8 cores")
+    assert "set OMP_NUM_THREADS=4" in over.warning() and "\n" not in over.warning()
+    assert "set [run] threads = 4" in plan.with_threads(5, "[run] threads").warning()
+    crowded = ThreadPlan(tuple(RankThreads("n0", 0, 3, 2, 1) for _ in range(3)), 0, "default")
+    assert "run at most 2 ranks per node" in crowded.warning()
+    serial = ThreadPlan((RankThreads("n0", 0, 1, 2, 1),), 0, "default")
+    assert serial.summary() == "1 OpenMP thread" and serial.warning() is None
+    assert "set OMP_NUM_THREADS=2 (or unset it: one per core)" in \
+        serial.with_threads(3, "OMP_NUM_THREADS").warning()

@@ -618,3 +618,49 @@ def test_resume_on_another_rank_count(mpiexec, tmp_path):
     a, b = read_checkpoint(job / "run.h5"), read_checkpoint(serial / "run.h5")
     assert a.step == b.step == 200
     assert np.array_equal(a.positions, b.positions) and np.array_equal(a.velocities, b.velocities)
+
+
+def test_default_threads_share_the_cores_and_oversubscription_warns(mpiexec, tmp_path):
+    """Two ranks with no thread setting (OMP_NUM_THREADS removed) take the cores shared
+    out: the header's ranks per node x threads per rank stays within the node's cores (one
+    thread a rank if there are fewer cores than ranks, with the warning to run fewer ranks);
+    more threads than cores, asked for by OMP_NUM_THREADS or by the case's [run] threads
+    (which wins over OMP_NUM_THREADS), print the one-line warning naming that setting. The
+    thermo lines keep their bits whatever the thread count."""
+    import re
+
+    cores = len(os.sched_getaffinity(0))
+    potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
+    case = MPI_CASE.format(n=6, potential=potential).replace("thermo = 50", "thermo = 1")
+    (tmp_path / "case.toml").write_text(case)
+    (tmp_path / "threads.toml").write_text(case.replace('backend = "cpu"',
+                                                        f'backend = "cpu"\nthreads = {cores + 1}'))
+    header = re.compile(r"on 2 MPI ranks .*cpu \((\d+) ranks? per node x (\d+) OpenMP "
+                        r"threads? per rank on (\d+) cores per node")
+
+    def run(name, **env):
+        environ = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+        out = subprocess.run([mpiexec, "-n", "2", sys.executable, "-m", "qc_sim.cli.main",
+                              "run", name, "--steps", "2"], capture_output=True, text=True,
+                             timeout=120, cwd=tmp_path, env=dict(environ, **env))
+        assert out.returncode == 0, out.stdout + out.stderr
+        found = header.search(out.stdout)
+        assert found, out.stdout
+        warnings = [line for line in out.stdout.splitlines() if "warning" in line]
+        assert len(warnings) <= 1
+        return [int(g) for g in found.groups()], warnings, _thermo_lines(out.stdout)
+
+    (ranks, threads, node_cores), warnings, default = run("case.toml")
+    assert ranks == 2 and node_cores == cores
+    assert threads == max(1, cores // ranks)
+    if cores >= ranks:
+        assert ranks * threads <= cores and not warnings
+    else:
+        assert "run at most" in warnings[0]
+    (_, threads, _), warnings, lines = run("case.toml", OMP_NUM_THREADS=str(cores + 1))
+    assert threads == cores + 1 and len(lines) == len(default) == 3
+    assert f"exceed its {cores} cores" in warnings[0] and "set OMP_NUM_THREADS=" in warnings[0]
+    assert lines == default
+    (_, threads, _), warnings, lines = run("threads.toml", OMP_NUM_THREADS="1")
+    assert threads == cores + 1 and "set [run] threads = " in warnings[0]
+    assert lines == default

@@ -94,7 +94,9 @@ class Device:
         if self.name == "cpu":
             from qc_sim.backend import cpu
 
-            return f"cpu ({cpu.get_num_threads()} OpenMP threads, {cpu.compiler()})"
+            plan = cpu.thread_plan()
+            threads = plan.summary() if plan.mpi else f"{cpu.get_num_threads()} OpenMP threads"
+            return f"cpu ({threads}, {cpu.compiler()})"
         return "numpy (reference)"
 
 

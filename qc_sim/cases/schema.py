@@ -258,7 +258,8 @@ CHOICES = {
 # the dataclasses above (scripts/case_keys.py), and a test keeps them in step.
 KEY_DOCS = {
     "run.backend": "where the kernels run (auto: gpu, else cpu, else numpy)",
-    "run.threads": "OpenMP threads of the cpu backend (0: OMP_NUM_THREADS or all cores)",
+    "run.threads": "OpenMP threads of the cpu backend per rank (0: OMP_NUM_THREADS, else "
+                   "the cores shared out among the ranks on a node)",
     "run.rebalance": "on several MPI ranks: at a re-exchange, cut the domain again (RCB) when "
                      "the largest rank's atom count passes this times the mean (0: never)",
     "run.cuda_aware_mpi": "on several MPI ranks with GPUs: pass the halo arrays to MPI on the "

@@ -98,6 +98,10 @@ def _main(argv=None) -> int:
     from qc_sim.parallel.mpi import world
 
     comm, rank, size = world()
+    if comm is not None and size > 1:  # every rank, before any kernel: the default threads
+        from qc_sim.backend.cpu import configure_threads
+
+        configure_threads(comm)
     if size > 1 and args.command not in ("info", "run", "restart", "homogenize"):
         if rank == 0:
             print(f"qc-sim: error: {args.command} runs on one rank (launched on {size} MPI "

@@ -106,7 +106,7 @@ class ProgressBar:
 def _build(case, backend):
     device = get_device(backend or case.run.backend)
     if device.name == "cpu" and case.run.threads:
-        cpu.set_num_threads(case.run.threads)
+        cpu.set_num_threads(case.run.threads, source="[run] threads")
     potential = build_potential(case)
     atoms = build_atoms(case, potential)
     system = AtomisticSystem(atoms, potential, device, skin=case.potential.skin)
@@ -122,6 +122,15 @@ def _checkpoint(case, system, state, path=None):
                     np.array(dev.to_host(state.velocities)), state.step, state.time, case.text,
                     str(case.path))
     return write_checkpoint(path, cp, keep=case.output.keep)
+
+
+def thread_warning(device, out) -> None:
+    """The run header's line when the OpenMP threads of the ranks on a node (or of this
+    process) exceed its cores; nothing otherwise, or off the CPU backend."""
+    if device.name == "cpu":
+        line = cpu.thread_warning()
+        if line:
+            print(line, file=out)
 
 
 def initial_state(case, atoms, restart, steps, path):
@@ -157,6 +166,7 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
           f"{potential.__class__.__name__} ({len(potential.species)} species, cutoff "
           f"{potential.cutoff:.3f} Å), {device.describe()}"
           + (f", from step {first_step}" if restart else ""), file=out)
+    thread_warning(device, out)
     thermostat = None
     if dyn.ensemble == "langevin":
         target = dyn.thermostat_temperature if dyn.thermostat_temperature >= 0 else dyn.temperature

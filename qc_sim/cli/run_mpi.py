@@ -21,7 +21,7 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
     from qc_sim.atomistic.domain import DomainDynamics
     from qc_sim.atomistic.thermo import Thermo, thermo
     from qc_sim.cases.schema import load_case, parse_case
-    from qc_sim.cli.run import STOP_STATUS, _build, _Stop, initial_state
+    from qc_sim.cli.run import STOP_STATUS, _build, _Stop, initial_state, thread_warning
     from qc_sim.io.checkpoint import Checkpoint, write_checkpoint_parts
     from qc_sim.parallel.decompose import rcb
     from qc_sim.parallel.mpi import global_max
@@ -62,6 +62,7 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
               f"{size} MPI ranks (imbalance {partition.imbalance(np.ones(len(atoms))):.3f}), "
               f"{potential.__class__.__name__}, {device.describe()}"
               + (f", from step {first_step}" if restart else ""), file=out)
+        thread_warning(device, out)
         print(Thermo.HEADER, file=out)
     csv = open(output.thermo_csv, "w" if restart is None else "a") \
         if output.thermo_csv and rank == 0 else None
