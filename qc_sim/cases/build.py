@@ -66,10 +66,11 @@ def build_coupled(case, potential, device, check=True):
     try:
         geometry = build_geometry(lattice, np.zeros(d), hi, centre, c.core_radius * lat.a,
                                   c.width * lat.a, reach=2 * potential.cutoff, rate=c.rate,
-                                  vacancies=vacancies)
+                                  vacancies=vacancies, fine_zone=c.fine_zone)
     except ValueError as exc:
         raise InputError(f"{case.path}: [coupling] {exc}") from None
     far = np.array(c.far_field, float) if c.far_field else np.eye(d)
     model = CoupledModel(geometry, potential, lat.species[0], c.method, far_field=far,
-                         device=device, check=check)
+                         device=device, check=check,
+                         taylor_strain=c.taylor_strain if c.taylor_strain > 0 else None)
     return model, (centre if vacancies else None)

@@ -264,6 +264,16 @@ def _check_coupling(case) -> None:
     _need(case, c.width > 0, "coupling.width", f"must be positive (lattice constants), got {c.width}")
     _need(case, c.rate > 0, "coupling.rate", f"must be positive, got {c.rate}")
     _need(case, c.fmax > 0, "coupling.fmax", f"must be positive (eV/Å), got {c.fmax}")
+    _need(case, c.taylor_strain >= 0, "coupling.taylor_strain",
+          f"must be >= 0 (0: no Taylor far field), got {c.taylor_strain}")
+    if c.taylor_strain > 0:
+        _need(case, c.method != "bqcf", "coupling.taylor_strain",
+              "bqcf's patch test holds at every strain only with the full Cauchy-Born "
+              "continuum: use bgfc or bqce with a Taylor far field")
+        _need(case, c.solve == "static" and case.crack is None and case.indent is None
+              and case.wave is None and c.defect in ("none", "vacancy"),
+              "coupling.taylor_strain", "the Taylor far field is for static solves of a "
+              "vacancy or a defect-free model (for now)")
     if case.crack is not None:
         _check_crack(case)
         return

@@ -70,6 +70,9 @@ class CouplingSpec:
     center: tuple[float, ...] = ()
     far_field: tuple[tuple[float, ...], ...] = ()  # deformation gradient; default identity
     rate: float = 0.5  # mesh coarsening rate
+    fine_zone: str = "box"  # box or sphere: the all-sites zone around core and handshake
+    taylor_strain: float = 0.0  # > 0: Taylor far field below this principal strain
+    precondition: bool = True  # static solve: L-BFGS preconditioned by the mesh's stiffness
     defect: str = "none"  # none, vacancy (site nearest the centre), edge_dipole, lomer_dipole
     dipole_planes: int = 6  # dipoles: planes (rows) between the two glide planes
     fmax: float = 1e-4  # eV/Å, for the static solve
@@ -243,6 +246,7 @@ CHOICES = {
     "coupling.defect": ("none", "vacancy", "edge_dipole", "lomer_dipole"),
     "output.progress": ("auto", "always", "never"),
     "coupling.solve": ("static", "dynamics"),
+    "coupling.fine_zone": ("box", "sphere"),
     "region.physics": ("bone", "diffusion"),
     "diffusion.model": ("auto", "full", "reduced", "galvanostatic"),
     "diffusion.discretisation": ("radial", "mesh"),
@@ -303,6 +307,15 @@ KEY_DOCS = {
     "coupling.far_field": "deformation gradient applied to the held boundary (default "
                           "identity)",
     "coupling.rate": "mesh coarsening rate beyond the handshake",
+    "coupling.fine_zone": "where every lattice site is a node: the box around core and "
+                          "handshake, or the sphere one lattice constant beyond the handshake "
+                          "(far fewer nodes)",
+    "coupling.taylor_strain": "elements whose largest principal strain stays below this take "
+                              "the second-order Taylor expansion of Cauchy-Born (one sparse "
+                              "product for the whole far field); 0: the full lattice sum "
+                              "everywhere (static bgfc and bqce solves)",
+    "coupling.precondition": "static solve by L-BFGS preconditioned with the mesh's elastic "
+                             "stiffness (false: SciPy's L-BFGS, FIRE for bqcf)",
     "coupling.defect": "defect cut at the centre",
     "coupling.dipole_planes": "dipoles: the planes between the two glide planes ((001) planes "
                               "for lomer_dipole, close-packed rows for edge_dipole; the "

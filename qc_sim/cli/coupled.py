@@ -171,7 +171,11 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
         return run_wave(case, backend=backend, out=out, comm=comm)
     if ranks > 1:
         from qc_sim.coupling.domain import DomainCoupledModel
+        from qc_sim.errors import InputError
 
+        if case.coupling.taylor_strain > 0:
+            raise InputError(f"{case.path}: [coupling] taylor_strain: the Taylor far field "
+                             "runs on one rank (for now): set it to 0 to run on several")
         case, serial, vacancy = _model(path, backend, check=False, case=case)
         model = DomainCoupledModel(comm, serial, skin=case.potential.skin)
         model.check_patch_test()
@@ -204,7 +208,17 @@ def _statics(case, model, serial, vacancy, out, comm) -> int:
         if k % 50 == 0:
             print(f"{k:>8d} {e:>20.8f} {f:>12.3e}", file=out, flush=True)
 
-    result = solve(model, fmax=case.coupling.fmax, max_steps=20_000, on_step=progress)
+    if comm is None and case.coupling.precondition and serial.method != "bqcf":
+        from qc_sim.coupling.statics import relax
+
+        result = relax(model, fmax=case.coupling.fmax, on_step=progress).result
+        if serial.taylor_strain is not None:
+            t = serial.taylor_error()
+            print(f"Taylor far field: {t['taylor_elements']} elements (largest strain "
+                  f"{t['max_strain']:.2e}), energy {t['energy_error']:+.2e} eV against the "
+                  "full Cauchy-Born sum", file=out)
+    else:
+        result = solve(model, fmax=case.coupling.fmax, max_steps=20_000, on_step=progress)
     print(result.message, file=out)
     if not result.converged and solve is lbfgs:
         # SciPy's line search stops at the round-off of a large total energy (ABNORMAL)

@@ -19,14 +19,24 @@ def element_terms(mesh, material, x, period=None, energy_weights=None, force_wei
                   active=None, device=None):
     """The elements' energy ``sum_e w_e V_e W(F_e)`` and node forces
     ``-sum_e u_e V_e P_e grad N`` (nn, d) at node positions ``x``; w and u default to 1,
-    ``active`` (mask) restricts both sums to some elements (the others are not evaluated)."""
-    corners = mesh.element_coordinates(x, period)
-    grads = mesh.gradients
-    volumes = mesh.volumes
+    ``active`` (mask) restricts both sums to some elements (the others are not evaluated).
+    A material with per-element laws (``element_delta(F, elements)``, e.g.
+    :class:`~qc_sim.continuum.cauchy_born.MixedCauchyBorn`) gives the energy counted from its
+    reference, ``sum_e w_e V_e (W(F_e) - W(F0))``."""
+    index = np.arange(len(mesh.elements))
     if active is not None:
-        corners, grads, volumes = corners[active], grads[active], volumes[active]
+        index = index[active]
+        if not len(index):
+            return 0.0, np.zeros((mesh.n_nodes, mesh.dim))
+    corners = mesh.element_coordinates(x, period, index if active is not None else None)
+    grads, volumes = mesh.gradients, mesh.volumes
+    if active is not None:
+        grads, volumes = grads[index], volumes[index]
     F = np.einsum("ead,eaf->edf", corners, grads)
-    W, P = material.energy_stress(F)
+    if hasattr(material, "element_delta"):
+        W, P = material.element_delta(F, index)
+    else:
+        W, P = material.energy_stress(F)
     we = 1.0 if energy_weights is None else energy_weights
     wf = 1.0 if force_weights is None else force_weights
     forces = -np.einsum("e,edf,eaf->ead", volumes * wf, P, grads)
@@ -42,7 +52,71 @@ def element_stiffness(mesh, A, weights=None) -> np.ndarray:
     A = dP/dF (ne, d, d, d, d): ``K_aibk = w V grad_j N_a A_ijkl grad_l N_b``."""
     v = mesh.volumes if weights is None else mesh.volumes * weights
     g = mesh.gradients
-    return np.einsum("e,eaj,eijkl,ebl->eaibk", v, g, A, g)
+    return np.einsum("e,eaj,eijkl,ebl->eaibk", v, g, A, g, optimize=True)
+
+
+def assemble_stiffness(mesh, A, weights=None):
+    """The global stiffness (nn d, nn d) (scipy.sparse CSR) of ``mesh`` with tangents A:
+    per element (ne, d, d, d, d), or one (d, d, d, d) for every element (a homogeneous
+    reference state: the unit element matrices V_e B_e^T A B_e are formed once per mesh and
+    tangent, and each assembly is a weighted sum into the mesh's fixed sparsity pattern)."""
+    import scipy.sparse as sp
+
+    d = mesh.dim
+    k = d + 1
+    ne = len(mesh.elements)
+    n = mesh.n_nodes * d
+    A = np.asarray(A, float)
+    if A.ndim == 4:
+        Ke = unit_element_matrices(mesh, A)
+        w = np.ones(ne) if weights is None else np.asarray(weights, float)
+        indptr, indices, slot = stiffness_pattern(mesh)
+        blocks = (Ke * w[:, None, None]).reshape(ne, k, d, k, d).transpose(0, 1, 3, 2, 4)
+        blocks = blocks.reshape(ne * k * k, d * d)
+        data = np.stack([np.bincount(slot, weights=blocks[:, c], minlength=len(indices))
+                         for c in range(d * d)], axis=1).reshape(-1, d, d)
+        return sp.bsr_matrix((data, indices, indptr), shape=(n, n)).tocsr()
+    Ke = element_stiffness(mesh, A, weights).reshape(ne, k * d, k * d)
+    dof = (mesh.elements[:, :, None] * d + np.arange(d)[None, None, :]).reshape(ne, -1)
+    rows = np.repeat(dof, k * d, axis=1).reshape(-1)
+    cols = np.tile(dof, (1, k * d)).reshape(-1)
+    return sp.csr_matrix((Ke.reshape(-1), (rows, cols)), shape=(n, n))
+
+
+def unit_element_matrices(mesh, A) -> np.ndarray:
+    """(ne, (d+1) d, (d+1) d) element stiffness matrices V_e B_e^T A B_e for one tangent A
+    (d, d, d, d) on every element (B_e maps the element's node displacements to
+    H_ij = sum_a u_ai dN_a/dX_j); kept on the mesh for the last A asked."""
+    cache = getattr(mesh, "_unit_matrices", None)
+    if cache is not None and np.array_equal(cache[0], A):
+        return cache[1]
+    d = mesh.dim
+    k = d + 1
+    ne = len(mesh.elements)
+    B = np.zeros((ne, d, d, k, d))
+    for i in range(d):
+        B[:, i, :, :, i] = mesh.gradients.transpose(0, 2, 1)
+    B = B.reshape(ne, d * d, k * d)
+    AB = np.matmul(A.reshape(d * d, d * d), B)
+    Ke = np.matmul(B.transpose(0, 2, 1), AB) * mesh.volumes[:, None, None]
+    mesh._unit_matrices = (A.copy(), Ke)
+    return Ke
+
+
+def stiffness_pattern(mesh):
+    """The block pattern (indptr, indices) over node pairs of a stiffness on ``mesh`` (d x d
+    blocks, rows sorted) and, for every node pair (a, b) of every element in order
+    (ne, d+1, d+1), its block's slot; computed once per mesh."""
+    cache = getattr(mesh, "_stiffness_pattern", None)
+    if cache is not None:
+        return cache
+    nn = mesh.n_nodes
+    e = mesh.elements.astype(np.int64)
+    keys = (e[:, :, None] * nn + e[:, None, :]).reshape(-1)
+    unique, slot = np.unique(keys, return_inverse=True)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(unique // nn, minlength=nn))])
+    mesh._stiffness_pattern = (indptr, unique % nn, slot.reshape(-1))
+    return mesh._stiffness_pattern
 
 
 class ContinuumRegion:
@@ -107,18 +181,8 @@ class ContinuumRegion:
     def tangent_matrix(self):
         """The stiffness d(-f)/dx (nn*d, nn*d) (scipy.sparse CSR) at the current positions,
         from the material's tangent dP/dF."""
-        import scipy.sparse as sp
-
-        m = self.mesh
         A = self.material.tangent(self.deformation_gradients())  # (ne, d, d, d, d)
-        Ke = element_stiffness(m, A, self.element_weights)  # (ne, k, d, k, d)
-        d = m.dim
-        k = d + 1
-        dof = (m.elements[:, :, None] * d + np.arange(d)[None, None, :]).reshape(len(m.elements), -1)
-        rows = np.repeat(dof, k * d, axis=1).reshape(-1)
-        cols = np.tile(dof, (1, k * d)).reshape(-1)
-        n = m.n_nodes * d
-        return sp.csr_matrix((Ke.reshape(-1), (rows, cols)), shape=(n, n))
+        return assemble_stiffness(self.mesh, A, self.element_weights)
 
     def deform_held(self, F) -> None:
         """Put the held nodes at ``F X`` (an applied homogeneous deformation of the boundary);

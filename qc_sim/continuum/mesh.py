@@ -60,13 +60,15 @@ class Mesh:
         self.gradients = grads  # (ne, d+1, d): dN_a/dX
         self._csr()
 
-    def element_coordinates(self, x, period=None) -> np.ndarray:
-        """Corner positions (ne, d+1, d) of every element for node positions ``x`` (nn, d),
-        periodic images unfolded with ``period`` (default: the reference period)."""
+    def element_coordinates(self, x, period=None, elements=None) -> np.ndarray:
+        """Corner positions (ne, d+1, d) of every element (or of the ``elements``, indices)
+        for node positions ``x`` (nn, d), periodic images unfolded with ``period`` (default:
+        the reference period)."""
         period = self.period if period is None else period
-        corners = x[self.elements]
+        pick = slice(None) if elements is None else elements
+        corners = x[self.elements[pick]]
         if np.any(self.period):
-            corners = corners + self.shifts * np.asarray(period)[None, None, :]
+            corners = corners + self.shifts[pick] * np.asarray(period)[None, None, :]
         return corners
 
     def _csr(self):

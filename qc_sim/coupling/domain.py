@@ -100,6 +100,10 @@ class DomainCoupledModel(SplitReductions, NodeDofs):
     when not given."""
 
     def __init__(self, comm, model, costs: dict | None = None, skin: float = 0.5):
+        if getattr(model, "taylor_strain", None) is not None:
+            raise ValueError("a coupled model with a Taylor far field runs on one rank (its "
+                             "elements are not split over ranks yet): build it without "
+                             "taylor_strain to run on several")
         self.comm, self.rank, self.size = comm, comm.Get_rank(), comm.Get_size()
         self.model = model
         self.method, self.dim = model.method, model.dim

@@ -5,6 +5,12 @@ solver protocol, and the patch test that checks what each coupling promises.
     bgfc:  E = E_bqce(y) - <dE_bqce(y_F), y - y_F>, y_F = F X the far-field homogeneous state
     bqcf:  f_I = beta_I f_atom,I + (1 - beta_I) f_continuum,I   (no energy behind it)
 
+A model built with ``taylor_strain`` evaluates its far field by the second-order Taylor
+expansion of W about the far-field deformation (:class:`TaylorCauchyBorn`: one small product
+per element) and keeps the full lattice sum on the handshake's elements and on any element
+whose principal strain has exceeded ``taylor_strain`` (:meth:`CoupledModel.update_taylor`,
+called by :func:`~qc_sim.coupling.statics.relax` after each converged solve).
+
 y are the node positions (the atoms of core and handshake are nodes), x(y) = Phi y the atom
 positions (padding atoms interpolated), and node forces gather the atoms' forces through
 Phi^T. Atomistic terms run on the atomistic kernels with per-atom weights, continuum terms
@@ -13,10 +19,12 @@ on the Cauchy-Born element kernels.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from qc_sim.atomistic.system import AtomisticSystem
-from qc_sim.continuum.cauchy_born import CauchyBorn
+from qc_sim.continuum.cauchy_born import CauchyBorn, MixedCauchyBorn
 from qc_sim.continuum.fem import element_terms
 from qc_sim.coupling.geometry import CONTINUUM, CORE, HANDSHAKE, ZONE_NAMES, CoupledGeometry
 from qc_sim.geometry import Atoms, Box
@@ -52,18 +60,33 @@ class CoupledModel(NodeDofs):
     (and bgfc corrects at). ``check`` runs the patch test at build time."""
 
     def __init__(self, geometry: CoupledGeometry, potential, species: str, method="bgfc",
-                 far_field=None, device=None, check=True, species_index=0):
+                 far_field=None, device=None, check=True, species_index=0,
+                 taylor_strain=None, material=None):
         from qc_sim.backend import get_device
 
         if method not in METHODS:
             raise ValueError(f"coupling {method!r} is not one of {', '.join(METHODS)}")
+        if taylor_strain is not None and method == "bqcf":
+            raise ValueError("bqcf promises no ghost force under every homogeneous strain, "
+                             "which a Taylor far field breaks at second order in the strain: "
+                             "use bgfc or bqce with taylor_strain")
+        self.taylor_strain = None if taylor_strain is None else float(taylor_strain)
         self.geometry = g = geometry
         self.method = method
+        # seconds spent in the atoms' kernels, the continuum's elements and the handshake's
+        # interpolation (x = Phi y and Phi^T f) since the model was built
+        self.clock = {"atoms": 0.0, "continuum": 0.0, "handshake": 0.0}
         self.device = device or get_device("auto")
         self.xp = np
         self.dim = d = g.dim
         mesh = g.mesh
-        self.material = CauchyBorn(potential, g.lattice, species=species_index, device=self.device)
+        # the Cauchy-Born material (a twin shares its model's, and the expansions made of it)
+        self.material = material or CauchyBorn(potential, g.lattice, species=species_index,
+                                               device=self.device)
+        # the continuum as evaluated: full Cauchy-Born, or Taylor on the far field's elements
+        self.continuum = MixedCauchyBorn(self.material, len(mesh.elements), F0=far_field)
+        if self.taylor_strain is not None:  # Taylor everywhere, until a strain says not
+            self.continuum.linear[:] = True
         span = np.zeros(3)
         span[:d] = g.hi - g.lo
         lo3, hi3 = np.zeros(3), np.ones(3)
@@ -92,7 +115,8 @@ class CoupledModel(NodeDofs):
             from scipy.spatial import cKDTree
 
             self.twin = CoupledModel(g.defect_free, potential, species, method, device=self.device,
-                                     check=False, species_index=species_index)
+                                     check=False, species_index=species_index,
+                                     taylor_strain=taylor_strain, material=self.material)
             gap, index = cKDTree(g.defect_free.mesh.nodes).query(mesh.nodes, k=1)
             if np.any(gap > 1e-6):
                 raise AssertionError("a node of the defected mesh is missing from its twin")
@@ -107,28 +131,77 @@ class CoupledModel(NodeDofs):
     # -- the pieces ----------------------------------------------------------------------
 
     def _atoms(self, y, weighted: bool):
+        t0 = time.perf_counter()
         x = np.zeros((len(self.geometry.atom_sites), 3))
         x[:, : self.dim] = self.geometry.interpolation @ y
         if self.has_offset:  # padding atoms interpolated from elements' periodic images
             x[:, : self.dim] += self.geometry.atom_offset
+        t1 = time.perf_counter()
         self.atoms.set_positions(x)
         r = self.atoms.compute(energy=True, virial=False,
                                weights=self.atom_weights if weighted else None)
         f = np.asarray(self.device.to_host(r.forces))[:, : self.dim]
         site = np.asarray(self.device.to_host(r.site_energy))
+        t2 = time.perf_counter()
+        self.clock["handshake"] += t1 - t0
+        self.clock["atoms"] += t2 - t1
         return site, f
 
-    def _continuum(self, y, weighted_forces: bool):
+    def _continuum(self, y, weighted_forces: bool, relative: bool = False):
         """Energy and node forces of the elements that carry weight: (1 - beta_T) > 0 for
         the energy-based couplings, any node with beta < 1 for bqcf. Elements deep in the core
         are skipped: they carry nothing, and a defect may deform them beyond Cauchy-Born's
-        range."""
+        range. ``relative``: the energy counted from W(F0) of each element (F0 the far
+        field), as a model with a Taylor far field always computes it; the absolute energy
+        then adds the constant :meth:`_continuum_reference`."""
+        t0 = time.perf_counter()
         g = self.geometry
         active = self._active_elements(weighted_forces)
         w = 1.0 - g.element_beta[active]
-        return element_terms(g.mesh, self.material, y, energy_weights=w,
-                             force_weights=w if weighted_forces else None, active=active,
-                             device=self.device)
+        if self.taylor_strain is None and not relative:
+            e, f = element_terms(g.mesh, self.material, y, energy_weights=w,
+                                 force_weights=w if weighted_forces else None, active=active,
+                                 device=self.device)
+        else:  # Taylor elements through their assembled stiffness, the rest one by one
+            full = active & ~self.continuum.linear
+            e, f = element_terms(g.mesh, self.continuum, y,
+                                 energy_weights=1.0 - g.element_beta[full],
+                                 force_weights=(1.0 - g.element_beta[full]) if weighted_forces
+                                 else None, active=full, device=self.device)
+            if self.continuum.linear.any():
+                e_t, f_t = self._taylor_terms(y)
+                e, f = e + e_t, f + f_t
+            e = e if relative else e + self._continuum_reference(weighted_forces)
+        self.clock["continuum"] += time.perf_counter() - t0
+        return e, f
+
+    def _taylor_terms(self, y):
+        """Energy (from W(F0)) and node forces of the Taylor elements, as one sparse product:
+        with u = y - y_far, E = -f0 . u + 1/2 u . K u and f = f0 - K u, K the elements'
+        assembled weighted stiffness and f0 their forces at F0 (assembled once per set of
+        Taylor elements)."""
+        if getattr(self, "_taylor", None) is None:
+            from qc_sim.continuum.fem import assemble_stiffness
+
+            g, mesh = self.geometry, self.geometry.mesh
+            sel = self._active_elements(self.method != "bqcf") & self.continuum.linear
+            w = np.where(sel, 1.0 - g.element_beta, 0.0)
+            K = assemble_stiffness(mesh, self.continuum.taylor.A, weights=w)
+            K.eliminate_zeros()
+            P0 = self.continuum.taylor.P0
+            f0 = -np.einsum("e,df,eaf->ead", mesh.volumes * w, P0, mesh.gradients)
+            self._taylor = (K, mesh.gather(f0))
+        K, f0 = self._taylor
+        u = y - self.y_far
+        Ku = (K @ u.reshape(-1)).reshape(u.shape)
+        return float(-(f0 * u).sum() + 0.5 * (u * Ku).sum()), f0 - Ku
+
+    def _continuum_reference(self, weighted: bool) -> float:
+        """sum_T w_T V_T W(F0) over the active elements: the continuum's energy at F0."""
+        g = self.geometry
+        active = self._active_elements(weighted)
+        w = 1.0 - g.element_beta[active]
+        return float((g.mesh.volumes[active] * w).sum() * self.continuum.W0)
 
     def _active_elements(self, weighted: bool) -> np.ndarray:
         key = "weighted" if weighted else "blended"
@@ -141,12 +214,6 @@ class CoupledModel(NodeDofs):
                 cache[key] = np.any(g.node_beta[g.mesh.elements] < 1.0, axis=1)
         return cache[key]
 
-    def bqce(self, y):
-        """(energy, node forces (nn, d)) of the blended energy."""
-        site, f_atoms = self._atoms(y, weighted=True)
-        e_c, f_c = self._continuum(y, weighted_forces=True)
-        return float(site.sum()) + e_c, self.geometry.interpolation.T @ f_atoms + f_c
-
     def evaluate(self, y):
         """(energy, node forces (nn, d)) of the model at node positions y: its coupling plus
         any ``external`` terms (an indenter)."""
@@ -156,20 +223,117 @@ class CoupledModel(NodeDofs):
             e, f = e + e_term, f + f_term
         return e, f
 
-    def _coupled(self, y):
-        """(energy, node forces (nn, d)) of the model's coupling at node positions y."""
+    def evaluate_relative(self, y):
+        """(energy - :attr:`reference_energy`, node forces) at y: the same forces as
+        :meth:`evaluate`, the energy counted from the far-field state per atom and per
+        element before it is summed, so that the changes a minimiser weighs near the minimum
+        keep their digits however large the model's total energy."""
+        e, f = self._coupled(y, relative=True)
+        for term in self.external:
+            e_term, f_term = term.energy_forces(y)
+            e, f = e + e_term, f + f_term
+        return e, f
+
+    def relative_energy_forces(self):
+        """The solver protocol's ``energy_forces`` with the energy from :meth:`evaluate_relative`
+        (absolute energy = ``reference_energy`` + this one)."""
+        e, f = self.evaluate_relative(self.y)
+        return e, (f * self.free[:, None]).reshape(-1)
+
+    def _coupled(self, y, relative: bool = False):
+        """(energy, node forces (nn, d)) of the model's coupling at node positions y; with
+        ``relative`` the energy less :attr:`reference_energy`."""
         if self.method == "bqce":
-            return self.bqce(y)
+            return self._bqce(y, relative)
         if self.method == "bgfc":
-            e, f = self.bqce(y)
+            e, f = self._bqce(y, relative)
             return e + float((self.ghost * (y - self.y_far)).sum()), f - self.ghost
         site, f_atoms = self._atoms(y, weighted=False)
-        e_c, f_c = self._continuum(y, weighted_forces=False)
+        e_c, f_c = self._continuum(y, weighted_forces=False, relative=relative)
         beta = self.geometry.node_beta[:, None]
         f = (1.0 - beta) * f_c
         blended = self.atom_of_node >= 0
         f[blended] += beta[blended] * f_atoms[self.atom_of_node[blended]]
+        if relative:
+            site = site - self._site_reference
         return float(site @ self.geometry.atom_beta) + e_c, f
+
+    def bqce(self, y):
+        """(energy, node forces (nn, d)) of the blended energy."""
+        return self._bqce(y, False)
+
+    def _bqce(self, y, relative: bool):
+        site, f_atoms = self._atoms(y, weighted=True)
+        e_c, f_c = self._continuum(y, weighted_forces=True, relative=relative)
+        if relative:
+            site = site - self._site_reference
+        t0 = time.perf_counter()
+        f = self.geometry.interpolation.T @ f_atoms + f_c
+        self.clock["handshake"] += time.perf_counter() - t0
+        return float(site.sum()) + e_c, f
+
+    def _set_reference(self) -> None:
+        """The far-field state's per-atom energies (weighted as the coupling weighs them) and
+        the model's energy there, :attr:`reference_energy`."""
+        weighted = self.method != "bqcf"
+        site, _ = self._atoms(self.y_far, weighted=weighted)
+        self._site_reference = site.copy()
+        atoms = float(site.sum() if weighted else site @ self.geometry.atom_beta)
+        self.reference_energy = atoms + self._continuum_reference(weighted)
+
+    def update_taylor(self, y=None) -> int:
+        """Hand every Taylor element whose principal strain at y (default the current
+        state) exceeds ``taylor_strain`` to the full lattice sum (for good); the number
+        handed over. The energy of the far field's Taylor elements against the full sum is
+        :meth:`taylor_error`."""
+        if self.taylor_strain is None:
+            return 0
+        y = self.y if y is None else y
+        lin = np.flatnonzero(self.continuum.linear)
+        corners = self.geometry.mesh.element_coordinates(y)[lin]
+        F = np.einsum("ead,eaf->edf", corners, self.geometry.mesh.gradients[lin])
+        over = lin[self.continuum.strain(F) > self.taylor_strain]
+        self.continuum.linear[over] = False
+        if len(over):
+            self._taylor = None
+        if len(over) and self.method == "bgfc" and self.twin is None:
+            self.ghost = self._bqce(self.y_far, False)[1]
+        return int(len(over))
+
+    def stiffness(self):
+        """The assembled linear elastic stiffness (nn d, nn d) of the whole mesh, core
+        included, with Cauchy-Born's moduli at the far field: the Hessian of the continuum's
+        Taylor elements exactly, and a stand-in for the atoms' (its long waves) in the core.
+        The preconditioner of :func:`~qc_sim.coupling.statics.relax`."""
+        from qc_sim.continuum.fem import assemble_stiffness
+
+        return assemble_stiffness(self.geometry.mesh, self.continuum.taylor.A)
+
+    def preconditioner(self, method: str = "amg", rigid: bool = False):
+        """:class:`~qc_sim.solvers.precon.StiffnessPreconditioner` of :meth:`stiffness` on the
+        free nodes."""
+        from qc_sim.solvers.precon import StiffnessPreconditioner
+
+        free = np.repeat(self.free, self.dim)
+        return StiffnessPreconditioner(self.stiffness(), free, method=method,
+                                       points=self.geometry.mesh.nodes[self.free] if rigid else None)
+
+    def taylor_error(self, y=None) -> dict:
+        """The Taylor far field's energy error at y against the full Cauchy-Born sum over the
+        same elements (eV), the number of Taylor elements and their largest strain."""
+        y = self.y if y is None else y
+        g = self.geometry
+        lin = self.continuum.linear & self._active_elements(self.method != "bqcf")
+        if not lin.any():
+            return {"taylor_elements": 0, "energy_error": 0.0, "max_strain": 0.0}
+        F = np.einsum("ead,eaf->edf", g.mesh.element_coordinates(y)[lin],
+                      g.mesh.gradients[lin])
+        w = (1.0 - g.element_beta[lin]) * g.mesh.volumes[lin]
+        dW_taylor = self.continuum.taylor.delta_energy_stress(F)[0]
+        dW_full = self.material.energy_stress(F)[0] - self.continuum.W0
+        return {"taylor_elements": int(lin.sum()),
+                "energy_error": float(w @ (dW_taylor - dW_full)),
+                "max_strain": float(self.continuum.strain(F).max())}
 
     def set_far_field(self, F) -> None:
         """The far-field deformation: held nodes move to F X; bgfc recomputes its correction
@@ -182,12 +346,15 @@ class CoupledModel(NodeDofs):
         self.far_field = F
         self.y_far = self.geometry.mesh.nodes @ F.T
         self.y[~self.free] = self.y_far[~self.free]
+        self.continuum.set_reference(F)
+        self._taylor = None
         if self.twin is not None:
             self.twin.set_far_field(F)
             if self.method == "bgfc":
                 self.ghost = self.twin.ghost[self.twin_node]
         elif self.method == "bgfc":
             self.ghost = self.bqce(self.y_far)[1]
+        self._set_reference()
 
     # -- the solver protocol -------------------------------------------------------------
 

@@ -1,0 +1,271 @@
+#!/usr/bin/env python
+"""Time to solution of the coupled model against full atomistics, 10^4 to 10^8 lattice sites.
+
+A vacancy in Mishin Cu at the centre of the clamped cube of N^3 fcc cells (the problem of
+scripts/validate_vacancy.py), relaxed to a largest force of 1e-4 eV/Å by
+- the coupled model: bgfc (Taylor far field, graded mesh with a spherical fine zone,
+  preconditioned L-BFGS) and, beside it, the same bgfc with plain L-BFGS (the iteration
+  counts the preconditioner saves) and bqcf (full Cauchy-Born, FIRE);
+- qc-sim atom by atom (L-BFGS), up to ``--atomistic-max`` cells;
+- LAMMPS CG on the same atoms (``qc_sim.reference.lammps.relax_clamped``), on 1 and 2 ranks,
+  up to ``--lammps-max`` cells.
+Every run is a fresh process (its wall time from the lattice to the relaxed state, set-up
+included; its peak memory). Past the largest atomistic size the atomistic costs are
+extrapolated from the measured cost per atom-evaluation and the measured growth of the
+evaluation count with size, and labelled so. Prints one JSON object.
+
+    python scripts/bench_coupled.py [--cells 14 29 64 136 292] [--atomistic-max 64]
+                                    [--lammps-max 64] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_md import commit, machine  # noqa: E402
+
+A0 = 3.6149250663890298  # Å, Mishin Cu
+E0 = -3.540218330204917  # eV per atom
+FMAX = 1e-4
+
+
+def _problem(cells):
+    from qc_sim.geometry import fcc
+    from qc_sim.potentials.eam import Eam
+    from qc_sim.reference.lammps import potentials_dir
+
+    pot = Eam.from_file(potentials_dir() / "Cu_mishin1.eam.alloy")
+    lo, hi = np.zeros(3), np.full(3, cells * A0)
+    return fcc(A0), pot, lo, hi, np.full(3, cells / 2 * A0)
+
+
+def one_coupled(cells, method, precondition, core, width, taylor):
+    """One coupled relaxation, timed from the lattice on (this process)."""
+    from qc_sim.backend import get_device
+    from qc_sim.coupling import CoupledModel, build_geometry
+    from qc_sim.coupling.statics import relax
+
+    t0 = time.perf_counter()
+    device = get_device("cpu")
+    lat, pot, lo, hi, centre = _problem(cells)
+    t1 = time.perf_counter()
+    reach = pot.cutoff if method != "bqcf" else 2 * pot.cutoff
+    g = build_geometry(lat, lo, hi, centre, core * A0, width * A0, reach=reach,
+                       vacancies=[centre], fine_zone="sphere")
+    t2 = time.perf_counter()
+    model = CoupledModel(g, pot, "Cu", method, device=device,
+                         taylor_strain=None if method == "bqcf" else taylor)
+    t3 = time.perf_counter()
+    for m in (model, model.twin):
+        m.clock.update(atoms=0.0, continuum=0.0, handshake=0.0)
+    r = relax(model, fmax=FMAX, precondition=precondition)
+    t4 = time.perf_counter()
+    clock = dict(model.clock)
+    # the defect's energy against the defect-free twin (bgfc: at its far field, its own
+    # equilibrium; bqcf: the bqce energy of both, the twin relaxed the same way)
+    if method == "bqcf":
+        energy_model = CoupledModel(g, pot, "Cu", "bqce", device=device, check=False)
+        relax(model.twin, fmax=FMAX)
+        e_f = energy_model.bqce(model.y)[0] - model.twin.bqce(model.twin.y)[0] + E0
+    else:
+        e_f = r.energy - model.twin.evaluate(model.twin.y)[0] + E0
+    t5 = time.perf_counter()
+    evaluation = clock["atoms"] + clock["continuum"] + clock["handshake"]
+    taylor_err = model.taylor_error() if method != "bqcf" else None
+    return {
+        "sites": 4 * cells**3, "cells": cells, "method": method,
+        "preconditioned": bool(precondition and method != "bqcf"),
+        "coupled_s": t4 - t0 + (t5 - t4 if method == "bqcf" else 0.0),
+        "converged": r.converged, "max_force": r.result.max_force,
+        "evaluations": r.result.evaluations, "iterations": r.result.steps,
+        "passes": r.passes, "taylor_handed_over": r.handed_over,
+        "formation_energy": e_f,
+        "nodes": int(g.mesh.n_nodes), "elements": int(len(g.mesh.elements)),
+        "atoms": int(len(g.atom_sites)), "dofs": 3 * int(model.free.sum()),
+        "split_s": {"potential": t1 - t0, "geometry": t2 - t1,
+                    "model_and_patch_test": t3 - t2,
+                    "preconditioner": r.seconds["preconditioner"],
+                    "atoms": clock["atoms"], "continuum": clock["continuum"],
+                    "handshake": clock["handshake"],
+                    "minimiser": r.seconds["solve"] - evaluation,
+                    "defect_energy": t5 - t4},
+        "continuum_share": clock["continuum"] / evaluation if evaluation else None,
+        "taylor": taylor_err,
+    }
+
+
+def one_atomistic(cells):
+    """qc-sim atom by atom: the clamped cube relaxed by L-BFGS."""
+    from qc_sim.atomistic.system import AtomisticSystem
+    from qc_sim.backend import get_device
+    from qc_sim.coupling.reference import atomistic_reference, clamped_crystal
+    from qc_sim.solvers import lbfgs
+
+    t0 = time.perf_counter()
+    device = get_device("cpu")
+    lat, pot, lo, hi, centre = _problem(cells)
+    system, r = atomistic_reference(lat, lo, hi, pot, "Cu", device, vacancies=[centre],
+                                    minimiser=lbfgs, fmax=FMAX)
+    t1 = time.perf_counter()
+    atoms, fixed = clamped_crystal(lat, lo, hi, 2 * pot.cutoff, "Cu")
+    perfect = AtomisticSystem(atoms, pot, device, skin=0.5, fixed=fixed).compute().energy()
+    return {"cells": cells, "sites": 4 * cells**3, "seconds": t1 - t0,
+            "evaluations": r.evaluations, "iterations": r.steps, "converged": r.converged,
+            "atoms": len(system.atoms.positions),
+            "formation_energy": r.energy - perfect + E0}
+
+
+def one_lammps(cells, ranks):
+    from qc_sim.reference.lammps import relax_clamped
+
+    lat, pot, lo, hi, centre = _problem(cells)
+    r = relax_clamped(lat, lo, hi, pot, "Cu", fmax=FMAX, vacancies=[centre], ranks=ranks)
+    r["formation_energy"] = r["energy"] - r["perfect_energy"] + E0
+    r["cells"], r["sites"] = cells, 4 * cells**3
+    return r
+
+
+def _child(kind, threads, *args):
+    """Run one measurement in a fresh process; its JSON and its peak memory (GB)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, __file__, "--one", kind, *map(str, args)],
+                         capture_output=True, text=True, env=env, timeout=7200)
+    if out.returncode != 0:
+        raise RuntimeError(f"{kind} {args} failed: {out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _extrapolate(measured: dict, sites: int, key_s: str, key_n: str, atoms_of) -> dict:
+    """Cost at ``sites`` from the largest measured run's seconds per atom-evaluation and the
+    measured growth of the evaluations with size (the log-log slope of the two largest)."""
+    sizes = sorted(measured)
+    big = measured[sizes[-1]]
+    slope = 0.0
+    if len(sizes) > 1:
+        small = measured[sizes[-2]]
+        slope = max(np.log(big[key_n] / small[key_n]) / np.log(sizes[-1] / sizes[-2]), 0.0)
+    evaluations = big[key_n] * (sites / sizes[-1]) ** slope
+    per = big[key_s] / (atoms_of(sizes[-1]) * big[key_n])
+    return {"seconds": per * atoms_of(sites) * evaluations, "evaluations": evaluations,
+            "per_atom_evaluation_s": per, "evaluation_growth_exponent": slope}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cells", type=int, nargs="+", default=[14, 29, 64, 136, 292])
+    p.add_argument("--atomistic-max", type=int, default=64)
+    p.add_argument("--lammps-max", type=int, default=64)
+    p.add_argument("--lammps-ranks", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--threads", type=int, default=1, help="OpenMP threads of qc-sim's runs")
+    p.add_argument("--core", type=float, default=1.0, help="core radius, lattice constants")
+    p.add_argument("--width", type=float, default=1.5, help="handshake width, a")
+    p.add_argument("--taylor", type=float, default=1e-2, help="Taylor far field's strain")
+    p.add_argument("--plain-max", type=int, default=136,
+                   help="largest size of the unpreconditioned comparison")
+    p.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.one:
+        kind, rest = args.one[0], args.one[1:]
+        if kind == "coupled":
+            r = one_coupled(int(rest[0]), rest[1], rest[2] == "1", float(rest[3]),
+                            float(rest[4]), float(rest[5]))
+        elif kind == "atomistic":
+            r = one_atomistic(int(rest[0]))
+        else:
+            r = one_lammps(int(rest[0]), int(rest[1]))
+        r["peak_memory_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+        print(json.dumps(r))
+        return 0
+
+    from qc_sim.coupling.reference import clamped_crystal
+
+    lat, pot, *_ = _problem(2)
+
+    def atoms_of(sites):  # the clamped cube's atoms (its held shell included)
+        n = round((sites / 4) ** (1 / 3))
+        return len(clamped_crystal(lat, np.zeros(3), np.full(3, n * A0), 2 * pot.cutoff,
+                                   "Cu")[0].positions) if n <= 64 else \
+            4 * (n + 2 * np.ceil(2 * pot.cutoff / A0)) ** 3
+
+    out = {"benchmark": "coupled_vs_atomistic_vacancy", "commit": commit(),
+           "machine": machine(), "fmax": FMAX, "threads": args.threads,
+           "core_radius_a": args.core, "width_a": args.width, "taylor_strain": args.taylor,
+           "note": ("every figure one fresh process, wall time from the lattice to the "
+                    "relaxed state; qc-sim on --threads OpenMP threads, LAMMPS on 1 rank "
+                    "per core (its 'same cores' figure is the one with ranks == threads)"),
+           "atomistic": [], "lammps": [], "coupled": [], "runs": []}
+    for n in args.cells:
+        for method, pre in (("bgfc", True), ("bgfc", False), ("bqcf", False)):
+            if not pre and method == "bgfc" and n > args.plain_max:
+                continue
+            r = _child("coupled", args.threads, n, method, int(pre), args.core, args.width,
+                       args.taylor)
+            out["coupled"].append(r)
+            print(json.dumps({k: r[k] for k in ("sites", "method", "preconditioned",
+                                                "coupled_s", "evaluations")}),
+                  file=sys.stderr)
+        if n <= args.atomistic_max:
+            r = _child("atomistic", args.threads, n)
+            out["atomistic"].append(r)
+            print(json.dumps(r), file=sys.stderr)
+        if n <= args.lammps_max:
+            for ranks in args.lammps_ranks:
+                r = _child("lammps", 1, n, ranks)
+                out["lammps"].append(r)
+                print(json.dumps({k: r[k] for k in ("sites", "ranks", "seconds",
+                                                    "evaluations")}), file=sys.stderr)
+    qc = {r["sites"]: r for r in out["atomistic"]}
+    lmp = {ranks: {r["sites"]: r for r in out["lammps"] if r["ranks"] == ranks}
+           for ranks in args.lammps_ranks}
+    same = args.threads if args.threads in lmp else min(lmp) if lmp else None
+    e_ref = (qc or lmp.get(same) or {None: {"formation_energy": np.nan}})
+    for c in out["coupled"]:
+        s = c["sites"]
+        row = {k: c[k] for k in ("sites", "method", "preconditioned", "coupled_s",
+                                 "evaluations", "iterations", "formation_energy", "nodes",
+                                 "elements", "atoms", "dofs", "continuum_share",
+                                 "peak_memory_gb")}
+        if s in qc:
+            row.update(atomistic_s=qc[s]["seconds"], atomistic_extrapolated=False,
+                       atomistic_evaluations=qc[s]["evaluations"])
+        elif qc:
+            x = _extrapolate(qc, s, "seconds", "evaluations", atoms_of)
+            row.update(atomistic_s=x["seconds"], atomistic_extrapolated=True,
+                       atomistic_evaluations=x["evaluations"])
+        if same is not None and lmp[same]:
+            if s in lmp[same]:
+                L = lmp[same][s]
+                row.update(lammps_s=L["seconds"], lammps_evaluations=L["evaluations"],
+                           lammps_ranks=same, lammps_extrapolated=False,
+                           lammps_energy_error=L["formation_energy"] - (
+                               qc[s]["formation_energy"] if s in qc else np.nan))
+            else:
+                x = _extrapolate(lmp[same], s, "seconds", "evaluations", atoms_of)
+                row.update(lammps_s=x["seconds"], lammps_evaluations=x["evaluations"],
+                           lammps_ranks=same, lammps_extrapolated=True,
+                           lammps_energy_error=None)
+        for ranks in args.lammps_ranks:  # every LAMMPS figure, for the reader
+            if s in lmp[ranks]:
+                row[f"lammps_{ranks}_ranks_s"] = lmp[ranks][s]["seconds"]
+        ref_sites = s if s in e_ref else max(e_ref)
+        row["energy_reference_sites"] = ref_sites
+        row["energy_error"] = c["formation_energy"] - e_ref[ref_sites]["formation_energy"]
+        peers = [row[k] for k in ("atomistic_s", "lammps_s") if k in row]
+        row["speedup"] = min(peers) / c["coupled_s"] if peers else None
+        out["runs"].append(row)
+    print(json.dumps(out, indent=2, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
