@@ -129,8 +129,9 @@ def one_lammps(cells, ranks):
     from qc_sim.reference.lammps import relax_clamped
 
     lat, pot, lo, hi, centre = _problem(cells)
-    r = relax_clamped(lat, lo, hi, pot, "Cu", fmax=FMAX, vacancies=[centre], ranks=ranks)
-    r["formation_energy"] = r["energy"] - r["perfect_energy"] + E0
+    # energies summed as e_i - e0 (LAMMPS's total pe is rounded by ~1e-4 eV at 1e5 atoms)
+    r = relax_clamped(lat, lo, hi, pot, "Cu", fmax=FMAX, vacancies=[centre], ranks=ranks,
+                      reference_energy=E0)
     r["cells"], r["sites"] = cells, 4 * cells**3
     return r
 
