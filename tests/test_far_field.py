@@ -232,3 +232,22 @@ def test_precon_lbfgs_without_a_preconditioner_is_plain_lbfgs_on_a_quadratic():
     q.x[:] = 0.0
     r = precon_lbfgs(q, Exact(), fmax=1e-10)
     assert r.converged and r.evaluations <= 3  # the exact Hessian: one Newton step
+
+
+def test_handing_elements_to_the_full_sum_updates_the_taylor_operator(vacancy_model, mishin):
+    device = get_device("cpu")
+    model = CoupledModel(vacancy_model, mishin, "Cu", "bgfc", device=device,
+                         taylor_strain=2e-3, check=False)
+    rng = np.random.default_rng(5)
+    y = model.y + 5e-3 * rng.normal(size=model.y.shape) * model.free[:, None]
+    before = model.evaluate_relative(y)  # assembles the operator over every element
+    handed = model.update_taylor(y)
+    assert 0 < handed < len(vacancy_model.mesh.elements)
+    assert not model.continuum.linear.all()
+    updated = model.evaluate_relative(y)
+    model._taylor = None  # a fresh assembly over the remaining Taylor elements
+    fresh = model.evaluate_relative(y)
+    assert updated[0] == pytest.approx(fresh[0], abs=1e-10)
+    assert np.abs(updated[1] - fresh[1]).max() < 1e-10
+    # the full sum on the handed elements: the energy moved by their Taylor error only
+    assert abs(updated[0] - before[0]) < 1e-3

@@ -83,6 +83,21 @@ def assemble_stiffness(mesh, A, weights=None):
     return sp.csr_matrix((Ke.reshape(-1), (rows, cols)), shape=(n, n))
 
 
+def assemble_elements(mesh, matrices, elements):
+    """The sparse (nn d, nn d) sum of element matrices ``matrices`` ((m, (d+1) d, (d+1) d))
+    of the ``elements`` (indices, m): a few elements' share of a stiffness (an update)."""
+    import scipy.sparse as sp
+
+    d = mesh.dim
+    k = d + 1
+    dof = (mesh.elements[elements][:, :, None] * d + np.arange(d)[None, None, :]).reshape(
+        len(elements), -1)
+    rows = np.repeat(dof, k * d, axis=1).reshape(-1)
+    cols = np.tile(dof, (1, k * d)).reshape(-1)
+    n = mesh.n_nodes * d
+    return sp.csr_matrix((np.asarray(matrices).reshape(-1), (rows, cols)), shape=(n, n))
+
+
 def unit_element_matrices(mesh, A) -> np.ndarray:
     """(ne, (d+1) d, (d+1) d) element stiffness matrices V_e B_e^T A B_e for one tangent A
     (d, d, d, d) on every element (B_e maps the element's node displacements to

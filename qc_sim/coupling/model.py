@@ -196,6 +196,23 @@ class CoupledModel(NodeDofs):
         Ku = (K @ u.reshape(-1)).reshape(u.shape)
         return float(-(f0 * u).sum() + 0.5 * (u * Ku).sum()), f0 - Ku
 
+    def _without_taylor(self, elements):
+        """The Taylor operator (K, f0) less the share of ``elements`` (handed to the full
+        sum): a small sparse update instead of a new assembly."""
+        from qc_sim.continuum.fem import assemble_elements, unit_element_matrices
+
+        g, mesh = self.geometry, self.geometry.mesh
+        K, f0 = self._taylor
+        active = self._active_elements(self.method != "bqcf")[elements]
+        w = np.where(active, 1.0 - g.element_beta[elements], 0.0)
+        Ke = unit_element_matrices(mesh, self.continuum.taylor.A)[elements]
+        K = K - assemble_elements(mesh, Ke * w[:, None, None], elements)
+        share = -np.einsum("e,df,eaf->ead", mesh.volumes[elements] * w,
+                           self.continuum.taylor.P0, mesh.gradients[elements])
+        f0 = f0.copy()
+        np.add.at(f0, mesh.elements[elements].reshape(-1), -share.reshape(-1, self.dim))
+        return K, f0
+
     def _continuum_reference(self, weighted: bool) -> float:
         """sum_T w_T V_T W(F0) over the active elements: the continuum's energy at F0."""
         g = self.geometry
@@ -294,8 +311,8 @@ class CoupledModel(NodeDofs):
         F = np.einsum("ead,eaf->edf", corners, self.geometry.mesh.gradients[lin])
         over = lin[self.continuum.strain(F) > self.taylor_strain]
         self.continuum.linear[over] = False
-        if len(over):
-            self._taylor = None
+        if len(over) and getattr(self, "_taylor", None) is not None:
+            self._taylor = self._without_taylor(over)
         if len(over) and self.method == "bgfc" and self.twin is None:
             self.ghost = self._bqce(self.y_far, False)[1]
         return int(len(over))

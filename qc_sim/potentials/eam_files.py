@@ -133,6 +133,19 @@ class _Lines:
         return words, line_no
 
     def floats(self, count, what) -> np.ndarray:
+        start = self.k
+        words, got = [], 0
+        while got < count:  # the fast path: the words converted at once
+            line, _ = self.next_line(f"{count} values of {what} (got {got})")
+            words.extend(line[: count - got])
+            got = len(words)
+        try:
+            out = np.array(words, dtype=float)
+            if np.all(np.isfinite(out)):
+                return out
+        except ValueError:  # Fortran's D exponents, or a bad word: the careful path
+            pass
+        self.k = start
         out = np.empty(count)
         got = 0
         while got < count:
