@@ -12,9 +12,10 @@ from qc_sim.geometry import Atoms, Box, build_crystal, fcc
 from qc_sim.potentials import lennard_jones
 from qc_sim.potentials.eam import Eam
 from qc_sim.solvers import NotConverged, fire, lbfgs
-from qc_sim.solvers.lbfgs import lbfgs_two_loop
+from qc_sim.solvers.lbfgs import lbfgs_line_search, lbfgs_two_loop
 
-MINIMISERS = {"fire": fire, "lbfgs": lbfgs, "lbfgs_two_loop": lbfgs_two_loop}
+MINIMISERS = {"fire": fire, "lbfgs": lbfgs, "lbfgs_two_loop": lbfgs_two_loop,
+              "lbfgs_line_search": lbfgs_line_search}
 
 
 class Quadratic:

@@ -142,6 +142,9 @@ class Offset:
     def max_force(self, f):
         return self.model.max_force(f)
 
+    def free_dofs(self):
+        return self.model.free_dofs()
+
 
 def test_the_line_search_converges_whatever_the_total_energy(mishin):
     """With 3.5e8 eV added to the energy (10^8 Cu atoms' worth), SciPy's L-BFGS-B stops

@@ -74,10 +74,15 @@ class DomainModel(SplitReductions):
         """Move the free owned atoms to ``y``; collective: every rank calls it together (the
         ghosts are chosen again when any atom has moved more than half the skin)."""
         x = self.owned_positions
-        new = self.device.asarray(y).reshape(-1, 3)
-        x[...] = x + (new - x) * self.system.free[: self.n_owned]
+        step = self.device.asarray(y).reshape(-1, 3) - x
+        step *= self.system.free[: self.n_owned]
+        x += step  # in place: the bits of x + (y - x) * free
         if self.shell.moved_past_skin():
             self.shell.choose(np.array(self.device.to_host(x)))
+
+    def free_dofs(self):
+        """(3 n_owned,) bool: the owned degrees of freedom that may move (free atoms)."""
+        return self.xp.repeat(~self.system.fixed[: self.n_owned], 3)
 
     def energy_forces(self):
         """The energy (eV, exact sum over every rank's owned site energies) and the owned

@@ -134,12 +134,19 @@ class AtomisticSystem:
 
     def set_dofs(self, y) -> None:
         """Move the free atoms to ``y`` (3n,); fixed atoms stay where they are."""
-        new = self.device.asarray(y).reshape(-1, 3)
-        self.set_positions(self.positions + (new - self.positions) * self.free)
+        step = self.device.asarray(y).reshape(-1, 3) - self.positions
+        step *= self.free  # in place: one temporary, the bits of x + (y - x) * free
+        self.positions += step
 
     def energy_forces(self):
         r = self.compute(energy=True, virial=False)
-        return r.energy(), (r.forces * self.free).reshape(-1)
+        f = r.forces
+        f *= self.free  # in place (the result's own array)
+        return r.energy(), f.reshape(-1)
+
+    def free_dofs(self):
+        """(3n,) bool: the degrees of freedom that may move (those of the free atoms)."""
+        return self.xp.repeat(~self.fixed, 3)
 
     def max_force(self, forces) -> float:
         """Largest atomic force norm, eV/Å."""

@@ -119,22 +119,52 @@ def lbfgs_two_loop(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: i
     return finished("L-BFGS", False, max_steps, evaluations, energy, fm, fmax)
 
 
+
+class _FreeDofs:
+    """``model`` seen through its free degrees of freedom only (``model.free_dofs()``, a
+    boolean mask (m,) of the dofs that may move): the minimiser's vectors skip the held
+    atoms (a clamped shell is a third to a half of the atoms). The model's reductions, if
+    it has them, serve unchanged: exact sums, so the bits on ranks are those of the full
+    vectors (zero there)."""
+
+    def __init__(self, model, mask):
+        self.model, self.xp = model, model.xp
+        self.index = model.xp.flatnonzero(model.xp.asarray(mask))
+        if getattr(model, "dot", None) is not None:
+            self.dot, self.largest = model.dot, model.largest
+
+    def get_dofs(self):
+        return self.model.get_dofs()[self.index]
+
+    def set_dofs(self, y) -> None:
+        full = self.model.get_dofs()
+        full[self.index] = y
+        self.model.set_dofs(full)
+
+    def energy_forces(self):
+        energy, f = self.model.energy_forces()
+        return energy, f[self.index]
+
+    def max_force(self, forces) -> float:
+        return self.model.max_force(forces)
+
+
 def _two_loop(model, pairs, f, curvature: float):
     """H f by the two-loop recursion over ``pairs`` (s, gradient change, 1 / s.y), oldest
     first, with the initial inverse Hessian s.y / y.y of the newest pair (1 / curvature
     without pairs); every dot product through the model's reductions."""
     if not pairs:
         return f * (1.0 / curvature)
-    q, alphas = f, []
+    q, alphas = f.copy(), []
     for s, g, rho in reversed(pairs):
         a = rho * dot(model, s, q)
-        q = q - a * g
+        q -= a * g
         alphas.append(a)
     s_last, g_last, rho_last = pairs[-1]
-    d = q * (1.0 / (rho_last * dot(model, g_last, g_last)))
+    q *= 1.0 / (rho_last * dot(model, g_last, g_last))
     for (s, g, rho), a in zip(pairs, reversed(alphas)):
-        d = d + (a - rho * dot(model, g, d)) * s
-    return d
+        q += (a - rho * dot(model, g, q)) * s
+    return q
 
 
 def lbfgs_line_search(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: int = 8,
@@ -159,11 +189,15 @@ def lbfgs_line_search(model, fmax: float = 1e-3, max_steps: int = 10_000, memory
     enters the memory (``memory`` pairs) when s.y > 0, else the memory is emptied. The first
     step and every restart take the Hessian guess ``curvature`` eV/Å^2, later ones the
     scaling s.y / y.y of the newest pair. Convergence is the model's ``max_force``; the
-    result's energy is the model's at the returned state.
+    result's energy is the model's at the returned state. A model with a ``free_dofs()``
+    method (a boolean mask of the degrees of freedom that may move: AtomisticSystem,
+    DomainModel) is relaxed in those alone.
     """
     if not getattr(model, "conservative", True):
         raise ValueError("L-BFGS needs forces that are the gradient of the energy; this model's "
                          "are not (e.g. a non-hydrostatic target stress): use FIRE")
+    if getattr(model, "free_dofs", None) is not None:
+        model = _FreeDofs(model, model.free_dofs())
     y = model.get_dofs()
     energy, f = model.energy_forces()
     evaluations = 1
@@ -205,7 +239,8 @@ def lbfgs_line_search(model, fmax: float = 1e-3, max_steps: int = 10_000, memory
                 hi, s_hi = alpha, s_new
             alpha = lo + (hi - lo) * (s_lo / (s_lo - s_hi))  # secant in the bracket
         y_new = model.get_dofs()
-        s, g = y_new - y, f - f_new
+        s = y_new - y
+        g = f - f_new
         sy = dot(model, s, g)
         if sy > 0.0:
             pairs.append((s, g, 1.0 / sy))
