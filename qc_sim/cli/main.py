@@ -110,31 +110,8 @@ def _main(argv=None) -> int:
     if size > 1 and args.command in ("run", "restart", "homogenize"):
         return _on_ranks(args, comm, rank, size)
     try:
-        if args.command == "run":
-            from qc_sim.cases.schema import load_case
-
-            case = load_case(args.case)
-            resume = newest_checkpoint(case) if args.resume else None
-            if resume is not None:
-                from qc_sim.cli.run import restart_case
-
-                print(f"resuming from {resume}", file=sys.stderr)
-                return restart_case(resume, backend=args.backend, steps=args.steps)
-            if case.region is not None:
-                from qc_sim.cli.region import run_region
-
-                return run_region(args.case, backend=args.backend, steps=args.steps)
-            if case.coupling is not None:
-                from qc_sim.cli.coupled import run_coupled
-
-                return run_coupled(args.case, backend=args.backend, steps=args.steps)
-            from qc_sim.cli.run import run_case
-
-            return run_case(args.case, backend=args.backend, steps=args.steps)
-        if args.command == "restart":
-            from qc_sim.cli.run import restart_case
-
-            return restart_case(args.checkpoint, backend=args.backend, steps=args.steps)
+        if args.command in ("run", "restart"):
+            return _run_job(args)
         if args.command == "merge":
             from qc_sim.io.h5md_parts import merge_trajectory
 
@@ -203,9 +180,99 @@ def _main(argv=None) -> int:
     return 0
 
 
-def newest_checkpoint(case):
+def _run_job(args, comm=None) -> int:
+    """``run`` and ``restart``, on one rank (``comm`` None) or on the ranks of ``comm``: the
+    files the run will write are claimed before any work (:mod:`qc_sim.io.claims`; another
+    job holding one ends this one with one line, status 2), and held until it ends."""
+    from pathlib import Path
+
+    from qc_sim.cases.schema import load_case, parse_case
+    from qc_sim.io.checkpoint import read_checkpoint
+    from qc_sim.io.claims import claim_outputs, continuation
+
+    lead = comm is None or comm.Get_rank() == 0
+    if args.command == "run":
+        case = load_case(args.case)
+        with claim_outputs(case, comm) as job:
+            found = newest_checkpoint(case, read=True) if args.resume else None
+            if found is None:
+                return _start(args, case, comm)
+            found, cp = found
+            same_case(found, cp, case)
+            job.continues(cp)
+            if lead:
+                print(f"resuming from {found}", file=sys.stderr)
+                print(continuation(found, cp), flush=True)
+            return _continue(args, found, cp, comm)
+    cp = read_checkpoint(args.checkpoint)
+    case = parse_case(cp.case_text, Path(cp.case_path))
+    with claim_outputs(case, comm, restart=cp):
+        if lead:
+            print(continuation(args.checkpoint, cp), flush=True)
+        return _continue(args, args.checkpoint, cp, comm)
+
+
+def _start(args, case, comm) -> int:
+    """A fresh run of ``case`` (the file ``args.case``)."""
+    kw = {} if comm is None else {"comm": comm}
+    if case.region is not None:
+        from qc_sim.cli.region import run_region
+
+        return run_region(args.case, backend=args.backend, steps=args.steps, **kw)
+    if case.coupling is not None:
+        from qc_sim.cli.coupled import run_coupled
+
+        return run_coupled(args.case, backend=args.backend, steps=args.steps, **kw)
+    if comm is None:
+        from qc_sim.cli.run import run_case
+
+        return run_case(args.case, backend=args.backend, steps=args.steps)
+    from qc_sim.cli.run_mpi import run_case_on_ranks
+
+    return run_case_on_ranks(args.case, comm, backend=args.backend, steps=args.steps)
+
+
+def _continue(args, path, cp, comm) -> int:
+    """Continue the checkpoint ``cp`` read from ``path``."""
+    if comm is None:
+        from qc_sim.cli.run import restart_case
+
+        return restart_case(path, backend=args.backend, steps=args.steps, cp=cp)
+    if cp.kind == "coupled":
+        from qc_sim.cli.coupled import run_coupled
+
+        return run_coupled(None, backend=args.backend, steps=args.steps, restart=cp, comm=comm)
+    if cp.kind == "region":
+        from qc_sim.cli.region import run_region
+
+        return run_region(None, backend=args.backend, steps=args.steps, restart=cp, comm=comm)
+    if cp.kind != "atoms":
+        raise InputError(f"{path}: a {cp.kind} checkpoint restarts on one rank")
+    from qc_sim.cli.run_mpi import run_case_on_ranks
+
+    return run_case_on_ranks(path, comm, backend=args.backend, steps=args.steps, restart=cp)
+
+
+def same_case(path, cp, case) -> None:
+    """``--resume`` continues only a checkpoint of the same case: one written by a case of
+    other text (another job's in a shared directory, or this case since edited) is refused,
+    naming both."""
+    from qc_sim.io.claims import case_sha256
+
+    mine = case_sha256(case.text)
+    if cp.case_sha256 == mine:
+        return
+    run = f", run {cp.run_id}" if cp.run_id else ""
+    raise InputError(f"{path}: written by case {cp.case_path} (sha256 {cp.case_sha256[:12]}"
+                     f"{run}), not by {case.path} (sha256 {mine[:12]}): --resume continues "
+                     f"only its own case's checkpoint (`qc-sim restart {path}` continues that "
+                     "run with its own case)")
+
+
+def newest_checkpoint(case, read=False):
     """The newest readable checkpoint of ``case`` (its [output] checkpoint, then NAME.1,
-    NAME.2, ...), or None; a damaged one is passed over with a note on stderr."""
+    NAME.2, ...), or None; a damaged one is passed over with a note on stderr. ``read``:
+    (its path, the checkpoint read)."""
     from pathlib import Path
 
     from qc_sim.io.checkpoint import read_checkpoint
@@ -218,8 +285,8 @@ def newest_checkpoint(case):
         if not candidate.is_file():
             continue
         try:
-            read_checkpoint(candidate)
-            return candidate
+            cp = read_checkpoint(candidate)
+            return (candidate, cp) if read else candidate
         except InputError as exc:
             print(f"qc-sim: passing over {candidate}: {str(exc).split(': ', 1)[-1]}",
                   file=sys.stderr)
@@ -238,44 +305,7 @@ def _on_ranks(args, comm, rank, size) -> int:
             from qc_sim.cli.homogenize import run_homogenize
 
             return run_homogenize(args, comm=comm)
-        from qc_sim.cli.run_mpi import run_case_on_ranks
-
-        if args.command == "run":
-            from qc_sim.cases.schema import load_case
-
-            case = load_case(args.case)
-            resume = newest_checkpoint(case) if args.resume else None
-            if resume is None:
-                if case.region is not None:
-                    from qc_sim.cli.region import run_region
-
-                    return run_region(args.case, backend=args.backend, steps=args.steps,
-                                      comm=comm)
-                if case.coupling is not None:
-                    from qc_sim.cli.coupled import run_coupled
-
-                    return run_coupled(args.case, backend=args.backend, steps=args.steps,
-                                       comm=comm)
-                return run_case_on_ranks(args.case, comm, backend=args.backend,
-                                         steps=args.steps)
-            args.checkpoint = resume
-        from qc_sim.io.checkpoint import read_checkpoint
-
-        cp = read_checkpoint(args.checkpoint)
-        if cp.kind == "coupled":
-            from qc_sim.cli.coupled import run_coupled
-
-            return run_coupled(None, backend=args.backend, steps=args.steps, restart=cp,
-                               comm=comm)
-        if cp.kind == "region":
-            from qc_sim.cli.region import run_region
-
-            return run_region(None, backend=args.backend, steps=args.steps, restart=cp,
-                              comm=comm)
-        if cp.kind != "atoms":
-            raise InputError(f"{args.checkpoint}: a {cp.kind} checkpoint restarts on one rank")
-        return run_case_on_ranks(args.checkpoint, comm, backend=args.backend, steps=args.steps,
-                                 restart=cp)
+        return _run_job(args, comm)
     except (InputError, BackendUnavailable) as exc:
         if rank == 0:
             print(f"qc-sim: error: {exc}", file=sys.stderr)

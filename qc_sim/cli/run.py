@@ -253,10 +253,11 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
     return 0
 
 
-def restart_case(checkpoint, backend=None, steps=None, out=sys.stdout) -> int:
+def restart_case(checkpoint, backend=None, steps=None, out=sys.stdout, cp=None) -> int:
+    """Continue the checkpoint ``checkpoint`` (``cp``: it, already read)."""
     from qc_sim.io.checkpoint import read_checkpoint
 
-    cp = read_checkpoint(checkpoint)
+    cp = read_checkpoint(checkpoint) if cp is None else cp
     if cp.kind == "coupled":
         from qc_sim.cli.coupled import run_coupled
 

@@ -2,10 +2,13 @@
 
 A checkpoint holds the whole state of a run keyed by global id (positions and velocities of
 atoms, or of a coupled model's nodes; ``kind`` says which), named extra fields (for example
-the reference node positions a coupled restart checks its mesh against), the step and time, the case text it came from, the qc-sim version and a schema
-version; every dataset carries a SHA-256 checksum that is verified on reading. Files are
-written to a temporary name and renamed into place (a killed writer leaves the previous
-checkpoint intact), and the previous ``keep`` checkpoints are kept as ``NAME.1``, ``NAME.2``...
+the reference node positions a coupled restart checks its mesh against), the step and
+time, the case text it came from (and its SHA-256), the run that wrote it (``run_id``, drawn
+by a fresh run and kept by its restarts, and the ``writer``'s host and process id: absent in
+older files, read as unknown), the qc-sim version and a schema version; every dataset
+carries a SHA-256 checksum that is verified on reading. Files are written to a temporary
+name and renamed into place (a killed writer leaves the previous checkpoint intact), and
+the previous ``keep`` checkpoints are kept as ``NAME.1``, ``NAME.2``...
 Random numbers need no state: the Langevin noise is a function of (seed, step, id).
 """
 
@@ -36,6 +39,12 @@ class Checkpoint:
     version: str = __version__
     kind: str = "atoms"  # "atoms" or "coupled" (nodes of a coupled model)
     fields: dict = field(default_factory=dict)  # name -> array, checksummed like the rest
+    run_id: str = ""  # the run that wrote it ("": the job's, or unknown in an older file)
+    writer: str = ""  # the process that wrote it ("host H pid P"; "" unknown)
+
+    @property
+    def case_sha256(self) -> str:
+        return hashlib.sha256(self.case_text.encode()).hexdigest()
 
 
 def _digest(array: np.ndarray) -> str:
@@ -99,7 +108,7 @@ def write_checkpoint_parts(path, cp: Checkpoint, comm, keep: int = 2, fields=Non
         width = np.shape(cp.positions)[1] if np.ndim(cp.positions) == 2 else 3
         index = Checkpoint(np.zeros(0, np.int64), np.zeros((0, width)), np.zeros((0, width)),
                            cp.step, cp.time, cp.case_text, cp.case_path, cp.version, cp.kind,
-                           dict(fields or {}))
+                           dict(fields or {}), cp.run_id, cp.writer)
         tmp = _write_file(path.with_name(f".{path.name}.tmp{os.getpid()}"), index,
                           parts=size, atoms=atoms)
         os.replace(tmp, path)
@@ -120,12 +129,27 @@ def _write_file(tmp: Path, cp: Checkpoint, **attrs) -> Path:
                        case_path=cp.case_path, kind=cp.kind, **attrs)
         f.attrs["case_text"] = cp.case_text
         f.attrs["case_sha256"] = hashlib.sha256(cp.case_text.encode()).hexdigest()
+        run_id, writer = _run_identity(cp)
+        if run_id:
+            f.attrs["run_id"] = run_id
+        if writer:
+            f.attrs["writer"] = writer
         for name, array in data.items():
             dset = f.create_dataset(name, data=array)
             dset.attrs["sha256"] = _digest(array)
         f.flush()
         os.fsync(f.id.get_vfd_handle())
     return tmp
+
+
+def _run_identity(cp: Checkpoint) -> tuple[str, str]:
+    """(run id, writer) of a checkpoint being written: its own, else those of the job
+    whose output claims this process holds (:mod:`qc_sim.io.claims`), else unknown."""
+    from qc_sim.io.claims import active
+
+    job = active()
+    return (cp.run_id or (job.run_id if job else ""),
+            cp.writer or (job.writer if job else ""))
 
 
 def _previous(path: Path) -> str:
@@ -165,7 +189,8 @@ def read_checkpoint(path) -> Checkpoint:
                               int(f.attrs["step"]), float(f.attrs["time"]), text,
                               str(f.attrs["case_path"]), str(f.attrs["version"]),
                               str(f.attrs.get("kind", "atoms")),
-                              {k.split("/", 1)[1]: arrays[k] for k in extra})
+                              {k.split("/", 1)[1]: arrays[k] for k in extra},
+                              str(f.attrs.get("run_id", "")), str(f.attrs.get("writer", "")))
     except InputError:
         raise
     except (OSError, KeyError, ValueError) as exc:
