@@ -11,7 +11,8 @@ norm over their nearest-neighbour bonds).
 Each row carries its wall time (geometry, model with its patch test, solve and the defect
 energy) beside the fully atomistic relaxation's (qc-sim, L-BFGS, set-up included). The
 energy-based couplings relax by the preconditioned L-BFGS of qc_sim.coupling.statics with
-a Taylor far field (--taylor 0: full Cauchy-Born); bqcf by FIRE on the full continuum.
+a Taylor far field (--taylor 0: full Cauchy-Born); bqcf, on the full continuum, by the
+preconditioned Anderson fixed point.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
     from qc_sim.geometry import fcc
     from qc_sim.potentials.eam import Eam
     from qc_sim.reference.lammps import potentials_dir
-    from qc_sim.solvers import fire, lbfgs
+    from qc_sim.solvers import lbfgs
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cells", type=int, default=24)

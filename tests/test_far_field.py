@@ -251,3 +251,21 @@ def test_handing_elements_to_the_full_sum_updates_the_taylor_operator(vacancy_mo
     assert np.abs(updated[1] - fresh[1]).max() < 1e-10
     # the full sum on the handed elements: the energy moved by their Taylor error only
     assert abs(updated[0] - before[0]) < 1e-3
+
+
+def test_bqcf_by_the_preconditioned_fixed_point_reaches_fires_state(mishin):
+    from qc_sim.solvers import fire
+
+    n = 14
+    lo, hi, c = np.zeros(3), np.full(3, n * A0), np.full(3, n / 2 * A0)
+    g = build_geometry(fcc(A0), lo, hi, c, A0, 1.5 * A0, reach=2 * mishin.cutoff,
+                       vacancies=[c], fine_zone="sphere")
+    device = get_device("cpu")
+    fast = CoupledModel(g, mishin, "Cu", "bqcf", device=device)
+    r = relax(fast, fmax=1e-5)
+    assert r.converged and r.result.message.startswith("preconditioned Anderson")
+    slow = CoupledModel(g, mishin, "Cu", "bqcf", device=device, check=False)
+    r_fire = fire(slow, fmax=1e-5)
+    assert r_fire.converged
+    assert np.abs(fast.y - slow.y).max() < 1e-4
+    assert r.result.evaluations < r_fire.evaluations / 4

@@ -196,7 +196,9 @@ def run_coupled(path, backend=None, out=sys.stdout, steps=None, restart=None,
 
 
 def _statics(case, model, serial, vacancy, out, comm) -> int:
-    """Relax (L-BFGS, or FIRE for bqcf) and report the energy and a vacancy's formation
+    """Relax (serially, by :func:`qc_sim.coupling.statics.relax`: preconditioned L-BFGS, or
+    the preconditioned Anderson fixed point for bqcf; on ranks, or with ``precondition =
+    false``, L-BFGS or FIRE) and report the energy and a vacancy's formation
     energy (against the defect-free twin of the same zones)."""
     import time
 
@@ -208,7 +210,7 @@ def _statics(case, model, serial, vacancy, out, comm) -> int:
         if k % 50 == 0:
             print(f"{k:>8d} {e:>20.8f} {f:>12.3e}", file=out, flush=True)
 
-    if comm is None and case.coupling.precondition and serial.method != "bqcf":
+    if comm is None and case.coupling.precondition:
         from qc_sim.coupling.statics import relax
 
         result = relax(model, fmax=case.coupling.fmax, on_step=progress).result
@@ -248,7 +250,11 @@ def _statics(case, model, serial, vacancy, out, comm) -> int:
             twin = DomainCoupledModel(comm, serial.twin, model.costs, case.potential.skin)
             energy = twin.evaluate
             e_vacancy = model.evaluate(model.y)[0]
-        if serial.method != "bgfc":
+        if serial.method != "bgfc" and comm is None and case.coupling.precondition:
+            from qc_sim.coupling.statics import relax
+
+            relax(twin, fmax=case.coupling.fmax)
+        elif serial.method != "bgfc":
             solve(twin, fmax=case.coupling.fmax, max_steps=20_000)
         e_perfect = energy(twin.y)[0]
         site = serial.material.energy(np.eye(serial.dim)) * serial.material.volume

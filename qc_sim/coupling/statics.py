@@ -2,8 +2,10 @@
 elements checked against their strain after each converged solve.
 
 :func:`relax` runs the preconditioned L-BFGS (:func:`~qc_sim.solvers.precon.precon_lbfgs`,
-preconditioned by the mesh's assembled elastic stiffness) on bgfc and bqce, FIRE on bqcf
-(whose forces have no energy); a Taylor element found strained beyond the model's
+preconditioned by the mesh's assembled elastic stiffness) on bgfc and bqce, and on bqcf
+(whose forces have no energy) the preconditioned fixed point with Anderson mixing
+(:func:`~qc_sim.solvers.precon.precon_anderson`); unpreconditioned, L-BFGS and FIRE. A
+Taylor element found strained beyond the model's
 ``taylor_strain`` is handed to the full Cauchy-Born sum and the solve resumes from where it
 stopped, until none is.
 """
@@ -14,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from qc_sim.solvers import fire
-from qc_sim.solvers.precon import precon_lbfgs
+from qc_sim.solvers.precon import precon_anderson, precon_lbfgs
 from qc_sim.solvers.protocol import MinimizeResult
 
 
@@ -44,13 +46,15 @@ def relax(model, fmax: float = 1e-4, max_steps: int = 20_000, precondition: bool
     ``precondition`` False runs the same L-BFGS with the scaled identity (the comparison
     the benchmark prints beside it)."""
     t0 = time.perf_counter()
-    precon = (model.preconditioner(method)
-              if precondition and model.method != "bqcf" else None)
+    precon = model.preconditioner(method) if precondition else None
     t1 = time.perf_counter()
     steps = evaluations = 0
     handed = model.update_taylor()  # the starting state's strained elements
     for passes in range(1, max_passes + 1):
-        if model.method == "bqcf":
+        if model.method == "bqcf" and precon is not None:
+            r = precon_anderson(model, precon, fmax=fmax, max_steps=max_steps,
+                                on_step=on_step)
+        elif model.method == "bqcf":
             r = fire(model, fmax=fmax, max_steps=max_steps, on_step=on_step)
         else:
             r = precon_lbfgs(model, precon, fmax=fmax, max_steps=max_steps, on_step=on_step)

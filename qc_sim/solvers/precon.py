@@ -158,6 +158,53 @@ def precon_lbfgs(model, preconditioner=None, fmax: float = 1e-3, max_steps: int 
                     fm, fmax, note=note)
 
 
+def precon_anderson(model, preconditioner, fmax: float = 1e-3, max_steps: int = 10_000,
+                    memory: int = 6, max_move: float = 0.3, on_step=None) -> MinimizeResult:
+    """Zero the forces of a model that has no energy behind them (bqcf): the preconditioned
+    fixed point y <- y + P^-1 f(y), accelerated by Anderson mixing over the last ``memory``
+    iterates (Walker & Ni, SIAM J. Numer. Anal. 49 (2011) 1715: the combination of past
+    preconditioned residuals g = P^-1 f that is smallest in the least-squares sense). P is
+    the model's stiffness, so near the solution one iteration is nearly a Newton step. No
+    step moves a degree of freedom more than ``max_move`` Å; a residual that grows tenfold
+    empties the history."""
+    x = np.asarray(model.get_dofs(), float)
+    energy, f = model.energy_forces()  # an energy the model reports, not one minimised
+    f = np.asarray(f, float)
+    evaluations, history, best = 1, [], np.inf
+    for step in range(max_steps + 1):
+        fm = model.max_force(f)
+        if on_step is not None:
+            on_step(step, energy, fm)
+        if fm <= fmax:
+            return finished("preconditioned Anderson", True, step, evaluations, energy, fm,
+                            fmax)
+        if step == max_steps:
+            break
+        g = preconditioner.apply(f)
+        history.append((x.copy(), g.copy()))
+        if len(history) > memory + 1:
+            history.pop(0)
+        if fm > 10 * best:
+            history = history[-1:]
+        best = min(best, fm)
+        step_x = g.copy()
+        if len(history) > 1:
+            dX = np.stack([b[0] - a[0] for a, b in zip(history[:-1], history[1:])], axis=1)
+            dG = np.stack([b[1] - a[1] for a, b in zip(history[:-1], history[1:])], axis=1)
+            gamma = np.linalg.lstsq(dG, g, rcond=None)[0]
+            step_x = g - (dX + dG) @ gamma
+        biggest = float(np.abs(step_x).max())
+        if biggest > max_move:
+            step_x *= max_move / biggest
+        model.set_dofs(x + step_x)
+        x = np.asarray(model.get_dofs(), float)
+        energy, f = model.energy_forces()
+        f = np.asarray(f, float)
+        evaluations += 1
+    return finished("preconditioned Anderson", False, max_steps, evaluations, energy,
+                    model.max_force(f), fmax, note="step limit")
+
+
 def _direction(f, pairs, precon) -> np.ndarray:
     """-H grad = H f by the two-loop recursion with H0 = P^-1 (or the scaled identity)."""
     q = f.copy()
@@ -179,4 +226,4 @@ def _direction(f, pairs, precon) -> np.ndarray:
     return r
 
 
-__all__ = ["StiffnessPreconditioner", "precon_lbfgs", "rigid_modes"]
+__all__ = ["StiffnessPreconditioner", "precon_anderson", "precon_lbfgs", "rigid_modes"]
