@@ -178,7 +178,10 @@ class Job:
             if comm is not None and self.size > 1:
                 run = comm.bcast(run, root=0)
         self.run_id = run
-        self.files = planned_outputs(case, self.rank, self.size)
+        # one order for every job (by absolute name): two jobs that want the same files
+        # both try the first of them first, so one of the two goes on
+        self.files = sorted(planned_outputs(case, self.rank, self.size),
+                            key=lambda p: os.path.abspath(p))
         self._held: list[tuple[Path, int]] = []
 
     @property
