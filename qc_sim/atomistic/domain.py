@@ -43,7 +43,12 @@ class SplitReductions:
         return global_max(self.comm, local)
 
     def dot(self, a, b) -> float:
-        """a . b over every rank's degrees of freedom: the exact sum of the products."""
+        """a . b over every rank's degrees of freedom: the exact sum of the products (on the
+        host, summed without a temporary array of them)."""
+        if self.xp is np:
+            from qc_sim.parallel.reduce import ExactSum, allreduce_value
+
+            return allreduce_value(self.comm, ExactSum().add_products(a, b))
         return global_exact_sum(self.comm, np.asarray(self.to_host(a * b)))
 
     def largest(self, a) -> float:
@@ -123,8 +128,16 @@ class GhostShell:
     def moved_past_skin(self) -> bool:
         """Whether any rank's owned atoms moved more than half the skin since the ghosts were
         chosen (one global max; collective)."""
-        d = self.owned_positions - self._reference
-        moved = float(self.xp.sqrt((d * d).sum(axis=1)).max()) if self.n_owned else 0.0
+        n = self.n_owned
+        if n and self.device.compiled:  # one pass, no temporaries
+            d2 = self.xp.empty(n)
+            reference = self.xp.ascontiguousarray(self._reference)
+            self.device.kernels("integrate").displacement_sq(n, self.system.positions,
+                                                             reference, d2)
+            moved = float(self.xp.sqrt(d2.max()))
+        else:
+            d = self.owned_positions - self._reference
+            moved = float(self.xp.sqrt((d * d).sum(axis=1)).max()) if n else 0.0
         return global_max(self.comm, moved) > 0.5 * self.skin
 
     def update(self) -> None:

@@ -187,6 +187,18 @@ def _bins_kernel():
     return _KERNEL[0]
 
 
+def allreduce_value(comm, partial: ExactSum) -> float:
+    """The exact sum of every rank's ``partial`` over ``comm`` (one allreduce, SUM, of its
+    digits), rounded once: the same bits on any rank count; ``partial.value()`` without a
+    communicator. (qc_sim.parallel.mpi.global_exact_sum does this for an array of values.)"""
+    if comm is None:
+        return partial.value()
+    digits = partial.digits()
+    total = np.empty_like(digits)
+    comm.Allreduce(digits, total)  # mpi4py's default operation: SUM
+    return ExactSum.from_digits(total).value()
+
+
 def exact_sum(values) -> float:
     """The correctly rounded sum of ``values`` (any shape): the same bits in any order."""
     return ExactSum().add(values).value()
