@@ -137,13 +137,13 @@ def _acquire(path: Path) -> int | None:
     process holds it. A lock file removed by its last holder after we opened it is opened
     again (the lock must be on the file the name now points to)."""
     lock = lock_path(path)
-    lock.parent.mkdir(parents=True, exist_ok=True)
     while True:
         try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise InputError(f"{path}: cannot create its lock file {lock} ({exc.strerror})") \
-                from None
+            raise InputError(f"{path}: cannot open its lock file {lock} ({exc.strerror}): "
+                             "is its folder writable?") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
