@@ -4,8 +4,9 @@ elements checked against their strain after each converged solve.
 :func:`relax` runs the preconditioned L-BFGS (:func:`~qc_sim.solvers.precon.precon_lbfgs`,
 preconditioned by the mesh's assembled elastic stiffness) on bgfc and bqce, and on bqcf
 (whose forces have no energy) the preconditioned fixed point with Anderson mixing
-(:func:`~qc_sim.solvers.precon.precon_anderson`); unpreconditioned, L-BFGS and FIRE. A
-Taylor element found strained beyond the model's
+(:func:`~qc_sim.solvers.precon.precon_anderson`); an L-BFGS solve whose line search
+stalls on an energy with jumps (an unshifted cut-off) is finished by FIRE, which only goes
+downhill. Unpreconditioned: L-BFGS and FIRE. A Taylor element found strained beyond the model's
 ``taylor_strain`` is handed to the full Cauchy-Born sum and the solve resumes from where it
 stopped, until none is.
 """
@@ -58,6 +59,13 @@ def relax(model, fmax: float = 1e-4, max_steps: int = 20_000, precondition: bool
             r = fire(model, fmax=fmax, max_steps=max_steps, on_step=on_step)
         else:
             r = precon_lbfgs(model, precon, fmax=fmax, max_steps=max_steps, on_step=on_step)
+            if not r.converged:
+                # the line search found no way down (an energy with jumps): FIRE, which
+                # needs forces only and keeps going downhill, finishes (a fixed point of the
+                # forces could stop on a saddle: the small edge dipole has one 0.03 eV up)
+                steps += r.steps
+                evaluations += r.evaluations
+                r = fire(model, fmax=fmax, max_steps=max_steps, on_step=on_step)
         steps += r.steps
         evaluations += r.evaluations
         switched = model.update_taylor() if r.converged else 0

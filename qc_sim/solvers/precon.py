@@ -73,7 +73,7 @@ def rigid_modes(points: np.ndarray) -> np.ndarray:
 
 def precon_lbfgs(model, preconditioner=None, fmax: float = 1e-3, max_steps: int = 10_000,
                  memory: int = 20, max_move: float = 0.5, c1: float = 1e-4,
-                 on_step=None) -> MinimizeResult:
+                 stall: int = 8, on_step=None) -> MinimizeResult:
     """Relax ``model`` (the solver protocol) until its ``max_force`` is at most ``fmax``.
 
     ``preconditioner`` (an object with ``apply(g) -> P^-1 g`` on flat vectors; None: the
@@ -84,7 +84,9 @@ def precon_lbfgs(model, preconditioner=None, fmax: float = 1e-3, max_steps: int 
     until the slope along the step has fallen (forces alone); a pair is kept only with
     positive curvature. A direction
     that is not downhill, or a line search that fails, empties the memory and tries the
-    preconditioned force; if that fails too, the run stops unconverged."""
+    preconditioned force; if that fails too, or ``stall`` steps in a row are cut short by
+    the line search (an energy with jumps, as an unshifted cut-off gives), the run stops
+    unconverged at the best state, for a force-only method to finish."""
     relative = hasattr(model, "relative_energy_forces")
     evaluate = model.relative_energy_forces if relative else model.energy_forces
     offset = float(getattr(model, "reference_energy", 0.0)) if relative else 0.0
@@ -95,6 +97,7 @@ def precon_lbfgs(model, preconditioner=None, fmax: float = 1e-3, max_steps: int 
     evaluations = 1
     pairs: list = []  # (s, y = gradient change, rho = 1 / s.y), oldest first
     note = ""
+    backtracked = 0  # consecutive steps whose full step was refused
     for step in range(max_steps + 1):
         fm = model.max_force(f)
         if on_step is not None:
@@ -139,6 +142,12 @@ def precon_lbfgs(model, preconditioner=None, fmax: float = 1e-3, max_steps: int 
                 break
             model.set_dofs(x)
             pairs = []  # forget the curvature and try the preconditioned force
+        backtracked = backtracked + 1 if alpha < 1.0 or attempt else 0
+        if accepted and backtracked >= stall:  # stop where the last step went
+            note = (f"stalled: {stall} steps in a row cut short by the line search (an "
+                    "energy that is not smooth: a cut-off without a shift?)")
+            energy, f = e_new, f_new
+            break
         if not accepted:
             note = "line search failed along the preconditioned force"
             e_back, f_back = evaluate()
@@ -164,7 +173,9 @@ def precon_anderson(model, preconditioner, fmax: float = 1e-3, max_steps: int = 
     fixed point y <- y + P^-1 f(y), accelerated by Anderson mixing over the last ``memory``
     iterates (Walker & Ni, SIAM J. Numer. Anal. 49 (2011) 1715: the combination of past
     preconditioned residuals g = P^-1 f that is smallest in the least-squares sense). P is
-    the model's stiffness, so near the solution one iteration is nearly a Newton step. No
+    the model's stiffness, so near the solution one iteration is nearly a Newton step. Like
+    any root finder it stops at whatever state has no force, a saddle included: for a model
+    with an energy, minimise instead. No
     step moves a degree of freedom more than ``max_move`` Å; a residual that grows tenfold
     empties the history."""
     x = np.asarray(model.get_dofs(), float)
@@ -213,8 +224,11 @@ def _direction(f, pairs, precon) -> np.ndarray:
         a = rho * float(s @ q)
         q -= a * yv
         alphas.append(a)
-    if precon is not None:
+    if precon is not None:  # H0 = gamma P^-1, gamma = s.y / y.P^-1 y of the newest pair
         r = precon(q)
+        if pairs:
+            s, yv, _ = pairs[-1]
+            r *= float(s @ yv) / float(yv @ precon(yv))
     elif pairs:
         s, yv, _ = pairs[-1]
         r = (float(s @ yv) / float(yv @ yv)) * q
