@@ -115,6 +115,9 @@ def coupled_case(steps, every, checkpoint="ar_coupled.h5", mesh="ar_coupled.xdmf
                         ('checkpoint = "ar_coupled.h5"', f'checkpoint = "{checkpoint}"'),
                         ("checkpoint_every = 500", f"checkpoint_every = {every}"),
                         ('mesh = "ar_coupled.xdmf"', f'mesh = "{mesh}"'),
+                        # the jobs write the files they did before the case named trajectories
+                        ('gsd = "ar_coupled.gsd"', '# gsd'),
+                        ('trajectory = "ar_coupled.h5md"', '# trajectory'),
                         ("trajectory_every = 100", f"trajectory_every = {every}")])
 
 
@@ -472,6 +475,7 @@ def experiment(work: Path, trajectory: bool) -> dict:
     text = (ROOT / "cases" / "cu_nve.toml").read_text()
     text = _edit(text, [("steps = 1000", "steps = 300"),
                         ('file = "potentials/', f'file = "{ROOT / "cases" / "potentials"}/')])
+    text = text.split("\n[output]")[0]  # the case's own trajectories: not in the experiment
     text += '\n[output]\ncheckpoint = "run.h5"\ncheckpoint_every = 20\n'
     if trajectory:
         text += 'trajectory = "traj.h5"\n'

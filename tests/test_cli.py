@@ -192,8 +192,8 @@ def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials, tmp
 
 
 @pytest.mark.parametrize("case", MD_CASES, ids=[c.name for c in MD_CASES])
-def test_every_case_runs_small_with_pinned_figure(case):
-    out = qc_sim("run", case, "--steps", "20", "--backend", "cpu")
+def test_every_case_runs_small_with_pinned_figure(case, tmp_path):
+    out = qc_sim("run", case, "--steps", "20", "--backend", "cpu", cwd=tmp_path)  # its output
     assert out.returncode == 0, out.stderr
     rows = thermo_rows(out.stdout)
     assert rows[0][0] == 0 and rows[-1][0] == 20

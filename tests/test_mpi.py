@@ -324,7 +324,7 @@ def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(
             names = []
             a.visit(lambda name: names.append(name) if isinstance(a[name], h5py.Dataset)
                     else None)
-            assert "particles/all/position/value" in names
+            assert "particles/trajectory/position/value" in names
             for name in names:
                 assert np.array_equal(a[name][()], b[name][()]), name
     universe = mdanalysis.Universe.empty(2048, trajectory=True)
@@ -373,7 +373,7 @@ def test_trajectory_parts_merge_only_whole(mpiexec, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "whole.h5: 3 frames of 2048 atoms" in done.stdout
     with h5py.File(tmp_path / "whole.h5") as f:
-        assert f["particles/all/position/value"].shape == (3, 2048, 3)
+        assert f["particles/trajectory/position/value"].shape == (3, 2048, 3)
     part = tmp_path / "traj.h5.part1"
     shutil.copy(part, tmp_path / "keep")
     with h5py.File(part, "a") as f:  # rank 1 stopped a frame early

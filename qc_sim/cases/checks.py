@@ -238,7 +238,7 @@ def check_case(case) -> None:
 def _check_output(case) -> None:
     out = case.output
     files = {"output.checkpoint": out.checkpoint, "output.trajectory": out.trajectory,
-             "output.thermo_csv": out.thermo_csv, "output.xyz": out.xyz,
+             "output.gsd": out.gsd, "output.thermo_csv": out.thermo_csv, "output.xyz": out.xyz,
              "output.mesh": out.mesh, "output.mesh (its .h5)": out.mesh and out.mesh + ".h5"}
     seen = {}
     for key, name in files.items():
@@ -247,6 +247,11 @@ def _check_output(case) -> None:
             _need(case, resolved not in seen, key.split(" ")[0],
                   f"'{name}' is also [{seen.get(resolved)}]: each output needs its own file")
             seen[resolved] = key
+    _need(case, not out.gsd or out.gsd.lower().endswith(".gsd"), "output.gsd",
+          f"'{out.gsd}' must end in .gsd (how OVITO and qc-sim merge tell the format)")
+    _need(case, not out.trajectory.lower().endswith(".gsd"), "output.trajectory",
+          f"'{out.trajectory}' is the H5MD trajectory (NAME.h5md): name a GSD one in "
+          "[output] gsd")
     _need(case, out.checkpoint_every >= 0, "output.checkpoint_every",
           f"must be >= 0, got {out.checkpoint_every}")
     _need(case, out.keep >= 0, "output.keep", f"must be >= 0, got {out.keep}")

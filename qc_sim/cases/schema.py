@@ -125,13 +125,14 @@ class WaveSpec:
 class OutputSpec:
     """Files, relative to the working directory (empty: not written): ``checkpoint`` every
     ``checkpoint_every`` steps (0: only at the end and when stopped), keeping ``keep``
-    previous ones; an H5MD ``trajectory`` every ``trajectory_every`` steps; the thermo lines
-    as ``thermo_csv``."""
+    previous ones; an H5MD ``trajectory`` (MDAnalysis) and a GSD one (``gsd``, OVITO) every
+    ``trajectory_every`` steps; the thermo lines as ``thermo_csv``."""
 
     checkpoint: str = ""
     checkpoint_every: int = 0
     keep: int = 2
-    trajectory: str = ""  # H5MD file of positions, images and velocities
+    trajectory: str = ""  # H5MD file of positions, images and velocities (MDAnalysis)
+    gsd: str = ""  # GSD file of the same (OVITO)
     trajectory_every: int = 100
     thermo_csv: str = ""  # the thermo lines as CSV
     png: str = ""  # folder of PNG frames of a region's fields
@@ -327,8 +328,11 @@ KEY_DOCS = {
     "output.checkpoint": "HDF5 checkpoint file (empty: none)",
     "output.checkpoint_every": "steps between checkpoints (0: at the end and when stopped)",
     "output.keep": "previous checkpoints kept as NAME.1, NAME.2, ...",
-    "output.trajectory": "H5MD trajectory of the atoms (OVITO, MDAnalysis)",
-    "output.trajectory_every": "steps between trajectory frames (H5MD, XYZ and mesh)",
+    "output.trajectory": "H5MD trajectory (name it NAME.h5md: MDAnalysis.Universe opens it "
+                         "by that name; h5py): positions, images, velocities, ids, species",
+    "output.gsd": "GSD trajectory (NAME.gsd: OVITO opens it, as does the gsd package): the "
+                  "same, and for a coupled model its atoms and nodes with the blend weight",
+    "output.trajectory_every": "steps between trajectory frames (H5MD, GSD, XYZ and mesh)",
     "output.thermo_csv": "the thermo lines as CSV (scripts/plot_thermo.py draws it)",
     "output.xyz": "extended XYZ trajectory (ASE, OVITO)",
     "output.mesh": "XDMF + HDF5 of a coupled model's mesh: displacement, stress, blend "
@@ -348,9 +352,10 @@ KEY_DOCS = {
     "wave.wavelength": "the packet's carrier wavelength, lattice spacings (>= 3)",
     "wave.amplitude": "the packet's displacement amplitude, lattice spacings",
     "wave.sigma": "the packet's Gaussian envelope, lattice spacings",
-    "output.merge": "on several MPI ranks the trajectory is written as one part file per rank "
-                    "(NAME.partK); merge them into the H5MD file NAME when the run ends (false: "
-                    "leave that to `qc-sim merge NAME`)",
+    "output.merge": "on several MPI ranks the H5MD and GSD trajectories are written as one "
+                    "part file per rank (NAME.partK, NAME the H5MD file's name, else the GSD "
+                    "one's); merge them into those files when the run ends (false: leave that "
+                    "to `qc-sim merge NAME`)",
     "output.progress": "progress bar on stderr: auto (on a terminal), always or never",
     "output.png": "folder for PNG frames of a region's fields (every trajectory_every steps)",
     "region.physics": "the region physics of the case; its parameters are in its own section",

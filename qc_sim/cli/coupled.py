@@ -1,7 +1,7 @@
 """The coupled-model subcommands: ``qc-sim patch-test CASE`` and ``qc-sim run`` of a case with
 a [coupling] section: a static solve (reporting the defect energy) or velocity Verlet on
-atoms and nodes with thermo lines, checkpoints that restart bitwise and mesh fields as
-XDMF."""
+atoms and nodes with thermo lines, checkpoints that restart bitwise, mesh fields as XDMF
+and the atoms and nodes as H5MD and GSD trajectories (:mod:`qc_sim.cli.particles`)."""
 
 from __future__ import annotations
 
@@ -264,8 +264,17 @@ def _statics(case, model, serial, vacancy, out, comm) -> int:
         fields = _frame_fields(model, serial, comm)
         if fields is not None:
             _write_mesh(case.output.mesh, serial, [(0.0,) + fields])
+    _relaxed_frame(case, model, serial)
     result.check()
     return 0
+
+
+def _relaxed_frame(case, model, serial) -> None:
+    """The relaxed state as the one frame (step 0) of the case's H5MD and GSD files."""
+    from qc_sim.cli.particles import CoupledTrajectory
+
+    with CoupledTrajectory(case, model, serial) as trajectory:
+        trajectory.append(0)
 
 
 def _frame_fields(model, serial, comm, velocities=None):
@@ -381,9 +390,14 @@ def _dynamics(case, model, serial, out, steps, restart, comm=None) -> int:
             return signal is not None
         return s.step % 10 == 0 and global_max(comm, 1.0 if signal else 0.0) > 0
 
+    from qc_sim.cli.particles import CoupledTrajectory
+
+    particles = CoupledTrajectory(case, model, serial, None if restart is None else first_step)
     report(state)
     if output.mesh:
         frame(state)
+    if restart is None or first_step % output.trajectory_every == 0:
+        particles.append(state.step, state.time, state.velocities)
     start = time.perf_counter()
     with _Stop() as stop:
         while state.step < last and not stopping(state, stop.signal):
@@ -394,6 +408,8 @@ def _dynamics(case, model, serial, out, steps, restart, comm=None) -> int:
                 report(state)
             if output.mesh and state.step % output.trajectory_every == 0:
                 frame(state)
+            if state.step % output.trajectory_every == 0:
+                particles.append(state.step, state.time, state.velocities)
             if (output.checkpoint and output.checkpoint_every
                     and state.step % output.checkpoint_every == 0 and state.step < last):
                 checkpoint(state)
@@ -401,6 +417,7 @@ def _dynamics(case, model, serial, out, steps, restart, comm=None) -> int:
         wall = time.perf_counter() - start
         if output.mesh and frames:
             _write_mesh(output.mesh, serial, frames)
+        particles.close()
         if csv is not None:
             csv.close()
         if output.checkpoint:

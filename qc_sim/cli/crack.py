@@ -1,6 +1,7 @@
 """``qc-sim run`` of a case with a [crack] section: the coupled crack model, the Griffith and
 Rice predictions of its potential (the same stages as ``qc-sim properties``), then K raised
-step by step until the atoms cleave or emit; one line per step and the verdict."""
+step by step until the atoms cleave or emit; one line per step and the verdict, and the
+relaxed atoms and nodes of each step as a frame of the case's H5MD and GSD trajectories."""
 
 from __future__ import annotations
 
@@ -95,12 +96,20 @@ def run_crack(case, backend=None, out=sys.stdout, comm=None) -> int:
     n = int(np.floor((k.k_end - k.k_start) / k.k_step + 1e-9)) + 1
     ks = k.k_start + k.k_step * np.arange(n)
 
+    from qc_sim.cli.particles import CoupledTrajectory
+
+    particles = CoupledTrajectory(case, crack.runner, crack.model)
+
     def report(step):
         print(f"{step.K:>12.4f} {step.G:>10.4f} {step.advance:>10.3f} {step.faulted:>8d} "
               f"{step.steps:>7d}  {step.event}"
               + ("" if step.converged else " (not converged)"), file=out, flush=True)
+        particles.append(len(reported), K=step.K, G=step.G)  # the relaxed state at this K
+        reported.append(step)
 
-    steps = load_crack(crack, ks, fmax=c.fmax, on_step=report)
+    reported = []
+    with particles:
+        steps = load_crack(crack, ks, fmax=c.fmax, on_step=report)
     last = steps[-1]
     if last.event == "none":
         print(f"verdict: neither cleavage nor emission up to K = {last.K:.4f} MPa m^0.5 "

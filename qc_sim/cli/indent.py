@@ -125,7 +125,12 @@ def indentation(case, backend=None, out=sys.stdout, comm=None) -> dict:
         csv.write("depth_A,load_eV_per_A,load_nN,hertz_nN,contact_atoms,faulted_atoms,"
                   "energy_eV,steps,converged\n")
 
+    from qc_sim.cli.particles import CoupledTrajectory
+
+    particles = CoupledTrajectory(case, run.runner, run.model)
+
     def report(step):
+        particles.append(len(rows), depth=step.depth, load=step.load)  # relaxed at this depth
         hertz = float(hertz_load(E_star, spec.radius, step.depth)) * EV_PER_A_TO_NN
         ratio = f"{step.load_nn / hertz:8.4f}" if hertz > 0 else f"{'-':>8}"
         print(f"{step.depth:>7.3f} {step.load:>11.5f} {step.load_nn:>10.5f} {hertz:>10.5f} "
@@ -144,6 +149,7 @@ def indentation(case, backend=None, out=sys.stdout, comm=None) -> dict:
     except ValueError as exc:
         raise InputError(f"{case.path}: [indent.max_depth] {exc}") from None
     finally:
+        particles.close()
         if csv is not None:
             csv.close()
     drop = first_load_drop(steps, c.fmax)

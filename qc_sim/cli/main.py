@@ -54,9 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     pt.add_argument("--json", action="store_true", help="print one JSON object")
     pt.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"), default=None)
     m = sub.add_parser("merge", help="merge the per-rank parts (NAME.partK) of an MPI run's "
-                       "H5MD trajectory into one file")
-    m.add_argument("trajectory", help="the trajectory's name, as in the case's [output]")
-    m.add_argument("-o", "--output", help="the merged file (default: the trajectory's name)")
+                       "trajectory into its H5MD and GSD files")
+    m.add_argument("trajectory", help="the parts' name: the case's [output] trajectory, or its "
+                   "gsd when it names no H5MD one")
+    m.add_argument("-o", "--output", help="one merged file instead (GSD for a .gsd name, else "
+                   "H5MD; default: the files the case names)")
     v = sub.add_parser("validate", help="check a case file without running it")
     v.add_argument("case")
     sub.add_parser("info", help="version, backends, device, compiler")
@@ -115,8 +117,8 @@ def _main(argv=None) -> int:
         if args.command == "merge":
             from qc_sim.io.h5md_parts import merge_trajectory
 
-            path, frames, atoms = merge_trajectory(args.trajectory, args.output)
-            print(f"{path}: {frames} frames of {atoms} atoms")
+            for path, frames, atoms in merge_trajectory(args.trajectory, args.output):
+                print(f"{path}: {frames} frames of {atoms} atoms")
             return 0
         if args.command == "patch-test":
             from qc_sim.cli.coupled import run_patch_test

@@ -177,16 +177,22 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
     if csv is not None:
         csv.write("step,time_ps,pe_eV,ke_eV,etotal_eV,temperature_K,pressure_bar,fmax_eV_A\n")
     writers = []
-    if output.trajectory:
-        from qc_sim.io.h5md import H5MDWriter
+    # a restart continues its trajectories: the frames before its first step are kept (those
+    # a run on ranks stopped before merging merged first), the rest dropped
+    start = None if restart is None else first_step
+    from qc_sim.io.trajectory import merge_leftover_parts, open_writer, outputs, parts_name
 
-        writers.append(H5MDWriter(output.trajectory, system.box, atoms.ids,
-                                  system.device.to_host(system.types), atoms.dimension))
+    if start is not None and parts_name(output):
+        merge_leftover_parts(parts_name(output), start, out)
+    for name in outputs(output):
+        writers.append(open_writer(name, system.box, atoms.ids,
+                                   system.device.to_host(system.types), atoms.species,
+                                   atoms.dimension, start=start))
     if output.xyz:
         from qc_sim.io.xyz import ExtXYZWriter
 
         symbols = np.asarray(atoms.species)[np.asarray(atoms.types)]
-        writers.append(ExtXYZWriter(output.xyz, atoms.ids, symbols))
+        writers.append(ExtXYZWriter(output.xyz, atoms.ids, symbols, start=start))
 
     def frame(s):
         dev = system.device
@@ -212,8 +218,8 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
 
     print(Thermo.HEADER, file=out)
     report(state, always=True)
-    if writers:
-        frame(state)
+    if writers and (restart is None or first_step % output.trajectory_every == 0):
+        frame(state)  # a restart writes the frames the uninterrupted run would
     every = output.checkpoint_every if output.checkpoint else 0
     frames = output.trajectory_every if writers else 0
     chunk = min(x for x in (dyn.thermo or total, every or total, frames or total, 100,

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from qc_sim.errors import InputError
+from qc_sim.io.trajectory import parts_name
 
 
 def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
@@ -85,7 +86,8 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
                         case.text, str(case.path))
         return write_checkpoint_parts(output.checkpoint, cp, comm, keep=output.keep)
 
-    writer = _trajectory(output, comm, atoms) if output.trajectory else None
+    writer = _trajectory(output, comm, atoms, None if restart is None else first_step, out) \
+        if parts_name(output) else None
 
     def frame():
         mine = run.owned()
@@ -93,8 +95,8 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
                       mine["v"])
 
     report()
-    if writer is not None:
-        frame()
+    if writer is not None and (restart is None or first_step % output.trajectory_every == 0):
+        frame()  # a restart writes the frames the uninterrupted run would
     last = first_step + total
     every = output.checkpoint_every if output.checkpoint else 0
     start = time.perf_counter()
@@ -124,7 +126,7 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
             if rank == 0:
                 print(f"stopped at step {run.step_count}", file=out, flush=True)
                 if writer is not None:
-                    print(f"trajectory in {size} parts: qc-sim merge {output.trajectory}",
+                    print(f"trajectory in {size} parts: qc-sim merge {parts_name(output)}",
                           file=out, flush=True)
             return STOP_STATUS[stop.signal] if stop.signal else 143
     if rank == 0:
@@ -137,39 +139,46 @@ def run_case_on_ranks(path, comm, backend=None, steps=None, out=sys.stdout,
     return 0
 
 
-def _trajectory(output, comm, atoms):
-    """This rank's part writer of the H5MD trajectory; rank 0 first removes what a run on
-    more ranks, or a merge, left under that name."""
-    from qc_sim.io.h5md_parts import H5MDPartWriter, part_path
+def _trajectory(output, comm, atoms, start, out):
+    """This rank's part writer of the H5MD and GSD trajectories (``start``: a restart's first
+    step). Rank 0 first removes what a run on more ranks left under that name, and the files
+    of an earlier run; a restart's merges the frames before ``start`` of the parts a stopped
+    run left, and the merge at the end appends to those files."""
+    from qc_sim.io.h5md_parts import H5MDPartWriter
+    from qc_sim.io.trajectory import merge_leftover_parts, outputs, remove_parts
     from qc_sim.parallel.mpi import barrier
 
     rank, size = comm.Get_rank(), comm.Get_size()
+    name = parts_name(output)
     if rank == 0:
-        Path(output.trajectory).unlink(missing_ok=True)
-        k = size
-        while part_path(output.trajectory, k).exists():
-            part_path(output.trajectory, k).unlink()
-            k += 1
+        if start is None:
+            for target in outputs(output):
+                Path(target).unlink(missing_ok=True)
+            remove_parts(name, size)
+        else:
+            merge_leftover_parts(name, start, out)
     barrier(comm)
-    return H5MDPartWriter(output.trajectory, rank, size, len(atoms), atoms.box, atoms.species,
-                          atoms.dimension)
+    return H5MDPartWriter(name, rank, size, len(atoms), atoms.box, atoms.species,
+                          atoms.dimension, targets=outputs(output), start=start)
 
 
 def _merge(output, comm, out) -> None:
-    """Rank 0 merges the trajectory's parts into one H5MD file (frame by frame) unless the
-    case says not to; the parts are removed once merged."""
-    from qc_sim.io.h5md_parts import merge_trajectory, part_path
+    """Rank 0 merges the trajectory's parts into its H5MD and GSD files (frame by frame)
+    unless the case says not to; the parts are removed once merged."""
+    from qc_sim.io.h5md_parts import merge_trajectory
+    from qc_sim.io.trajectory import remove_parts
     from qc_sim.parallel.mpi import barrier
 
     rank, size = comm.Get_rank(), comm.Get_size()
     barrier(comm)
     if rank != 0:
         return
+    name = parts_name(output)
     if not output.merge:
-        print(f"trajectory in {size} parts: qc-sim merge {output.trajectory}", file=out)
+        print(f"trajectory in {size} parts: qc-sim merge {name}", file=out)
         return
-    path, frames, atoms = merge_trajectory(output.trajectory)
-    for k in range(size):
-        part_path(output.trajectory, k).unlink()
-    print(f"trajectory {path}: {frames} frames of {atoms} atoms merged from {size} parts",
-          file=out)
+    merged = merge_trajectory(name)
+    remove_parts(name)
+    for path, frames, atoms in merged:
+        print(f"trajectory {path}: {frames} frames of {atoms} atoms merged from {size} parts",
+              file=out)

@@ -3,8 +3,8 @@ other's files (issue 31).
 
 Before any work, a run (``qc-sim run`` or ``restart``, serial or on MPI ranks) claims every
 file it will write: its checkpoint and the rotated copies ``NAME.1`` ... ``NAME.keep`` (on
-ranks, each rank the parts ``NAME.partK`` it writes, rank 0 the index), its H5MD or XYZ
-trajectory (on ranks each rank its part, rank 0 the merged file), the thermo CSV, the XDMF
+ranks, each rank the parts ``NAME.partK`` it writes, rank 0 the index), its H5MD, GSD or XYZ
+trajectories (on ranks each rank its part, rank 0 the merged files), the thermo CSV, the XDMF
 mesh and its ``.h5``, the PNG folder and the indentation's CSV (:func:`planned_outputs`).
 
 A claim is an exclusive ``flock`` on a lock file beside the claimed one, ``.NAME.lock``,
@@ -57,9 +57,10 @@ def new_run_id() -> str:
 def planned_outputs(case, rank: int = 0, size: int = 1) -> list[Path]:
     """The files rank ``rank`` of a ``size``-rank run of ``case`` writes (a folder for the
     PNG frames), as the run functions write them: an atomistic case its checkpoint,
-    trajectories and thermo CSV; a coupled case in dynamics its checkpoint, thermo CSV and
-    mesh, in statics its mesh, an indentation its CSV (a crack or a wave packet nothing); a
-    region case its checkpoint, thermo CSV, mesh and PNG frames."""
+    trajectories and thermo CSV; a coupled case in dynamics its checkpoint, thermo CSV, mesh
+    and trajectories, in statics its mesh and trajectories, a crack its trajectories, an
+    indentation its trajectories and CSV (a wave packet nothing); a region case its
+    checkpoint, thermo CSV, mesh and PNG frames."""
     o = case.output
     lead = rank == 0
     files: list[str] = []
@@ -81,27 +82,34 @@ def planned_outputs(case, rank: int = 0, size: int = 1) -> list[Path]:
         if o.thermo_csv and lead:
             files.append(o.thermo_csv)
 
+    def particles():  # a coupled model's trajectories: rank 0 writes them whole
+        if lead:
+            files.extend(name for name in (o.trajectory, o.gsd) if name)
+
     if case.region is not None:
         checkpoint(), csv(), mesh()
         if o.png and lead:
             files.append(o.png)
     elif case.coupling is not None:
         if case.indent is not None:
+            particles()
             if case.indent.csv and lead:
                 files.append(case.indent.csv)
-        elif case.crack is not None or case.wave is not None:
+        elif case.wave is not None:
             pass
+        elif case.crack is not None:
+            particles()
         elif case.coupling.solve == "dynamics":
-            checkpoint(), csv(), mesh()
+            checkpoint(), csv(), mesh(), particles()
         else:
-            mesh()
+            mesh(), particles()
     else:
         checkpoint(), csv()
-        if o.trajectory:
-            if size == 1 or lead:
-                files.append(o.trajectory)  # on ranks: merged by rank 0
-            if size > 1:
-                files.append(f"{o.trajectory}.part{rank}")
+        if o.trajectory or o.gsd:
+            if lead:  # on ranks: merged by rank 0
+                files.extend(name for name in (o.trajectory, o.gsd) if name)
+            if size > 1:  # the parts are named after the H5MD file, else the GSD one
+                files.append(f"{o.trajectory or o.gsd}.part{rank}")
         if o.xyz and size == 1:
             files.append(o.xyz)
     seen, out = set(), []

@@ -1,18 +1,21 @@
 """A trajectory written by several MPI ranks without gathering (DESIGN section 6), and its
-merge into one H5MD file for OVITO and MDAnalysis.
+merge into the files the case names: the H5MD one (MDAnalysis, h5py) and the GSD one (OVITO).
 
-Each rank appends the atoms it owns at each frame to its own part file ``NAME.partK``:
+Each rank appends the atoms it owns at each frame to its own part file ``NAME.partK`` (NAME
+the case's ``[output] trajectory``, or its ``gsd`` when it writes no H5MD):
 
     attrs       schema "qc-sim trajectory part 1", part, parts, atoms (the total), dimension,
-                species (names), box lo/hi (3,) Å and periodic (3,)
+                species (names), box lo/hi (3,) Å and periodic (3,), targets (the files to
+                merge into, relative to the part's folder), start (a restart's first step:
+                the merge appends to the files' frames before it; -1: it writes them anew)
     frames/     step (F,), time (F,) ps, offset (F + 1,): frame f is rows offset[f]:offset[f+1]
     atoms/      id (R,), type (R,), position (R, 3) Å raw, velocity (R, 3) Å/ps: every frame's
                 owned atoms, one after another (the owned set changes as atoms migrate)
 
 :func:`merge_trajectory` reads the parts frame by frame (one frame of all atoms in memory at
-a time) and writes ``NAME`` as H5MD 1.1 with the atoms in global-id order. A part that is
-missing, from another set, or whose frames or atoms disagree with the others is an error
-naming it, never filled in.
+a time) and writes every target, H5MD 1.1 or GSD by its suffix, with the atoms in global-id
+order: the files a serial run writes. A part that is missing, from another set, or whose
+frames or atoms disagree with the others is an error naming it, never filled in.
 """
 
 from __future__ import annotations
@@ -33,17 +36,24 @@ def part_path(path, k: int) -> Path:
 
 class H5MDPartWriter:
     """Rank ``part`` of ``parts`` appends its owned atoms' frames to ``NAME.partK``
-    (created, or truncated); ``atoms`` the total over all ranks."""
+    (created, or truncated); ``atoms`` the total over all ranks; ``targets`` the files the
+    merge writes (default: ``NAME``), ``start`` a restart's first step."""
 
     def __init__(self, path, part: int, parts: int, atoms: int, box, species,
-                 dimension: int = 3):
+                 dimension: int = 3, targets=None, start: int | None = None):
+        import os
+
         import h5py
 
         self.path = part_path(path, part)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.file = f = h5py.File(self.path, "w")
         f.attrs.update(schema=SCHEMA, part=int(part), parts=int(parts), atoms=int(atoms),
-                       dimension=int(dimension))
+                       dimension=int(dimension), start=-1 if start is None else int(start))
+        folder = os.path.abspath(self.path.parent)
+        f.attrs["targets"] = np.array(
+            [os.path.relpath(os.path.abspath(t), folder) for t in (targets or [path])],
+            dtype=h5py.string_dtype())
         f.attrs["species"] = np.array(list(species), dtype=h5py.string_dtype())
         f.attrs["box_lo"] = np.asarray(box.lo, float)
         f.attrs["box_hi"] = np.asarray(box.hi, float)
@@ -107,7 +117,9 @@ def _open_parts(path: Path):
     return files
 
 
-def _check(path: Path, files) -> None:
+def _check(path: Path, files, before: int | None = None) -> int:
+    """The frames to merge: all (which every part must hold alike), or those before step
+    ``before`` (which every part must hold; a part may go on further)."""
     head = files[0].attrs
     for k, f in enumerate(files):
         name = part_path(path, k)
@@ -119,9 +131,22 @@ def _check(path: Path, files) -> None:
             raise InputError(f"{name}: part {int(a['part'])} of {int(a['parts'])} with "
                              f"{int(a['atoms'])} atoms does not belong with part 0 "
                              f"({len(files)} parts, {int(head['atoms'])} atoms)")
+        if before is not None:  # only the frames before that step, which all parts hold
+            continue
         if not np.array_equal(f["frames/step"][()], files[0]["frames/step"][()]):
             raise InputError(f"{name}: its frames (steps {_steps(f)}) are not those of part 0 "
                              f"(steps {_steps(files[0])}): a rank stopped early?")
+    steps = files[0]["frames/step"][()]
+    if before is None:
+        return len(steps)
+    frames = int(np.sum(steps < before))
+    for k, f in enumerate(files):
+        if not np.array_equal(f["frames/step"][:frames], steps[:frames]) or \
+                f["frames/offset"].shape[0] < frames + 1:
+            raise InputError(f"{part_path(path, k)}: its frames (steps {_steps(f)}) are not "
+                             f"those of part 0 (steps {_steps(files[0])}) before step "
+                             f"{before}")
+    return frames
 
 
 def _steps(f) -> str:
@@ -129,26 +154,38 @@ def _steps(f) -> str:
     return f"{len(s)} frames, {s[0]}..{s[-1]}" if len(s) else "none"
 
 
-def merge_trajectory(path, out=None) -> tuple[Path, int, int]:
-    """Merge the parts of trajectory ``path`` into one H5MD file ``out`` (default
-    ``path``): (the file, frames, atoms)."""
+def merge_trajectory(path, out=None, before: int | None = None) -> list[tuple[Path, int, int]]:
+    """Merge the parts of trajectory ``path`` into its targets (the case's H5MD and GSD
+    files), or into ``out`` alone (H5MD, or GSD by a ``.gsd`` suffix): a
+    restart's parts are appended to the frames before its first step. With ``before``,
+    only the frames before that step (a restart from there merging what a stopped run
+    left). (file, frames from the parts, atoms) for each file written."""
     from qc_sim.geometry import Box
-    from qc_sim.io.h5md import H5MDWriter
+    from qc_sim.io.trajectory import is_gsd, open_writer
 
     path = Path(path)
-    out = path if out is None else Path(out)
     files = _open_parts(path)
-    writer, done = None, False
+    outs = [Path(out)] if out is not None else None
+    writers, done = [], False
     try:
-        _check(path, files)
+        frames = _check(path, files, before)
         head = files[0].attrs
+        if outs is None:
+            names = [t.decode() if isinstance(t, bytes) else str(t)
+                     for t in head.get("targets", [])]
+            outs = [part_path(path, 0).parent / t for t in names] or [path]
+        start = int(head.get("start", -1))
         n = int(head["atoms"])
         box = Box(tuple(head["box_lo"]), tuple(head["box_hi"]),
                   tuple(bool(p) for p in head["periodic"]))
-        steps = files[0]["frames/step"][()]
-        times = files[0]["frames/time"][()]
-        offsets = [f["frames/offset"][()] for f in files]
-        tmp = out.with_name(f".{out.name}.merging")
+        species = [s.decode() if isinstance(s, bytes) else str(s) for s in head["species"]]
+        steps = files[0]["frames/step"][:frames]
+        times = files[0]["frames/time"][:frames]
+        offsets = [f["frames/offset"][: frames + 1] for f in files]
+        if not len(steps):
+            if before is not None:
+                return []
+            raise InputError(f"{path}: its parts hold no frames")
         for k in range(len(steps)):
             rows = [(f, o[k], o[k + 1]) for f, o in zip(files, offsets)]
             ids = np.concatenate([f["atoms/id"][a:b] for f, a, b in rows])
@@ -160,22 +197,35 @@ def merge_trajectory(path, out=None) -> tuple[Path, int, int]:
                                  f"say {n}")
             x, v, t = (np.concatenate([f[name][a:b] for f, a, b in rows])[order]
                        for name in ("atoms/position", "atoms/velocity", "atoms/type"))
-            if writer is None:
-                writer = H5MDWriter(tmp, box, ids, t, int(head["dimension"]))
+            if not writers:
+                # a new file is written aside and renamed into place; a restart's appends to
+                # the existing one (a merge cut short is redone by merging again)
+                for o in outs:
+                    tmp = o if start >= 0 else o.with_name(f".{o.name}.merging")
+                    writers.append((open_writer(tmp, box, ids, t, species,
+                                                int(head["dimension"]),
+                                                start=start if start >= 0 else None,
+                                                gsd=is_gsd(o)), tmp, o))
                 first_ids = ids
             elif not np.array_equal(ids, first_ids):
                 raise InputError(f"{path}: frame {k} (step {steps[k]}) holds other atoms than "
                                  "frame 0")
-            writer.append(int(steps[k]), float(times[k]), x, v)
-        if writer is None:
-            raise InputError(f"{path}: its parts hold no frames")
-        writer.close()
-        tmp.replace(out)
+            for writer, _, _ in writers:
+                writer.append(int(steps[k]), float(times[k]), x, v)
+        for writer, tmp, o in writers:
+            writer.close()
+            if tmp != o:
+                tmp.replace(o)
         done = True
-        return out, len(steps), n
+        return [(o, len(steps), n) for o in outs]
     finally:
         for f in files:
             f.close()
-        if writer is not None and not done:  # an error part-way: no half-merged file left
-            writer.close()
-            tmp.unlink(missing_ok=True)
+        if not done:  # an error part-way: no half-merged new file left
+            for writer, tmp, o in writers:
+                try:
+                    writer.close()
+                except Exception:  # noqa: BLE001 - already failing
+                    pass
+                if tmp != o:
+                    tmp.unlink(missing_ok=True)
