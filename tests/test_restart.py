@@ -158,3 +158,64 @@ def test_run_resume_continues_from_the_newest_good_checkpoint(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "passing over run.h5" in out.stderr and "resuming from run.h5.1" in out.stderr
     same_state(whole / "run.h5", resumed / "run.h5")
+
+
+TRAJECTORIES = ('trajectory = "traj.h5md"\ngsd = "traj.gsd"\nxyz = "traj.xyz"\n'
+                'trajectory_every = 10\n')
+
+
+def same_trajectories(a: Path, b: Path):
+    """The H5MD, GSD and XYZ trajectories in folders ``a`` and ``b`` hold the same frames:
+    every H5MD dataset, every chunk of every GSD frame as ``gsd.hoomd`` reads it, the XYZ
+    text."""
+    import gsd.hoomd
+    import h5py
+
+    with h5py.File(a / "traj.h5md", "r") as fa, h5py.File(b / "traj.h5md", "r") as fb:
+        names = []
+        fa.visit(lambda n: names.append(n) if isinstance(fa[n], h5py.Dataset) else None)
+        assert "particles/trajectory/position/value" in names
+        for name in names:
+            assert np.array_equal(fa[name][()], fb[name][()]), name
+    with gsd.hoomd.open(str(a / "traj.gsd")) as ga, gsd.hoomd.open(str(b / "traj.gsd")) as gb:
+        assert len(ga) == len(gb)
+        for fa, fb in zip(ga, gb):
+            assert fa.configuration.step == fb.configuration.step
+            assert np.array_equal(fa.configuration.box, fb.configuration.box)
+            assert list(fa.particles.types) == list(fb.particles.types)
+            for name in ("typeid", "position", "velocity", "image"):
+                assert np.array_equal(getattr(fa.particles, name),
+                                      getattr(fb.particles, name)), name
+            assert fa.log.keys() == fb.log.keys()
+            for name in fa.log:
+                assert np.array_equal(fa.log[name], fb.log[name]), name
+    assert (a / "traj.xyz").read_bytes() == (b / "traj.xyz").read_bytes()
+
+
+def test_a_restart_continues_its_trajectories(tmp_path):
+    """A restart appends to the H5MD, GSD and XYZ trajectories of its run: from a run cut
+    short at step 25 (frames 0, 10, 20 kept, none written at 25) and from step 20 of a run
+    whose files already reach step 60 (its frames from step 20 on dropped, written again),
+    the files end as those of the uninterrupted run, frame for frame (the XYZ byte for
+    byte)."""
+    import gsd.hoomd
+
+    whole, cut, again = tmp_path / "whole", tmp_path / "cut", tmp_path / "again"
+    for folder in (whole, cut, again):
+        folder.mkdir()
+        case = write_case(folder)  # 60 steps, checkpoints every 20
+        case.write_text(case.read_text() + TRAJECTORIES)
+    assert qc_sim("run", whole / "case.toml", cwd=whole).returncode == 0
+    out = qc_sim("run", cut / "case.toml", "--steps", "25", cwd=cut)
+    assert out.returncode == 0, out.stderr
+    with gsd.hoomd.open(str(cut / "traj.gsd")) as f:
+        assert [frame.configuration.step for frame in f] == [0, 10, 20]
+    out = qc_sim("restart", "run.h5", "--steps", "35", cwd=cut)
+    assert out.returncode == 0 and "from step 25" in out.stdout, out.stderr
+    same_trajectories(cut, whole)
+    assert qc_sim("run", again / "case.toml", cwd=again).returncode == 0
+    out = qc_sim("restart", "run.h5.2", cwd=again)  # step 20: the frames from 20 on again
+    assert out.returncode == 0 and "from step 20" in out.stdout, out.stderr
+    same_trajectories(again, whole)
+    with gsd.hoomd.open(str(again / "traj.gsd")) as f:
+        assert [frame.configuration.step for frame in f] == [0, 10, 20, 30, 40, 50, 60]

@@ -228,7 +228,10 @@ def run_case(path, backend=None, steps=None, out=sys.stdout, restart=None) -> in
     done = 0
     with _Stop() as stop:
         while done < total and stop.signal is None:
-            n = min(chunk, total - done)
+            # to the next multiple of the chunk: a restart from any step (one stopped by a
+            # signal) meets the steps of the thermo lines, frames and checkpoints as the
+            # uninterrupted run does
+            n = min(chunk - state.step % chunk, total - done)
             state = dynamics.run(system, state, n, dyn.timestep, thermostat, dyn.thermo or total,
                                  report)
             done += n
