@@ -113,12 +113,12 @@ def test_resume_refuses_another_cases_checkpoint_and_old_checkpoints_read(tmp_pa
 def test_an_atomistic_run_writes_only_the_files_it_claimed(tmp_path):
     case = write_case(tmp_path, steps=20, every=5)
     case.write_text(case.read_text() + 'trajectory = "traj.h5"\ntrajectory_every = 10\n'
-                    'xyz = "traj.xyz"\nthermo_csv = "thermo.csv"\n')
+                    'xyz = "traj.xyz"\nthermo_csv = "thermo.csv"\ngsd = "traj.gsd"\n')
     assert qc_sim("run", case, cwd=tmp_path).returncode == 0
     written = {p.name for p in tmp_path.iterdir()} - {"case.toml"}
     planned = {p.name for p in planned_outputs(parse_case(case.read_text(), case))}
     assert written == planned == {"run.h5", "run.h5.1", "run.h5.2", "traj.h5", "traj.xyz",
-                                  "thermo.csv"}
+                                  "thermo.csv", "traj.gsd"}
 
 
 def _case(name: str, output: str) -> object:
@@ -134,12 +134,19 @@ def test_the_ranks_of_a_job_claim_disjoint_files():
     assert names[0] == ["ck.h5", "ck.h5.1", "ck.h5.part0", "ck.h5.1.part0", "t.csv", "t.h5",
                         "t.h5.part0"]
     assert names[1] == ["ck.h5.part1", "ck.h5.1.part1", "t.h5.part1"]
-    coupled = _case("ar_coupled_nve.toml", 'checkpoint = "c.h5"\nkeep = 0\nmesh = "m.xdmf"\n')
-    assert [str(p) for p in planned_outputs(coupled)] == ["c.h5", "m.xdmf", "m.xdmf.h5"]
-    assert [str(p) for p in planned_outputs(coupled, 1, 3)] == ["c.h5.part1"]
+    gsd_only = _case("cu_nve.toml", 'gsd = "t.gsd"\n')  # the parts named after the GSD file
+    assert [[str(p) for p in planned_outputs(gsd_only, rank, 2)] for rank in (0, 1)] == \
+        [["t.gsd", "t.gsd.part0"], ["t.gsd.part1"]]
+    coupled = _case("ar_coupled_nve.toml", 'checkpoint = "c.h5"\nkeep = 0\nmesh = "m.xdmf"\n'
+                    'gsd = "c.gsd"\n')
+    assert [str(p) for p in planned_outputs(coupled)] == ["c.h5", "m.xdmf", "m.xdmf.h5",
+                                                          "c.gsd"]
+    assert [str(p) for p in planned_outputs(coupled, 1, 3)] == ["c.h5.part1"]  # rank 0 writes
     statics = _case("cu_vacancy_coupled.toml", 'checkpoint = "c.h5"\nmesh = "m.xdmf"\n')
     assert [str(p) for p in planned_outputs(statics)] == ["m.xdmf", "m.xdmf.h5"]
     assert planned_outputs(_case("cu_crack.toml", 'checkpoint = "c.h5"\n')) == []
+    assert [str(p) for p in planned_outputs(_case("cu_crack.toml", 'gsd = "k.gsd"\n'))] == \
+        ["k.gsd"]
     region = _case("bone_plate_2d.toml", 'checkpoint = "b.h5"\nkeep = 0\npng = "frames"\n')
     assert [str(p) for p in planned_outputs(region)] == ["b.h5", "frames"]
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from conftest import require
+from test_restart import same_trajectories
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -290,11 +291,11 @@ def _thermo_lines(text):
 def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(
         mpiexec, mdanalysis, tmp_path):
     """mpiexec -n 2 and -n 3 qc-sim run of an EAM Langevin case: the same thermo lines as
-    the serial run, a final checkpoint (in parts) bitwise equal to the serial one, and an
-    H5MD trajectory written as one part per rank and merged at the end into a file equal to
-    the serial one (every dataset) that MDAnalysis reads; the 3-rank checkpoint of step 100
-    restarted on 1 and on 2 ranks ends bitwise equal too."""
-    import h5py
+    the serial run, a final checkpoint (in parts) bitwise equal to the serial one, and the
+    H5MD and GSD trajectories written as one set of parts (one per rank) and merged at the
+    end into files equal to the serial ones (every H5MD dataset, every GSD frame) that
+    MDAnalysis opens by name; the 3-rank checkpoint of step 100 restarted on 1 and on 2
+    ranks ends bitwise equal too."""
     from qc_sim.io.checkpoint import read_checkpoint
 
     potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
@@ -303,7 +304,8 @@ def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(
         folder = tmp_path / f"n{ranks}"
         folder.mkdir()
         (folder / "case.toml").write_text(MPI_CASE.format(n=8, potential=potential)
-                                          + 'trajectory = "traj.h5"\ntrajectory_every = 50\n')
+                                          + 'trajectory = "traj.h5md"\ngsd = "traj.gsd"\n'
+                                          'trajectory_every = 50\n')
         command = [sys.executable, "-m", "qc_sim.cli.main", "run", folder / "case.toml"]
         out = (launch(mpiexec, ranks, *command, timeout=300, cwd=folder) if ranks > 1 else
                subprocess.run(list(map(str, command)), capture_output=True, text=True,
@@ -317,19 +319,13 @@ def test_qc_sim_run_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(
         assert parallel.step == 200
         assert np.array_equal(parallel.positions, serial.positions)
         assert np.array_equal(parallel.velocities, serial.velocities)
-        assert f"5 frames of 2048 atoms merged from {ranks} parts" in runs[ranks][0]
-        assert not list(runs[ranks][1].glob("traj.h5.part*"))
-        with h5py.File(tmp_path / "n1" / "traj.h5") as a, \
-                h5py.File(runs[ranks][1] / "traj.h5") as b:
-            names = []
-            a.visit(lambda name: names.append(name) if isinstance(a[name], h5py.Dataset)
-                    else None)
-            assert "particles/trajectory/position/value" in names
-            for name in names:
-                assert np.array_equal(a[name][()], b[name][()]), name
-    universe = mdanalysis.Universe.empty(2048, trajectory=True)
-    universe.load_new(str(tmp_path / "n3" / "traj.h5"), format="H5MD")
-    assert len(universe.trajectory) == 5
+        for name in ("traj.h5md", "traj.gsd"):
+            assert f"trajectory {name}: 5 frames of 2048 atoms merged from {ranks} parts" in \
+                runs[ranks][0]
+        assert not list(runs[ranks][1].glob("traj.h5md.part*"))
+        same_trajectories(tmp_path / "n1", runs[ranks][1], xyz=False)
+    universe = mdanalysis.Universe(str(tmp_path / "n3" / "traj.h5md"))
+    assert len(universe.trajectory) == 5 and universe.atoms.n_atoms == 2048
     halfway = tmp_path / "n3" / "run.h5.1"  # written by 3 ranks at step 100
     assert read_checkpoint(halfway).step == 100
     for ranks in (1, 2):
@@ -374,6 +370,8 @@ def test_trajectory_parts_merge_only_whole(mpiexec, tmp_path):
     assert "whole.h5: 3 frames of 2048 atoms" in done.stdout
     with h5py.File(tmp_path / "whole.h5") as f:
         assert f["particles/trajectory/position/value"].shape == (3, 2048, 3)
+    done = merge("-o", "whole.gsd")  # the same parts as GSD, by the name's suffix
+    assert done.returncode == 0 and "whole.gsd: 3 frames of 2048 atoms" in done.stdout
     part = tmp_path / "traj.h5.part1"
     shutil.copy(part, tmp_path / "keep")
     with h5py.File(part, "a") as f:  # rank 1 stopped a frame early
@@ -388,6 +386,40 @@ def test_trajectory_parts_merge_only_whole(mpiexec, tmp_path):
     assert "traj.h5.part1: part 1 of the 2 parts of trajectory traj.h5 is missing" in \
         missing.stderr
     assert not (tmp_path / "traj.h5").exists()
+
+
+def test_a_restart_on_ranks_appends_to_the_merged_trajectories(mpiexec, tmp_path):
+    """A 2-rank run with ``merge = false`` leaves its trajectory in parts (as a run stopped
+    by its scheduler does); its step-10 checkpoint restarted on 2 ranks first merges the
+    parts' frames before step 10 into the H5MD and GSD files, writes its own parts, and
+    ``qc-sim merge`` appends them: the files equal the serial run's frame for frame."""
+    potential = ROOT / "cases" / "potentials" / "Cu_sutton_chen.eam.alloy"
+    case = MPI_CASE.format(n=8, potential=potential).replace("steps = 200", "steps = 30") \
+        .replace("checkpoint_every = 100", "checkpoint_every = 10") \
+        + 'trajectory = "traj.h5md"\ngsd = "traj.gsd"\ntrajectory_every = 10\n'
+    serial, ranks = tmp_path / "serial", tmp_path / "ranks"
+    for folder, text in ((serial, case), (ranks, case + "merge = false\n")):
+        folder.mkdir()
+        (folder / "case.toml").write_text(text)
+    out = subprocess.run([sys.executable, "-m", "qc_sim.cli.main", "run", "case.toml"],
+                         capture_output=True, text=True, timeout=300, cwd=serial)
+    assert out.returncode == 0, out.stderr
+    command = [sys.executable, "-m", "qc_sim.cli.main"]
+    out = launch(mpiexec, 2, *command, "run", "case.toml", timeout=300, cwd=ranks)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not (ranks / "traj.h5md").exists() and (ranks / "traj.h5md.part1").exists()
+    out = launch(mpiexec, 2, *command, "restart", "run.h5.2", timeout=300, cwd=ranks)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "from step 10" in out.stdout
+    for name in ("traj.h5md", "traj.gsd"):  # frame 0 of the first run's parts
+        assert f"trajectory {name}: 1 frames of 2048 atoms merged from the parts a stopped " \
+            "run left" in out.stdout
+    merged = subprocess.run(command + ["merge", "traj.h5md"], capture_output=True, text=True,
+                            timeout=120, cwd=ranks)
+    assert merged.returncode == 0, merged.stderr
+    assert "traj.h5md: 3 frames of 2048 atoms" in merged.stdout  # steps 10, 20, 30 appended
+    assert "traj.gsd: 3 frames of 2048 atoms" in merged.stdout
+    same_trajectories(serial, ranks, xyz=False)
 
 
 def test_the_indentation_on_ranks_gives_the_same_table_on_two_and_three(mpiexec, tmp_path):
@@ -453,9 +485,10 @@ def test_coupled_case_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mp
                                                                                tmp_path):
     """mpiexec -n 3 qc-sim run of the shipped coupled dynamics case (ar_coupled_nve, made
     small): the thermo lines of the serial run, its XDMF mesh frames (written by rank 0 from
-    the gathered nodes, read back by meshio) and a final checkpoint (3 parts) bitwise equal
-    to the serial ones; its step-50 checkpoint restarted on 1 and on 2 ranks ends bitwise
-    equal too."""
+    the gathered nodes, read back by meshio), its H5MD and GSD trajectories of atoms and nodes
+    (rank 0 too) and a final checkpoint (3 parts) bitwise equal to the serial ones; its
+    step-50 checkpoint restarted on 1 and on 2 ranks ends bitwise equal too, and continues
+    the trajectories into the serial run's."""
     import meshio
 
     from qc_sim.io.checkpoint import read_checkpoint
@@ -493,6 +526,7 @@ def test_coupled_case_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mp
             assert np.array_equal(nodes1[name], nodes3[name]), name
         for name in cells1:
             assert all(np.array_equal(a, b) for a, b in zip(cells1[name], cells3[name])), name
+    same_trajectories(tmp_path / "n1", tmp_path / "n3", xyz=False, stem="ar_coupled")
     serial = read_checkpoint(tmp_path / "n1" / "ar_coupled.h5")
     halfway = tmp_path / "n3" / "ar_coupled.h5.1"
     assert read_checkpoint(halfway).step == 50
@@ -500,10 +534,13 @@ def test_coupled_case_on_ranks_prints_the_serial_thermo_and_restarts_anywhere(mp
     for ranks in (1, 2):
         folder = tmp_path / f"restart{ranks}"
         folder.mkdir()
+        for name in ("ar_coupled.h5md", "ar_coupled.gsd"):  # to step 100: cut back to 50
+            shutil.copy(tmp_path / "n3" / name, folder / name)
         out = launch(mpiexec, ranks, sys.executable, "-m", "qc_sim.cli.main", "restart",
                      halfway, "--backend", "cpu", timeout=300, cwd=folder)
         assert out.returncode == 0, out.stdout + out.stderr
         finals.append(folder / "ar_coupled.h5")
+        same_trajectories(tmp_path / "n1", folder, xyz=False, stem="ar_coupled")
     for where in finals:
         cp = read_checkpoint(where)
         assert cp.kind == "coupled" and cp.step == 100

@@ -164,20 +164,21 @@ TRAJECTORIES = ('trajectory = "traj.h5md"\ngsd = "traj.gsd"\nxyz = "traj.xyz"\n'
                 'trajectory_every = 10\n')
 
 
-def same_trajectories(a: Path, b: Path):
-    """The H5MD, GSD and XYZ trajectories in folders ``a`` and ``b`` hold the same frames:
-    every H5MD dataset, every chunk of every GSD frame as ``gsd.hoomd`` reads it, the XYZ
-    text."""
+def same_trajectories(a: Path, b: Path, xyz=True, stem="traj"):
+    """The H5MD, GSD and (``xyz``) XYZ trajectories ``STEM.*`` in folders ``a`` and ``b``
+    hold the same frames: every H5MD dataset, every chunk of every GSD frame as
+    ``gsd.hoomd`` reads it, the XYZ text."""
     import gsd.hoomd
     import h5py
 
-    with h5py.File(a / "traj.h5md", "r") as fa, h5py.File(b / "traj.h5md", "r") as fb:
+    with h5py.File(a / f"{stem}.h5md", "r") as fa, h5py.File(b / f"{stem}.h5md", "r") as fb:
         names = []
         fa.visit(lambda n: names.append(n) if isinstance(fa[n], h5py.Dataset) else None)
         assert "particles/trajectory/position/value" in names
         for name in names:
             assert np.array_equal(fa[name][()], fb[name][()]), name
-    with gsd.hoomd.open(str(a / "traj.gsd")) as ga, gsd.hoomd.open(str(b / "traj.gsd")) as gb:
+    with gsd.hoomd.open(str(a / f"{stem}.gsd")) as ga, \
+            gsd.hoomd.open(str(b / f"{stem}.gsd")) as gb:
         assert len(ga) == len(gb)
         for fa, fb in zip(ga, gb):
             assert fa.configuration.step == fb.configuration.step
@@ -189,7 +190,8 @@ def same_trajectories(a: Path, b: Path):
             assert fa.log.keys() == fb.log.keys()
             for name in fa.log:
                 assert np.array_equal(fa.log[name], fb.log[name]), name
-    assert (a / "traj.xyz").read_bytes() == (b / "traj.xyz").read_bytes()
+    if xyz:
+        assert (a / f"{stem}.xyz").read_bytes() == (b / f"{stem}.xyz").read_bytes()
 
 
 def test_a_restart_continues_its_trajectories(tmp_path):
