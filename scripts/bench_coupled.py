@@ -16,7 +16,7 @@ also reports its time from the lattice on (``in_process_s``), its split and peak
 Past the largest atomistic size the atomistic costs are extrapolated from the measured cost per atom-evaluation and the measured growth of the
 evaluation count with size, and labelled so. Prints one JSON object.
 
-    python scripts/bench_coupled.py [--cells 14 24 29 64 136 292] [--atomistic-max 64]
+    python scripts/bench_coupled.py [--cells 14 24 30 64 136 292] [--atomistic-max 64]
                                     [--lammps-max 64] [--threads 1]
 """
 
@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_md import commit, machine  # noqa: E402
 
 A0 = 3.6149250663890298  # Å, Mishin Cu
 E0 = -3.540218330204917  # eV per atom
@@ -51,7 +50,7 @@ def _problem(cells):
     return fcc(A0), pot, lo, hi, np.full(3, cells / 2 * A0)
 
 
-def one_coupled(cells, method, precondition, core, width, taylor):
+def one_coupled(cells, method, precondition, core, width, taylor, rate, margin):
     """One coupled relaxation, timed from the lattice on (this process)."""
     from qc_sim.backend import get_device
     from qc_sim.coupling import CoupledModel, build_geometry
@@ -63,7 +62,8 @@ def one_coupled(cells, method, precondition, core, width, taylor):
     t1 = time.perf_counter()
     reach = pot.cutoff if method != "bqcf" else 2 * pot.cutoff
     g = build_geometry(lat, lo, hi, centre, core * A0, width * A0, reach=reach,
-                       vacancies=[centre], fine_zone="sphere")
+                       vacancies=[centre], fine_zone="sphere", rate=rate,
+                       fine_margin=margin * A0)
     t2 = time.perf_counter()
     model = CoupledModel(g, pot, "Cu", method, device=device,
                          taylor_strain=None if method == "bqcf" else taylor)
@@ -163,7 +163,7 @@ def _extrapolate(measured: dict, sites: int, key_s: str, key_n: str, atoms_of) -
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cells", type=int, nargs="+", default=[14, 24, 29, 64, 136, 292])
+    p.add_argument("--cells", type=int, nargs="+", default=[14, 24, 30, 64, 136, 292])
     p.add_argument("--atomistic-max", type=int, default=64)
     p.add_argument("--lammps-max", type=int, default=64)
     p.add_argument("--lammps-ranks", type=int, nargs="+", default=[1, 2])
@@ -171,6 +171,9 @@ def main(argv=None) -> int:
     p.add_argument("--core", type=float, default=1.0, help="core radius, lattice constants")
     p.add_argument("--width", type=float, default=1.5, help="handshake width, a")
     p.add_argument("--taylor", type=float, default=1e-2, help="Taylor far field's strain")
+    p.add_argument("--rate", type=float, default=1.0, help="mesh coarsening rate")
+    p.add_argument("--margin", type=float, default=0.5,
+                   help="fine zone beyond the handshake, lattice constants")
     p.add_argument("--plain-max", type=int, default=136,
                    help="largest size of the unpreconditioned comparison")
     p.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
@@ -178,14 +181,14 @@ def main(argv=None) -> int:
     if args.one:
         kind, rest = args.one[0], args.one[1:]
         if kind == "coupled":
-            r = one_coupled(int(rest[0]), rest[1], rest[2] == "1", float(rest[3]),
-                            float(rest[4]), float(rest[5]))
+            r = one_coupled(int(rest[0]), rest[1], rest[2] == "1", *map(float, rest[3:8]))
         else:
             r = one_lammps(int(rest[0]), int(rest[1]))
         r["peak_memory_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         print(json.dumps(r))
         return 0
 
+    from bench_md import commit, machine
     from qc_sim.coupling.reference import clamped_crystal
 
     lat, pot, *_ = _problem(2)
@@ -199,6 +202,7 @@ def main(argv=None) -> int:
     out = {"benchmark": "coupled_vs_atomistic_vacancy", "commit": commit(),
            "machine": machine(), "fmax": FMAX, "threads": args.threads,
            "core_radius_a": args.core, "width_a": args.width, "taylor_strain": args.taylor,
+           "rate": args.rate, "fine_margin_a": args.margin,
            "note": ("every figure the wall time of one fresh process (start-up, imports, "
                     "set-up, solve); qc-sim on --threads OpenMP threads, LAMMPS on 1 rank "
                     "per core: the 'same cores' figures are those with ranks == threads; "
@@ -210,7 +214,7 @@ def main(argv=None) -> int:
             if not pre and n > args.plain_max:
                 continue
             r = _child("coupled", args.threads, n, method, int(pre), args.core, args.width,
-                       args.taylor)
+                       args.taylor, args.rate, args.margin)
             r["coupled_s"] = r["process_s"]  # like LAMMPS's and qc-sim atoms': the process
             out["coupled"].append(r)
             print(json.dumps({k: r[k] for k in ("sites", "method", "preconditioned",

@@ -291,3 +291,17 @@ def test_a_hundred_million_site_model_converges_where_its_total_energy_is_huge(m
     assert total < -3e8 and np.spacing(abs(total)) > 1e-8
     e_f = r.energy - model.twin.evaluate(model.twin.y)[0] + E0
     assert e_f == pytest.approx(1.2711, abs=2e-4)  # 1.27111 at 10^6 sites (bench_coupled)
+
+
+def test_a_vacancy_off_the_lattice_is_refused(mishin):
+    """An odd number of cells puts the box centre between sites: the vacancy there would
+    remove nothing (the model and the reference would both be perfect crystals)."""
+    from qc_sim.coupling.reference import clamped_crystal
+
+    n = 15
+    lo, hi, c = np.zeros(3), np.full(3, n * A0), np.full(3, n / 2 * A0)
+    with pytest.raises(ValueError, match="no lattice site"):
+        build_geometry(fcc(A0), lo, hi, c, A0, 1.5 * A0, reach=mishin.cutoff,
+                       vacancies=[c], fine_zone="sphere")
+    with pytest.raises(ValueError, match="no lattice site"):
+        clamped_crystal(fcc(A0), lo, hi, 2 * mishin.cutoff, "Cu", vacancies=[c])

@@ -66,7 +66,8 @@ def build_coupled(case, potential, device, check=True):
     try:
         geometry = build_geometry(lattice, np.zeros(d), hi, centre, c.core_radius * lat.a,
                                   c.width * lat.a, reach=2 * potential.cutoff, rate=c.rate,
-                                  vacancies=vacancies, fine_zone=c.fine_zone)
+                                  vacancies=vacancies, fine_zone=c.fine_zone,
+                                  fine_margin=c.fine_margin * lat.a)
     except ValueError as exc:
         raise InputError(f"{case.path}: [coupling] {exc}") from None
     far = np.array(c.far_field, float) if c.far_field else np.eye(d)

@@ -269,6 +269,8 @@ def _check_coupling(case) -> None:
     _need(case, c.width > 0, "coupling.width", f"must be positive (lattice constants), got {c.width}")
     _need(case, c.rate > 0, "coupling.rate", f"must be positive, got {c.rate}")
     _need(case, c.fmax > 0, "coupling.fmax", f"must be positive (eV/Å), got {c.fmax}")
+    _need(case, c.fine_margin >= 0, "coupling.fine_margin",
+          f"must be >= 0 (lattice constants), got {c.fine_margin}")
     _need(case, c.taylor_strain >= 0, "coupling.taylor_strain",
           f"must be >= 0 (0: no Taylor far field), got {c.taylor_strain}")
     if c.taylor_strain > 0:

@@ -71,6 +71,7 @@ class CouplingSpec:
     far_field: tuple[tuple[float, ...], ...] = ()  # deformation gradient; default identity
     rate: float = 0.5  # mesh coarsening rate
     fine_zone: str = "box"  # box or sphere: the all-sites zone around core and handshake
+    fine_margin: float = 1.0  # lattice constants: how far the all-sites zone reaches out
     taylor_strain: float = 0.0  # > 0: Taylor far field below this principal strain
     precondition: bool = True  # static solve: L-BFGS preconditioned by the mesh's stiffness
     defect: str = "none"  # none, vacancy (site nearest the centre), edge_dipole, lomer_dipole
@@ -311,6 +312,8 @@ KEY_DOCS = {
     "coupling.fine_zone": "where every lattice site is a node: the box around core and "
                           "handshake, or the sphere one lattice constant beyond the handshake "
                           "(far fewer nodes)",
+    "coupling.fine_margin": "how far beyond the handshake every site is a node, lattice "
+                            "constants",
     "coupling.taylor_strain": "elements whose largest principal strain stays below this take "
                               "the second-order Taylor expansion of Cauchy-Born (one sparse "
                               "product for the whole far field); 0: the full lattice sum "

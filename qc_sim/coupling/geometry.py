@@ -153,8 +153,11 @@ def build_geometry(lattice: Lattice, lo, hi, center, core_radius: float, width: 
     # handshake (a little more, for rounding)
     near = (np.where(periodic, lo, centers.min(axis=0) - outer - reach - lattice.a),
             np.where(periodic, hi, centers.max(axis=0) + outer + reach + lattice.a))
-    sites = _without(sites_in_box(lattice, lo, hi, open_hi=periodic, within=near)[0],
-                     vacancies)
+    near_sites = sites_in_box(lattice, lo, hi, open_hi=periodic, within=near)[0]
+    sites = _without(near_sites, vacancies)
+    if vacancies is not None and len(near_sites) - len(sites) != len(vacancies):
+        raise ValueError(f"{len(vacancies) - len(near_sites) + len(sites)} of the vacancies "
+                         "lie on no lattice site (a vacancy must be a site of the lattice)")
     return assemble_geometry(lattice, lo, hi, center, core_radius, width, reach, nodes, sites,
                              periodic=periodic, cut=cut, defect_free=defect_free)
 

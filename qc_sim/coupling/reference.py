@@ -34,7 +34,10 @@ def clamped_crystal(lattice, lo, hi, shell: float, species: str, vacancies=None)
     x = crystal.positions[:, :d]
     keep = np.all((x > lo - shell - 1e-6) & (x < hi + shell + 1e-6), axis=1)
     for v in np.atleast_2d(vacancies) if vacancies is not None and len(vacancies) else []:
-        keep &= np.linalg.norm(x - np.asarray(v, float)[:d], axis=1) > 1e-6
+        here = np.linalg.norm(x - np.asarray(v, float)[:d], axis=1) <= 1e-6
+        if not here.any():
+            raise ValueError(f"the vacancy at {np.round(v, 6).tolist()} Å is on no lattice site")
+        keep &= ~here
     atoms = crystal.select(keep)
     x = atoms.positions[:, :d]
     inside = np.all((x > lo + 1e-6) & (x < hi - 1e-6), axis=1)
