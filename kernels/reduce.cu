@@ -44,3 +44,18 @@ QC_KERNEL void qc_exact_bins(int chunks, int n, int products, const double* QC_R
         }
     }
 }
+
+/* out[i] = sum_j coeffs[j] rows[which[j]][i] + coeffs[k] f[i], j = 0..k-1 in that order by
+ * fused multiply-adds: a linear combination of k stored vectors of length n (rows: the
+ * stored vectors one after the other) and f, each element computed the same way wherever it
+ * lies, so a vector split over ranks combines to the bits of the whole. */
+QC_KERNEL void qc_combine(int n, int k, const int* QC_RESTRICT which,
+                          const double* QC_RESTRICT coeffs, const double* QC_RESTRICT rows,
+                          const double* QC_RESTRICT f, double* QC_RESTRICT out)
+{
+    QC_FOR(i, n) {
+        double s = coeffs[k] * f[i];
+        for (int j = 0; j < k; ++j) s = fma(coeffs[j], rows[(long long)which[j] * n + i], s);
+        out[i] = s;
+    }
+}

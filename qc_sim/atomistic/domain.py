@@ -51,6 +51,15 @@ class SplitReductions:
             return allreduce_value(self.comm, ExactSum().add_products(a, b))
         return global_exact_sum(self.comm, np.asarray(self.to_host(a * b)))
 
+    def dots(self, rows, b) -> list[float]:
+        """[r . b for r in rows] over every rank's degrees of freedom: exact sums of the
+        products, all in one allreduce."""
+        if self.xp is np:
+            from qc_sim.parallel.reduce import ExactSum, allreduce_values
+
+            return allreduce_values(self.comm, [ExactSum().add_products(r, b) for r in rows])
+        return [self.dot(r, b) for r in rows]
+
     def largest(self, a) -> float:
         """max |a_i| over every rank's degrees of freedom."""
         return global_max(self.comm, float(self.xp.abs(a).max()) if a.size else 0.0)

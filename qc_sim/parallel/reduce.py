@@ -187,6 +187,50 @@ def _bins_kernel():
     return _KERNEL[0]
 
 
+def allreduce_values(comm, partials) -> list[float]:
+    """The exact sums of several partial sums over ``comm`` in one allreduce (their digits side
+    by side), each rounded once: the same bits on any rank count."""
+    if comm is None:
+        return [p.value() for p in partials]
+    digits = np.stack([p.digits() for p in partials])
+    total = np.empty_like(digits)
+    comm.Allreduce(digits, total)  # mpi4py's default operation: SUM
+    return [ExactSum.from_digits(row).value() for row in total]
+
+
+def combine(coeffs, rows, which, f) -> np.ndarray:
+    """sum_j coeffs[j] rows[which[j]] + coeffs[-1] f on the host, each element by the same
+    fused multiply-adds in the same order wherever it lies (the compiled ``qc_combine``; where
+    the CPU backend does not compile, fma-free NumPy, still elementwise): a combination of
+    vectors split over ranks gives the bits of the whole. rows: (r, n) float64 C-contiguous,
+    which: indices of the k rows used, coeffs: k + 1 values."""
+    coeffs = np.ascontiguousarray(coeffs, np.float64)
+    which = np.ascontiguousarray(which, np.int32)
+    n = f.shape[0]
+    if _combine_kernel() is not None and rows.flags.c_contiguous and f.flags.c_contiguous:
+        out = np.empty(n)
+        _combine_kernel()(n, len(which), which, coeffs, rows, f, out)
+        return out
+    out = coeffs[-1] * f
+    for c, j in zip(coeffs[:-1].tolist(), which.tolist()):
+        out += c * rows[j]
+    return out
+
+
+_COMBINE = []
+
+
+def _combine_kernel():
+    if not _COMBINE:
+        try:
+            from qc_sim.backend.cpu import CpuModule
+
+            _COMBINE.append(CpuModule("reduce").qc_combine)
+        except Exception:  # noqa: BLE001 - no compiler: NumPy
+            _COMBINE.append(None)
+    return _COMBINE[0]
+
+
 def allreduce_value(comm, partial: ExactSum) -> float:
     """The exact sum of every rank's ``partial`` over ``comm`` (one allreduce, SUM, of its
     digits), rounded once: the same bits on any rank count; ``partial.value()`` without a

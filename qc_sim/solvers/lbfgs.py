@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from qc_sim.solvers.protocol import MinimizeResult, dot, finished, largest
+from qc_sim.solvers.protocol import MinimizeResult, dot, dots, finished, largest
 
 
 def lbfgs(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: int = 20,
@@ -123,15 +123,16 @@ def lbfgs_two_loop(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: i
 class _FreeDofs:
     """``model`` seen through its free degrees of freedom only (``model.free_dofs()``, a
     boolean mask (m,) of the dofs that may move): the minimiser's vectors skip the held
-    atoms (a clamped shell is a third to a half of the atoms). The model's reductions, if
+    atoms (a clamped shell is a quarter to a half of the atoms). The model's reductions, if
     it has them, serve unchanged: exact sums, so the bits on ranks are those of the full
     vectors (zero there)."""
 
     def __init__(self, model, mask):
         self.model, self.xp = model, model.xp
         self.index = model.xp.flatnonzero(model.xp.asarray(mask))
-        if getattr(model, "dot", None) is not None:
-            self.dot, self.largest = model.dot, model.largest
+        for name in ("dot", "dots", "largest"):
+            if getattr(model, name, None) is not None:
+                setattr(self, name, getattr(model, name))
 
     def get_dofs(self):
         return self.model.get_dofs()[self.index]
@@ -149,60 +150,111 @@ class _FreeDofs:
         return self.model.max_force(forces)
 
 
-def _two_loop(model, pairs, f, curvature: float):
-    """H f by the two-loop recursion over ``pairs`` (s, gradient change, 1 / s.y), oldest
-    first, with the initial inverse Hessian s.y / y.y of the newest pair (1 / curvature
-    without pairs); every dot product through the model's reductions."""
-    if not pairs:
-        return f * (1.0 / curvature)
-    q, alphas = f.copy(), []
-    for s, g, rho in reversed(pairs):
-        a = rho * dot(model, s, q)
-        q -= a * g
-        alphas.append(a)
-    s_last, g_last, rho_last = pairs[-1]
-    q *= 1.0 / (rho_last * dot(model, g_last, g_last))
-    for (s, g, rho), a in zip(pairs, reversed(alphas)):
-        q += (a - rho * dot(model, g, q)) * s
-    return q
+class _Memory:
+    """The pairs of an L-BFGS memory in a ring of preallocated rows (s in rows 0..m-1, the
+    gradient change y in rows m..2m-1: no fresh memory per iteration), and the dot products
+    the two-loop recursion reads, so that it runs on numbers alone (the vector-free form of
+    Chen, Wang & Zhou, NIPS 2014): SY[i, j] = s_i . y_j and YY[i, j] = y_i . y_j by slot,
+    and the current force's Sf[i] = s_i . f, Yf[i] = y_i . f, ff = f . f."""
+
+    def __init__(self, xp, memory: int, n: int):
+        self.m = int(memory)
+        self.rows = xp.empty((2 * self.m, n))
+        self.order = []  # slots, oldest pair first
+        self.SY = np.zeros((self.m, self.m))
+        self.YY = np.zeros((self.m, self.m))
+        self.Sf = np.zeros(self.m)
+        self.Yf = np.zeros(self.m)
+        self.ff = 0.0
+
+    def direction(self, curvature: float):
+        """(coefficients by slot of s and y, coefficient of f, slope f.d) of d = H f."""
+        cs, cy = np.zeros(self.m), np.zeros(self.m)
+        if not self.order:
+            cf = 1.0 / curvature
+            return cs, cy, cf, cf * self.ff
+        SY, YY = self.SY, self.YY
+        alpha, beta = {}, {}
+        for pos in range(len(self.order) - 1, -1, -1):  # newest to oldest
+            i = self.order[pos]
+            alpha[i] = (self.Sf[i] - sum(alpha[j] * SY[i, j] for j in self.order[pos + 1:])) \
+                / SY[i, i]
+        newest = self.order[-1]
+        gamma = SY[newest, newest] / YY[newest, newest]
+        for pos, i in enumerate(self.order):  # oldest to newest
+            yr = gamma * (self.Yf[i] - sum(alpha[j] * YY[i, j] for j in self.order)) + sum(
+                (alpha[j] - beta[j]) * SY[j, i] for j in self.order[:pos])
+            beta[i] = yr / SY[i, i]
+        for j in self.order:
+            cy[j] = -gamma * alpha[j]
+            cs[j] = alpha[j] - beta[j]
+        slope = gamma * self.ff + float(cy @ self.Yf + cs @ self.Sf)
+        return cs, cy, gamma, slope
+
+    def rows_for_dots(self):
+        """The stored rows whose dot products with a new force the next steps need."""
+        return [self.rows[i] for i in self.order] + [self.rows[self.m + i] for i in self.order]
 
 
 def lbfgs_line_search(model, fmax: float = 1e-3, max_steps: int = 10_000, memory: int = 8,
                       max_move: float = 0.1, curvature: float = 10.0, c2: float = 0.9,
                       tries: int = 10, on_step=None) -> MinimizeResult:
-    """L-BFGS (the two-loop recursion, Nocedal & Wright algorithm 7.4) with a line search
-    on the forces alone, for any :class:`~qc_sim.solvers.protocol.Minimizable`: every dot
-    product and max through the model's reductions, so a model split over MPI ranks
+    """L-BFGS with a line search on the forces alone, for any
+    :class:`~qc_sim.solvers.protocol.Minimizable`: every dot product and max through the
+    model's reductions, so a model split over MPI ranks
     (:class:`~qc_sim.atomistic.domain_model.DomainModel`) relaxes to the same bits on any
     rank count, and no test ever compares two total energies, whose rounding at 10^7-10^8
     atoms is of the size of the changes near a minimum (SciPy's L-BFGS-B, and LAMMPS's line
     search, stop early there: issue 29).
 
-    Along the quasi-Newton direction d the line search looks only at the slope
-    -f(alpha).d, the energy's derivative: the step alpha = 1 (shortened so that no degree
-    of freedom moves more than ``max_move`` Å) is taken when |f(alpha).d| <= c2 f(0).d
-    (the strong Wolfe curvature condition, c2 = 0.9 as usual for quasi-Newton methods; for
-    a quadratic energy it also gives a decrease). Otherwise a secant on the slope
-    extrapolates (still downhill: at most 4 times further, never past ``max_move``) or,
-    once the minimum along d is bracketed, interpolates between the last downhill and the
-    first uphill point, up to ``tries`` evaluations; the pair (s, y) of the accepted step
-    enters the memory (``memory`` pairs) when s.y > 0, else the memory is emptied. The first
-    step and every restart take the Hessian guess ``curvature`` eV/Å^2, later ones the
-    scaling s.y / y.y of the newest pair. Convergence is the model's ``max_force``; the
-    result's energy is the model's at the returned state. A model with a ``free_dofs()``
-    method (a boolean mask of the degrees of freedom that may move: AtomisticSystem,
-    DomainModel) is relaxed in those alone.
+    The direction d = H f is the two-loop recursion's (Nocedal & Wright, algorithm 7.4: the
+    last ``memory`` pairs of steps s and gradient changes y, the initial inverse Hessian
+    s.y / y.y of the newest pair, 1 / ``curvature`` eV/Å^2 at the start and after a
+    restart) carried out on the dot products of the stored vectors (the vector-free form of
+    Chen, Wang & Zhou, NIPS 2014): per trial point one batch of dot products of the new force
+    with the stored vectors (one collective on ranks, in place of two per pair) and one
+    linear combination of them for d, elementwise in a fixed order. The dot products of a new
+    pair come from that batch (s_i.y_k = s_i.f_k - s_i.f_k+1, ...) and from the recursion's
+    coefficients, y_k.y_k directly.
+
+    Along d the line search looks only at the slope f(alpha).d, the energy's derivative:
+    the step alpha = 1 (shortened so that no degree of freedom moves more than ``max_move``
+    Å) is taken when |f(alpha).d| <= c2 f(0).d (the strong Wolfe curvature condition, c2 =
+    0.9 as usual for quasi-Newton methods; for a quadratic energy it also gives a decrease).
+    Otherwise a secant on the slope extrapolates (still downhill: at most 4 times further,
+    never past ``max_move``) or, once the minimum along d is bracketed, interpolates between
+    the last downhill and the first uphill point, up to ``tries`` evaluations. A pair with
+    s.y <= 0, or a direction that is not downhill, empties the memory. Convergence is the
+    model's ``max_force``; the result's energy is the model's at the returned state. A model
+    with a ``free_dofs()`` method (a boolean mask of the degrees of freedom that may move:
+    AtomisticSystem, DomainModel) is relaxed in those alone.
     """
     if not getattr(model, "conservative", True):
         raise ValueError("L-BFGS needs forces that are the gradient of the energy; this model's "
                          "are not (e.g. a non-hydrostatic target stress): use FIRE")
     if getattr(model, "free_dofs", None) is not None:
         model = _FreeDofs(model, model.free_dofs())
+    xp = model.xp
+    on_host = xp is np
     y = model.get_dofs()
     energy, f = model.energy_forces()
     evaluations = 1
-    pairs = []
+    mem = _Memory(xp, memory, y.shape[0])
+    mem.ff = dots(model, [f], f)[0]
     fm = model.max_force(f)
+
+    def combine(cs, cy, cf):
+        which = [i for i in mem.order] + [mem.m + i for i in mem.order]
+        coeffs = [cs[i] for i in mem.order] + [cy[i] for i in mem.order] + [cf]
+        if on_host:
+            from qc_sim.parallel.reduce import combine as host_combine
+
+            return host_combine(coeffs, mem.rows, which, f)
+        d = cf * f
+        for c, j in zip(coeffs[:-1], which):
+            d += c * mem.rows[j]
+        return d
+
     for step in range(max_steps + 1):
         if on_step is not None:
             on_step(step, energy, fm)
@@ -210,12 +262,11 @@ def lbfgs_line_search(model, fmax: float = 1e-3, max_steps: int = 10_000, memory
             return finished("L-BFGS", True, step, evaluations, energy, fm, fmax)
         if step == max_steps:
             break
-        d = _two_loop(model, pairs, f, curvature)
-        slope = dot(model, d, f)  # -dE/dalpha at alpha = 0
+        cs, cy, cf, slope = mem.direction(curvature)
         if not slope > 0.0:  # not downhill: forget and take the force direction
-            pairs = []
-            d = f * (1.0 / curvature)
-            slope = dot(model, d, f)
+            mem.order = []
+            cs, cy, cf, slope = mem.direction(curvature)
+        d = combine(cs, cy, cf)
         biggest = largest(model, d)
         top = max_move / biggest if biggest > max_move else 1.0
         alpha = min(1.0, top)
@@ -224,7 +275,13 @@ def lbfgs_line_search(model, fmax: float = 1e-3, max_steps: int = 10_000, memory
             model.set_dofs(y + alpha * d)
             energy, f_new = model.energy_forces()
             evaluations += 1
-            s_new = dot(model, f_new, d)
+            # the new force against the stored vectors, the old force and itself: one batch
+            batch = dots(model, mem.rows_for_dots() + [f, f_new], f_new)
+            k = len(mem.order)
+            Sf_new = dict(zip(mem.order, batch[:k]))
+            Yf_new = dict(zip(mem.order, batch[k:2 * k]))
+            f_fnew, fnew_fnew = batch[2 * k], batch[2 * k + 1]
+            s_new = cf * f_fnew + sum(cs[i] * Sf_new[i] + cy[i] * Yf_new[i] for i in mem.order)
             if abs(s_new) <= c2 * slope:
                 break
             if s_new > 0.0:  # still downhill
@@ -238,16 +295,39 @@ def lbfgs_line_search(model, fmax: float = 1e-3, max_steps: int = 10_000, memory
             else:
                 hi, s_hi = alpha, s_new
             alpha = lo + (hi - lo) * (s_lo / (s_lo - s_hi))  # secant in the bracket
-        y_new = model.get_dofs()
-        s = y_new - y
-        g = f - f_new
-        sy = dot(model, s, g)
-        if sy > 0.0:
-            pairs.append((s, g, 1.0 / sy))
-            if len(pairs) > memory:
-                pairs.pop(0)
+        # the new pair: s = alpha d, y = f - f_new, into the oldest slot once the ring is full
+        m = mem.m
+        if len(mem.order) == m:
+            new = mem.order.pop(0)
         else:
-            pairs = []
+            new = next(i for i in range(m) if i not in mem.order)
+        s_vec, y_vec = mem.rows[new], mem.rows[m + new]
+        xp.multiply(d, alpha, out=s_vec)
+        xp.subtract(f, f_new, out=y_vec)
+        yy = dots(model, [y_vec], y_vec)[0]
+        sy = alpha * (slope - s_new)  # s.f - s.f_new
+        y_new = model.get_dofs()
+        if sy > 0.0 and yy > 0.0:
+            SY, YY = mem.SY, mem.YY
+            for j in mem.order:
+                # d . y_j from the recursion's coefficients and the stored products
+                d_yj = cf * mem.Yf[j] + sum(cs[i] * SY[i, j] + cy[i] * YY[i, j]
+                                            for i in mem.order)
+                SY[new, j] = alpha * d_yj
+                SY[j, new] = mem.Sf[j] - Sf_new[j]
+                YY[j, new] = YY[new, j] = mem.Yf[j] - Yf_new[j]
+            SY[new, new], YY[new, new] = sy, yy
+            Sf_next = {j: Sf_new[j] for j in mem.order}
+            Yf_next = {j: Yf_new[j] for j in mem.order}
+            Sf_next[new] = alpha * s_new
+            Yf_next[new] = f_fnew - fnew_fnew
+            mem.order.append(new)
+        else:
+            mem.order, Sf_next, Yf_next = [], {}, {}
+        mem.Sf[:], mem.Yf[:] = 0.0, 0.0
+        for j in mem.order:
+            mem.Sf[j], mem.Yf[j] = Sf_next[j], Yf_next[j]
+        mem.ff = fnew_fnew
         y, f = y_new, f_new
         fm = model.max_force(f)
     return finished("L-BFGS", False, max_steps, evaluations, energy, fm, fmax)

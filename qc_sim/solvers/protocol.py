@@ -40,6 +40,17 @@ def dot(model, a, b) -> float:
     return float(own(a, b)) if own is not None else float(model.xp.vdot(a, b))
 
 
+def dots(model, rows, b) -> list[float]:
+    """[r . b for r in rows]: the model's own batched reduction when it has one (one
+    collective for all of them on ranks), else its ``dot``, else the array module's."""
+    own = getattr(model, "dots", None)
+    if own is not None:
+        return [float(v) for v in own(rows, b)]
+    if getattr(model, "dot", None) is not None:
+        return [dot(model, r, b) for r in rows]
+    return [float(model.xp.vdot(r, b)) for r in rows]
+
+
 def largest(model, a) -> float:
     """max |a_i| over ``model``'s degrees of freedom (0 for none): its own when it has one."""
     own = getattr(model, "largest", None)
