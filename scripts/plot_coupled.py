@@ -5,6 +5,9 @@ atoms and LAMMPS on 1 and 2 ranks; extrapolated figures drawn open and dashed.
 
     python scripts/plot_coupled.py scripts/results/bench_coupled_cpu_2core_epyc.json \
         docs/coupled_time_to_solution.png
+    python scripts/plot_coupled.py --table scripts/results/bench_coupled_cpu_2core_epyc.json
+
+(``--table`` prints the Markdown table of docs/performance.md instead.)
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 2 and argv[0] == "--table":
+        print(table(json.loads(open(argv[1]).read())))
+        return 0
     if len(argv) != 2:
         sys.exit(__doc__)
     data = json.loads(open(argv[0]).read())
@@ -65,6 +71,37 @@ def main(argv=None) -> int:
     fig.tight_layout()
     fig.savefig(argv[1], dpi=120)
     return 0
+
+
+def table(data) -> str:
+    """The Markdown table: per size and coupled run, the process wall times of the coupled
+    model, qc-sim's atoms and LAMMPS (1 and 2 ranks; extrapolated marked *), the speed-up
+    against the faster of the same-core figures, evaluations and the energy error."""
+    def fmt(row, key, flag=None):
+        if row.get(key) is None:
+            return "–"
+        v = row[key]
+        text = f"{v:.3g}" if v < 100 else f"{v:.0f}"
+        return text + ("*" if flag and row.get(flag) else "")
+
+    head = ("| sites | model | nodes / elements | evaluations | coupled (s) | qc-sim atoms, 1 "
+            "core (s) | LAMMPS 1 rank (s) | LAMMPS 2 ranks (s) | speed-up, same core | "
+            "speed-up vs LAMMPS 2 ranks | E_f error (eV) | continuum share |\n"
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines = [head]
+    for r in sorted(data["runs"], key=lambda r: (r["sites"], r["method"],
+                                                 not r["preconditioned"])):
+        model = f"{r['method']}{'' if r['preconditioned'] else ' (plain)'}"
+        share = r.get("continuum_share")
+        lines.append(
+            f"| {r['sites']:,} | {model} | {r['nodes']:,} / {r['elements']:,} | "
+            f"{r['evaluations']} | {r['coupled_s']:.2f} | "
+            f"{fmt(r, 'atomistic_s', 'atomistic_extrapolated')} | "
+            f"{fmt(r, 'lammps_1_ranks_s', 'lammps_1_ranks_extrapolated')} | "
+            f"{fmt(r, 'lammps_2_ranks_s', 'lammps_2_ranks_extrapolated')} | "
+            f"{r['speedup']:.1f} | {r.get('speedup_vs_lammps_2_ranks', float('nan')):.1f} | "
+            f"{r['energy_error']:+.1e} | {'–' if share is None else f'{share:.0%}'} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

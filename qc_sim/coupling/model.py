@@ -73,9 +73,11 @@ class CoupledModel(NodeDofs):
         self.taylor_strain = None if taylor_strain is None else float(taylor_strain)
         self.geometry = g = geometry
         self.method = method
-        # seconds spent in the atoms' kernels, the continuum's elements and the handshake's
-        # interpolation (x = Phi y and Phi^T f) since the model was built
-        self.clock = {"atoms": 0.0, "continuum": 0.0, "handshake": 0.0}
+        # seconds spent in the atoms' kernels, the continuum's elements, the handshake's
+        # interpolation (x = Phi y and Phi^T f) and assembling the Taylor far field's
+        # operator (once per set of Taylor elements) since the model was built
+        self.clock = {"atoms": 0.0, "continuum": 0.0, "handshake": 0.0,
+                      "taylor_assembly": 0.0}
         self.device = device or get_device("auto")
         self.xp = np
         self.dim = d = g.dim
@@ -183,6 +185,8 @@ class CoupledModel(NodeDofs):
         if getattr(self, "_taylor", None) is None:
             from qc_sim.continuum.fem import assemble_stiffness
 
+            t0 = time.perf_counter()
+
             g, mesh = self.geometry, self.geometry.mesh
             sel = self._active_elements(self.method != "bqcf") & self.continuum.linear
             w = np.where(sel, 1.0 - g.element_beta, 0.0)
@@ -191,6 +195,9 @@ class CoupledModel(NodeDofs):
             P0 = self.continuum.taylor.P0
             f0 = -np.einsum("e,df,eaf->ead", mesh.volumes * w, P0, mesh.gradients)
             self._taylor = (K, mesh.gather(f0))
+            spent = time.perf_counter() - t0  # set-up, not evaluation: kept apart
+            self.clock["taylor_assembly"] += spent
+            self.clock["continuum"] -= spent
         K, f0 = self._taylor
         u = y - self.y_far
         Ku = (K @ u.reshape(-1)).reshape(u.shape)
@@ -312,7 +319,9 @@ class CoupledModel(NodeDofs):
         over = lin[self.continuum.strain(F) > self.taylor_strain]
         self.continuum.linear[over] = False
         if len(over) and getattr(self, "_taylor", None) is not None:
+            t0 = time.perf_counter()
             self._taylor = self._without_taylor(over)
+            self.clock["taylor_assembly"] += time.perf_counter() - t0
         if len(over) and self.method == "bgfc" and self.twin is None:
             self.ghost = self._bqce(self.y_far, False)[1]
         return int(len(over))
