@@ -1,5 +1,6 @@
-"""The README stays true to the code: its case-key tables are the schema's, and every
-subcommand has an example."""
+"""The README stays true to the code: its case-key tables are the schema's, every
+subcommand has an example, and the tools it names for each trajectory are those the tests
+open it with."""
 
 from __future__ import annotations
 
@@ -38,3 +39,43 @@ def test_every_subcommand_has_an_example_in_the_readme():
     commands = readme.split("## Commands", 1)[1]
     for name in sub.choices:
         assert f"qc-sim {name} " in commands or f"qc-sim {name}\n" in commands, name
+
+
+# the tools each particle trajectory is opened with in the tests, as its users open it
+# (tests/test_output.py; the gsd package in tests/test_restart.py, h5py throughout)
+OPENED = {"trajectory": {"MDAnalysis", "h5py"}, "gsd": {"OVITO", "gsd package"},
+          "xyz": {"OVITO", "ASE"}}
+TOOLS = ("OVITO", "MDAnalysis", "ASE", "meshio", "ParaView", "h5py", "gsd package", "VMD")
+
+
+def _tools(text: str) -> set:
+    return {tool for tool in TOOLS if tool in text}
+
+
+def test_the_tools_the_docs_name_for_each_trajectory_are_those_the_tests_open_it_with():
+    """The key docs, the README's trajectory table and the writers' docstrings name, for each
+    trajectory file, only tools the tests open it with; the tests do open it so."""
+    import qc_sim.io.gsd
+    import qc_sim.io.h5md
+    import qc_sim.io.xyz
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Trajectories and the tools that open them", 1)[1]
+    for key, tools in OPENED.items():
+        assert _tools(KEY_DOCS[f"output.{key}"]) <= tools, key
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{key}` |"))
+        assert _tools(row) <= tools, row
+    h5md = " ".join(qc_sim.io.h5md.__doc__.split())
+    assert "OVITO has no H5MD reader" in h5md
+    assert _tools(h5md.split("OVITO has no H5MD reader")[0]) <= OPENED["trajectory"]
+    assert _tools(qc_sim.io.gsd.__doc__.split("\n\n")[0]) <= OPENED["gsd"]
+    assert _tools(qc_sim.io.xyz.__doc__.split("\n\n")[0]) <= OPENED["xyz"]
+    tests = (ROOT / "tests" / "test_output.py").read_text()
+    for call in ('mdanalysis.Universe(str(tmp_path / "traj.h5md"))',
+                 'ovito_frames(ovito_io, tmp_path / "traj.gsd")',
+                 'ovito_frames(ovito_io, tmp_path / "traj.xyz")',
+                 'ase.io.read(tmp_path / "traj.xyz"',
+                 'ovito_frames(ovito_io, tmp_path / spec.output.gsd)',
+                 'mdanalysis.Universe(str(tmp_path / spec.output.trajectory))'):
+        assert call in tests, call
+    assert "gsd.hoomd.open" in (ROOT / "tests" / "test_restart.py").read_text()

@@ -43,7 +43,9 @@ class CoupledTrajectory:
         ids = np.concatenate([np.arange(na), na + self.nodes])
         types = np.concatenate([np.zeros(na, np.int32), np.ones(len(self.nodes), np.int32)])
         zone = np.asarray(g.node_zone, np.int32)
-        atom_zone = np.where(g.atom_node >= 0, zone[np.maximum(g.atom_node, 0)], PADDING)
+        # a blended atom (beta > 0) is a node: its zone; padding (beta 0, interpolated or
+        # on a node of the fine mesh) is zone 3
+        atom_zone = np.where(g.atom_beta > 0, zone[np.maximum(g.atom_node, 0)], PADDING)
         properties = {"blend_weight": np.concatenate([g.atom_beta, g.node_beta[self.nodes]]),
                       "zone": np.concatenate([atom_zone, zone[self.nodes]]).astype(np.int32)}
         lo, hi = np.zeros(3), np.ones(3)

@@ -1,9 +1,9 @@
 """Particle trajectories as GSD (the HOOMD-blue format, https://gsd.readthedocs.io), the
 binary trajectory OVITO opens directly (``ovito.io.import_file("traj.gsd")``, or File >
 Load File) and the ``gsd`` package reads (``gsd.hoomd.open``). One frame per output step,
-the particles in id order, positions and velocities in single precision (HOOMD's schema 1,
-which every OVITO 3 and VMD's GSD plugin read; OVITO reads double precision only from 3.15.2
-on; for analysis in double precision the H5MD trajectory keeps every bit):
+the particles in id order, positions and velocities in single precision (the HOOMD
+schema's default: OVITO reads double precision GSD only from 3.15.2 on; the tests open the
+files with OVITO 3.17; the H5MD trajectory keeps every bit for analysis):
 
     configuration/step        the step; configuration/dimensions 2 or 3
     configuration/box         [Lx, Ly, Lz, 0, 0, 0] Å (Lz = 0 in 2D): HOOMD's box is centred on
