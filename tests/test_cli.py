@@ -153,6 +153,10 @@ def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials, tmp
         text = (tmp_path / "al_indent.csv").read_text().splitlines()
         assert text[0].startswith("depth_A,load_eV_per_A,load_nN") and len(text) == 3
         assert "pop-in: none up to h = 1 Å" in out.stdout
+        import gsd.hoomd
+
+        with gsd.hoomd.open(str(tmp_path / "al_indent.gsd")) as f:  # the case's [output] gsd
+            assert [float(frame.log["depth"][0]) for frame in f] == [0.0, 1.0]
         return
     if "[crack]" in case.read_text():
         small = _small(case, CRACK_SMALL)
@@ -165,6 +169,10 @@ def test_every_coupled_case_runs_with_pinned_figure(case, lammps_potentials, tmp
         event, k, k_griffith = PINNED_CRACK[case.name]
         verdict = out.stdout.split("verdict: ")[1]
         assert verdict.startswith(f"{event} at K = {k:.4f}"), verdict
+        import gsd.hoomd
+
+        with gsd.hoomd.open(str(tmp_path / "cu_crack.gsd")) as f:  # a frame per load step
+            assert [float(frame.log["K"][0]) for frame in f] == pytest.approx([0.55, 0.6, k])
         assert f"K_G = {k_griffith:.4f}" in out.stdout
         import json
 

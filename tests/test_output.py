@@ -51,7 +51,9 @@ def ovito_frames(ovito_io, path):
         p = data.particles
         frames.append((data.attributes["Timestep"] if "Timestep" in data.attributes
                        else data.attributes["Step"], np.asarray(p.identifiers[...]),
-                       np.asarray(p.positions[...]), np.asarray(p.velocities[...]),
+                       np.asarray(p.positions[...]),
+                       np.zeros((p.count, 3)) if p.velocities is None  # GSD: all 0, left out
+                       else np.asarray(p.velocities[...]),
                        np.asarray(data.cell[...]), [t.name for t in p.particle_types.types],
                        data))
     return frames
@@ -196,6 +198,33 @@ def test_the_shipped_cases_default_trajectories_open_in_ovito_and_mdanalysis(
     assert np.allclose(pos[na:, :2] + np.asarray(data.attributes["box_center"])[:2],
                        final.positions[nodes], atol=2e-5 * np.abs(x).max())
     assert np.all(pos[:, 2] == 0) and data.cell.is2D
+
+
+def test_a_coupled_static_solve_writes_its_relaxed_atoms_and_nodes(tmp_path, ovito_io,
+                                                                  mdanalysis):
+    """The shipped edge dislocation dipole run small (a static solve): one frame, step 0, of
+    its relaxed atoms and nodes, which OVITO opens from the GSD file the case names and
+    MDAnalysis from an H5MD file of the same frame."""
+    text = (ROOT / "cases" / "ar_edge_dipole.toml").read_text()
+    for old, new in (("repeats = [120, 70, 1]", "repeats = [40, 30, 1]"),
+                     ("dipole_planes = 12 ", "dipole_planes = 4 "),
+                     ("core_radius = 6.0 ", "core_radius = 3.0 "), ("fmax = 1e-4", "fmax = 1e-2"),
+                     ('gsd = "ar_edge_dipole.gsd"',
+                      'gsd = "ar_edge_dipole.gsd"\ntrajectory = "dipole.h5md"')):
+        assert old in text, old
+        text = text.replace(old, new)
+    (tmp_path / "dipole.toml").write_text(text)
+    out = qc_sim("run", tmp_path / "dipole.toml", "--backend", "cpu", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    steps, _, ids, x, _, edges = h5md_frames(tmp_path / "dipole.h5md")
+    assert list(steps) == [0]
+    (step, pid, pos, vel, cell, types, data), = ovito_frames(ovito_io,
+                                                             tmp_path / "ar_edge_dipole.gsd")
+    assert step == 0 and types == ["Ar", "node"] and np.array_equal(pid, np.sort(ids))
+    assert np.allclose(pos + np.asarray(data.attributes["box_center"]), x[0][np.argsort(ids)],
+                       atol=2e-5 * np.abs(x).max())
+    assert np.all(vel == 0) and data.cell.is2D
+    assert mdanalysis.Universe(str(tmp_path / "dipole.h5md")).atoms.n_atoms == len(ids)
 
 
 def test_extended_xyz_reads_back_in_ase_and_matches_the_h5md(tmp_path):
