@@ -153,23 +153,6 @@ class MechanicalBias:
         return self.amplitude / (self.width * self.reference) / np.cosh((r - 1.0) / self.width) ** 2
 
 
-def rigid_body_modes(nodes: np.ndarray) -> np.ndarray:
-    """(nn*d, 3 or 6) translations and infinitesimal rotations: the near null space of
-    elasticity that smoothed aggregation needs."""
-    nn, d = nodes.shape
-    x = nodes - nodes.mean(axis=0)
-    modes = []
-    for a in range(d):
-        m = np.zeros((nn, d))
-        m[:, a] = 1.0
-        modes.append(m)
-    for a, b in ([(0, 1)] if d == 2 else [(0, 1), (1, 2), (0, 2)]):
-        m = np.zeros((nn, d))
-        m[:, a], m[:, b] = -x[:, b], x[:, a]
-        modes.append(m)
-    return np.column_stack([m.reshape(-1) for m in modes])
-
-
 class ElasticProblem:
     """Small-strain elasticity on ``mesh`` (P1, 2D or 3D) with per-element Young's moduli.
 
@@ -229,6 +212,8 @@ class ElasticProblem:
 
     def _amg(self, A, f):
         from qc_sim.solvers.amg import smoothed_aggregation
+
+        from qc_sim.solvers.amg import rigid_body_modes
 
         B = rigid_body_modes(self.mesh.nodes)[self.free]
         ml = smoothed_aggregation(A, B=B, symmetry="hermitian", max_coarse=500)

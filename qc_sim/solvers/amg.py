@@ -23,3 +23,20 @@ def smoothed_aggregation(matrix, **options):
         return pyamg.smoothed_aggregation_solver(matrix, **options)
     finally:
         np.random.set_state(state)
+
+
+def rigid_body_modes(nodes: np.ndarray) -> np.ndarray:
+    """(nn*d, 3 or 6) translations and infinitesimal rotations: the near null space of
+    elasticity that smoothed aggregation needs."""
+    nn, d = nodes.shape
+    x = nodes - nodes.mean(axis=0)
+    modes = []
+    for a in range(d):
+        m = np.zeros((nn, d))
+        m[:, a] = 1.0
+        modes.append(m)
+    for a, b in ([(0, 1)] if d == 2 else [(0, 1), (1, 2), (0, 2)]):
+        m = np.zeros((nn, d))
+        m[:, a], m[:, b] = -x[:, b], x[:, a]
+        modes.append(m)
+    return np.column_stack([m.reshape(-1) for m in modes])

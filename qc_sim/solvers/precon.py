@@ -40,9 +40,9 @@ class StiffnessPreconditioner:
 
             self._lu = splu(csc_matrix(K))
         elif method == "amg":
-            from qc_sim.solvers.amg import smoothed_aggregation
+            from qc_sim.solvers.amg import rigid_body_modes, smoothed_aggregation
 
-            B = None if points is None else rigid_modes(np.asarray(points, float))
+            B = None if points is None else rigid_body_modes(np.asarray(points, float))
             self._cycle = smoothed_aggregation(K, B=B).aspreconditioner(cycle="V")
         else:
             raise ValueError(f"preconditioner method {method!r} is not one of amg, lu")
@@ -52,23 +52,6 @@ class StiffnessPreconditioner:
         gf = g[self.free]
         out[self.free] = self._lu.solve(gf) if self.method == "lu" else self._cycle @ gf
         return out
-
-
-def rigid_modes(points: np.ndarray) -> np.ndarray:
-    """(n d, k) the rigid-body modes of points (n, d): d translations and d(d-1)/2
-    rotations (the near null space of elasticity)."""
-    n, d = points.shape
-    c = points - points.mean(axis=0)
-    modes = []
-    for i in range(d):
-        m = np.zeros((n, d))
-        m[:, i] = 1.0
-        modes.append(m)
-    for i, j in ((0, 1), (1, 2), (0, 2))[: (1 if d == 2 else 3)]:
-        m = np.zeros((n, d))
-        m[:, i], m[:, j] = -c[:, j], c[:, i]
-        modes.append(m)
-    return np.stack([m.reshape(-1) for m in modes], axis=1)
 
 
 def precon_lbfgs(model, preconditioner=None, fmax: float = 1e-3, max_steps: int = 10_000,
@@ -240,4 +223,4 @@ def _direction(f, pairs, precon) -> np.ndarray:
     return r
 
 
-__all__ = ["StiffnessPreconditioner", "precon_anderson", "precon_lbfgs", "rigid_modes"]
+__all__ = ["StiffnessPreconditioner", "precon_anderson", "precon_lbfgs"]
