@@ -6,7 +6,8 @@ error, and the displacement error (max over the coupled model's atoms and a disc
 norm over their nearest-neighbour bonds).
 
     python scripts/validate_vacancy.py [--cells 24] [--radii 1 2 3 4] [--width 1.5]
-                                       [--fine-zone sphere] [--taylor 0.01]
+                                       [--fine-zone sphere] [--taylor 0.01] [--rate 1]
+                                       [--margin 0.5]
 
 Each row carries its wall time (geometry, model with its patch test, solve and the defect
 energy) beside the fully atomistic relaxation's (qc-sim, L-BFGS, set-up included). The
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     from qc_sim.geometry import fcc
     from qc_sim.potentials.eam import Eam
     from qc_sim.reference.lammps import potentials_dir
-    from qc_sim.solvers import lbfgs
+    from qc_sim.solvers.lbfgs import lbfgs_line_search
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cells", type=int, default=24)
@@ -46,6 +47,9 @@ def main(argv=None) -> int:
     p.add_argument("--width", type=float, default=1.5)
     p.add_argument("--methods", nargs="+", default=["bgfc", "bqce", "bqcf"])
     p.add_argument("--fine-zone", default="sphere", choices=["box", "sphere"])
+    p.add_argument("--rate", type=float, default=1.0, help="mesh coarsening rate")
+    p.add_argument("--margin", type=float, default=0.5,
+                   help="fine zone beyond the handshake, lattice constants")
     p.add_argument("--taylor", type=float, default=1e-2,
                    help="Taylor far field's strain criterion (0: full Cauchy-Born)")
     args = p.parse_args(argv)
@@ -60,7 +64,7 @@ def main(argv=None) -> int:
     e0 = -3.540218330204917
     start = time.perf_counter()
     ref_vac, rv = atomistic_reference(lat, lo, hi, pot, "Cu", device, vacancies=[centre],
-                                      minimiser=lbfgs)
+                                      minimiser=lbfgs_line_search)
     seconds = time.perf_counter() - start
     ref_perfect, _ = atomistic_reference(lat, lo, hi, pot, "Cu", device)
     e_ref = rv.energy - ref_perfect.compute().energy() + e0
@@ -72,7 +76,8 @@ def main(argv=None) -> int:
                          "dofs": 3 * int((~np.asarray(ref_vac.fixed)).sum()),
                          "formation_energy": e_ref, "evaluations": rv.evaluations,
                          "seconds": seconds},
-           "fine_zone": args.fine_zone, "taylor_strain": args.taylor,
+           "fine_zone": args.fine_zone, "taylor_strain": args.taylor, "rate": args.rate,
+           "fine_margin_a": args.margin,
            "coupled": []}
     for method in args.methods:
         for radius in args.radii:
@@ -80,7 +85,8 @@ def main(argv=None) -> int:
             # padding: one cutoff for the energy-based couplings, two for bqcf's EAM forces
             reach = (2 if method == "bqcf" else 1) * pot.cutoff
             g = build_geometry(lat, lo, hi, centre, radius * a, args.width * a,
-                               reach=reach, vacancies=[centre], fine_zone=args.fine_zone)
+                               reach=reach, vacancies=[centre], fine_zone=args.fine_zone,
+                               rate=args.rate, fine_margin=args.margin * a)
             taylor = args.taylor if args.taylor > 0 and method != "bqcf" else None
             model = CoupledModel(g, pot, "Cu", method, device=device, taylor_strain=taylor)
             result = relax(model, fmax=1e-4).result
