@@ -330,9 +330,12 @@ def _dynamics(case, model, serial, out, steps, restart, comm=None) -> int:
     masses = node_masses(serial, _atom_mass(case, serial.atoms.potential))
     damping = handshake_damping(serial, c.damping)[mine] if c.damping > 0 else None
     md = CoupledDynamics(model, masses[mine], dyn.timestep, damping)
+    # The kinetic degrees of freedom, one count for the initial velocities and the thermo:
+    # d (N_free - 1), the centre-of-mass motion removed (LAMMPS's default, as atoms count).
+    dof = max(d * int(serial.free.sum()) - d, 0)
     if restart is None:
         v0 = maxwell_boltzmann_velocities(masses, ids, dyn.temperature, dyn.seed, dimension=d,
-                                          fixed_mask=~serial.free)[:, :d]
+                                          fixed_mask=~serial.free, dof=dof)[:, :d]
         first_step, first_time = 0, 0.0
         total = dyn.steps if steps is None else steps
     else:
@@ -347,7 +350,6 @@ def _dynamics(case, model, serial, out, steps, restart, comm=None) -> int:
         total = max(dyn.steps - restart.step, 0) if steps is None else steps
     state = md.init_state(np.asarray(v0)[mine])
     state.step, state.time = first_step, first_time
-    dof = d * int(serial.free.sum())
     csv = open(output.thermo_csv, "w" if restart is None else "a") \
         if output.thermo_csv and main else None
     if csv is not None and restart is None:
