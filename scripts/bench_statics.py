@@ -219,6 +219,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeats-large", type=int, default=1,
                    help="runs per figure at 64 cells and more")
     p.add_argument("--ranks", type=int, default=2, help="the multi-core comparison's ranks")
+    p.add_argument("--cores", type=int, nargs="+", help="core counts to time (default: 1 and "
+                   "--ranks)")
     p.add_argument("--threads", action="store_true",
                    help="also time qc-sim in one process with --ranks OpenMP threads")
     p.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -258,7 +260,7 @@ def main(argv=None) -> int:
                 "perfect_energy": {"qc_sim": qc_perfect["energy"],
                                    "lammps": lmp_perfect["energy"]},
                 "repeats": repeats, "runs": []}
-        for cores in (1, args.ranks):
+        for cores in args.cores or (1, args.ranks):
             entry = measure(cells, cores, repeats, args.threads)
             entry["qc_sim"]["formation_energy"] = (entry["qc_sim"]["energy"]
                                                    - qc_perfect["energy"] + E0)
