@@ -36,7 +36,7 @@ def _layout(comm) -> dict:
     """Ranks, OpenMP threads per rank and the cores they ran on (those of rank 0's node:
     the union of its ranks' affinity masks), for the JSON; collective."""
     from qc_sim.backend import cpu
-    from qc_sim.parallel.mpi import node_masks
+    from qc_sim.backend.cpu import node_masks
 
     masks, _, _ = node_masks(comm, cpu.affinity())
     return {"ranks": comm.Get_size(), "threads_per_rank": cpu.get_num_threads(),

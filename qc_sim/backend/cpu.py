@@ -281,6 +281,21 @@ def thread_plan() -> ThreadPlan:
     return _plan
 
 
+def node_masks(comm, mask) -> tuple[list[frozenset], int, int]:
+    """Collective over ``comm``: the CPU affinity masks of the ranks on this rank's node
+    (an MPI shared-memory split of ``comm``), in node-rank order; this rank's index among
+    them; and the world rank of the node's first rank (the node's name in ``comm``)."""
+    from mpi4py import MPI
+
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        masks = [frozenset(m) for m in node.allgather(sorted(mask))]
+        lead = node.bcast(comm.Get_rank(), root=0)
+        return masks, node.Get_rank(), lead
+    finally:
+        node.Free()
+
+
 def configure_threads(comm=None) -> ThreadPlan:
     """Choose the default thread count of every rank of ``comm`` (collective): the cores of
     this rank's affinity mask shared among the ranks on its node whose masks overlap it (all
@@ -291,14 +306,12 @@ def configure_threads(comm=None) -> ThreadPlan:
     if comm is None or comm.Get_size() == 1:
         _plan = _serial_plan()
     else:
-        from qc_sim.parallel.mpi import allgather, node_masks
-
         mask = affinity()
         masks, _, lead = node_masks(comm, mask)
         env = env_threads()
         me = RankThreads(socket.gethostname(), lead, len(masks), len(frozenset().union(*masks)),
                          env or default_threads(mask, masks))
-        _plan = ThreadPlan(tuple(allgather(comm, me)), comm.Get_rank(),
+        _plan = ThreadPlan(tuple(comm.allgather(me)), comm.Get_rank(),
                            "OMP_NUM_THREADS" if env else "default")
     if _runtime.cache_info().currsize and _plan.source != "OMP_NUM_THREADS":
         _runtime().omp_set_num_threads(ctypes.c_int(_plan.threads))

@@ -180,18 +180,3 @@ def gather_rows(comm, ids, rows, n: int, root: int | None = None):
 def broadcast(comm, obj):
     """Rank 0's ``obj`` on every rank (``obj`` itself without a communicator)."""
     return obj if comm is None else comm.bcast(obj, root=0)
-
-
-def node_masks(comm, mask) -> tuple[list[frozenset], int, int]:
-    """Collective over ``comm``: the CPU affinity masks of the ranks on this rank's node
-    (an MPI shared-memory split of ``comm``), in node-rank order; this rank's index among
-    them; and the world rank of the node's first rank (the node's name in ``comm``)."""
-    from mpi4py import MPI
-
-    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
-    try:
-        masks = [frozenset(m) for m in node.allgather(sorted(mask))]
-        lead = node.bcast(comm.Get_rank(), root=0)
-        return masks, node.Get_rank(), lead
-    finally:
-        node.Free()
