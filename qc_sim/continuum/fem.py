@@ -16,13 +16,15 @@ import numpy as np
 
 
 def element_terms(mesh, material, x, period=None, energy_weights=None, force_weights=None,
-                  active=None, device=None):
+                  active=None, device=None, scatter=False):
     """The elements' energy ``sum_e w_e V_e W(F_e)`` and node forces
     ``-sum_e u_e V_e P_e grad N`` (nn, d) at node positions ``x``; w and u default to 1,
     ``active`` (mask) restricts both sums to some elements (the others are not evaluated).
     A material with per-element laws (``element_delta(F, elements)``, e.g.
     :class:`~qc_sim.continuum.cauchy_born.MixedCauchyBorn`) gives the energy counted from its
-    reference, ``sum_e w_e V_e (W(F_e) - W(F0))``."""
+    reference, ``sum_e w_e V_e (W(F_e) - W(F0))``. ``scatter``: the active elements' forces
+    are added to their nodes directly (in element order) instead of through the mesh's
+    node-to-element map, the quicker way for a few elements among many."""
     index = np.arange(len(mesh.elements))
     if active is not None:
         index = index[active]
@@ -40,6 +42,10 @@ def element_terms(mesh, material, x, period=None, energy_weights=None, force_wei
     we = 1.0 if energy_weights is None else energy_weights
     wf = 1.0 if force_weights is None else force_weights
     forces = -np.einsum("e,edf,eaf->ead", volumes * wf, P, grads)
+    if active is not None and scatter:
+        out = np.zeros((mesh.n_nodes, mesh.dim))
+        np.add.at(out, mesh.elements[index].reshape(-1), forces.reshape(-1, mesh.dim))
+        return float((volumes * we) @ W), out
     if active is not None:
         full = np.zeros((len(mesh.elements), mesh.dim + 1, mesh.dim))
         full[active] = forces

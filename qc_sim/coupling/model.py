@@ -169,7 +169,7 @@ class CoupledModel(NodeDofs):
             e, f = element_terms(g.mesh, self.continuum, y,
                                  energy_weights=1.0 - g.element_beta[full],
                                  force_weights=(1.0 - g.element_beta[full]) if weighted_forces
-                                 else None, active=full, device=self.device)
+                                 else None, active=full, device=self.device, scatter=True)
             if self.continuum.linear.any():
                 e_t, f_t = self._taylor_terms(y)
                 e, f = e + e_t, f + f_t
