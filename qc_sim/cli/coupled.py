@@ -32,11 +32,28 @@ def _model(path, backend, check, case=None):
         from qc_sim.cli.indent import indent_model
 
         return case, indent_model(case, potential, device).model, None
+    if case.wave is not None:  # the slab periodic across the packet, as run_wave builds it
+        return case, wave_model(case, potential, device)[0], None
     if case.coupling.defect in ("lomer_dipole", "edge_dipole"):
         dipole = dipole_model(case, potential, device)
         return case, dipole.model, dipole
     model, vacancy = build_coupled(case, potential, device, check=check)
     return case, model, vacancy
+
+
+def wave_model(case, potential, device):
+    """(the bgfc model, the core's x) of a wave-packet case: the slab periodic along y, the
+    core a band about the middle (:func:`~qc_sim.coupling.wave.wave_slab`), patch-tested."""
+    from qc_sim.coupling.wave import wave_slab
+    from qc_sim.errors import InputError
+    from qc_sim.geometry import triangular
+
+    lat, c = case.lattice, case.coupling
+    try:
+        return wave_slab(triangular(lat.a), lat.repeats, potential, lat.species[0],
+                         c.core_radius * lat.a, c.width * lat.a, device)
+    except ValueError as exc:
+        raise InputError(f"{case.path}: [coupling] {exc}") from None
 
 
 def run_wave(case, backend=None, out=sys.stdout, comm=None) -> int:
@@ -47,15 +64,12 @@ def run_wave(case, backend=None, out=sys.stdout, comm=None) -> int:
 
     from qc_sim.backend import get_device
     from qc_sim.cases.build import build_potential
-    from qc_sim.coupling.wave import reflected_fraction, wave_slab
-    from qc_sim.geometry import triangular
+    from qc_sim.coupling.wave import reflected_fraction
 
     lat, c, w = case.lattice, case.coupling, case.wave
     device = get_device(backend or case.run.backend)
     potential = build_potential(case)
-    lattice = triangular(lat.a)
-    model, centre = wave_slab(lattice, lat.repeats, potential, lat.species[0],
-                              c.core_radius * lat.a, c.width * lat.a, device)
+    model, centre = wave_model(case, potential, device)
     g = model.geometry
     ranks = 1 if comm is None else comm.Get_size()
     runner = None

@@ -59,8 +59,11 @@ def _parser() -> argparse.ArgumentParser:
                    "gsd when it names no H5MD one")
     m.add_argument("-o", "--output", help="one merged file instead (GSD for a .gsd name, else "
                    "H5MD; default: the files the case names)")
-    v = sub.add_parser("validate", help="check a case file without running it")
+    v = sub.add_parser("validate", help="check a case file without running it: every check "
+                       "run makes before its first step (for a coupled case the model built "
+                       "and its patch test)")
     v.add_argument("case")
+    v.add_argument("--backend", choices=("auto", "gpu", "cpu", "numpy"), default=None)
     sub.add_parser("info", help="version, backends, device, compiler")
     pr = sub.add_parser("properties", help="lattice constant, elastic constants, surface and "
                         "stacking-fault energies, vacancy formation and migration of a potential")
@@ -125,34 +128,9 @@ def _main(argv=None) -> int:
 
             return run_patch_test(args)
         if args.command == "validate":
-            from qc_sim.cases.build import build_potential
-            from qc_sim.cases.schema import load_case
+            from qc_sim.cli.validate import validate_case
 
-            case = load_case(args.case)
-            if case.region is not None:  # checked completely by load_case
-                print(f"{case.path}: valid")
-                return 0
-            potential = build_potential(case)  # reads and checks the potential file too
-            if case.wave is not None:
-                pass  # its room is checked with the case (cases.checks._check_wave)
-            elif case.indent is not None:
-                from qc_sim.cases.checks import check_indent_room
-
-                check_indent_room(case, potential.cutoff)
-            elif case.crack is not None:
-                from qc_sim.cases.checks import check_crack_room
-
-                check_crack_room(case, potential.cutoff)
-            elif case.coupling is not None and case.coupling.defect.endswith("_dipole"):
-                from qc_sim.cases.checks import check_dipole_room
-
-                check_dipole_room(case, potential.cutoff)
-            elif case.coupling is not None:
-                from qc_sim.cases.checks import check_coupled_room
-
-                check_coupled_room(case, reach=2 * potential.cutoff)
-            print(f"{case.path}: valid")
-            return 0
+            return validate_case(args.case, args.backend)
         if args.command == "properties":
             from qc_sim.cli.properties import run_properties
 

@@ -47,6 +47,23 @@ class Dipole:
     line_length: float
 
 
+def check_cut_in_core(cut, centres, core_radius: float, axes=None) -> None:
+    """The removed sites ``cut`` (k, d) of a dipole's band must lie in its atomistic core (the
+    union of the discs or cylinders of ``core_radius`` Å about ``centres``): the field's jump
+    of b across the cut is carried by the atoms only. A ValueError saying how far the band
+    reaches otherwise (build_geometry's own check says only that a vacancy lies outside)."""
+    from qc_sim.coupling.geometry import core_distance
+
+    if len(cut) == 0:
+        return
+    reach = float(np.max(core_distance(cut, centres, 0.0, axes)))
+    if reach >= core_radius:
+        raise ValueError(f"the dipole's cut band (the {len(cut)} removed sites between its "
+                         f"cores) reaches {reach:.4g} Å from the nearer core, beyond the core "
+                         f"radius {core_radius:.4g} Å: enlarge core_radius or bring the glide "
+                         "planes closer (dipole_planes)")
+
+
 def build_lomer_dipole(lattice, repeats, potential, species: str, elastic, planes: int,
                        core_radius: float, width: float, method="bgfc", rate=0.5,
                        device=None) -> "Dipole":
@@ -69,6 +86,7 @@ def build_lomer_dipole(lattice, repeats, potential, species: str, elastic, plane
     cut = all_sites[dipole.cut_sites(all_sites)]
     reach = (2 if method == "bqcf" else 1) * potential.cutoff
     centres = np.array([[*upper, 0.0], [*lower, 0.0]])
+    check_cut_in_core(cut, centres, core_radius, axes=(True, True, False))
     geometry = build_geometry(turned, np.zeros(3), hi, centres, core_radius, width,
                               reach=reach, rate=rate, periodic=(False, False, True),
                               vacancies=cut)
@@ -96,6 +114,7 @@ def build_edge_dipole(lattice, repeats, potential, species: str, rows: int,
     all_sites = sites_in_box(lattice, np.zeros(2), hi)[0]
     cut = all_sites[dipole.cut_sites(all_sites)]
     reach = (2 if method == "bqcf" else 1) * potential.cutoff
+    check_cut_in_core(cut, dipole.cores, core_radius)
     geometry = build_geometry(lattice, np.zeros(2), hi, dipole.cores, core_radius, width,
                               reach=reach, rate=rate, vacancies=cut)
     model = CoupledModel(geometry, potential, species, method, device=device, check=True)
