@@ -43,7 +43,7 @@ SHOWCASES = {
         "case": "ar_edge_dipole.toml", "gsd": "ar_edge_dipole.gsd", "species": "Ar",
         "small": (("repeats = [120, 70, 1]", "repeats = [60, 36, 1]"),
                   ("dipole_planes = 12 ", "dipole_planes = 6 "),
-                  ("core_radius = 6.0 ", "core_radius = 4.0 ")),
+                  ("core_radius = 8.0 ", "core_radius = 4.0 ")),
         "nearest": 3.784884432091966, "cutoff": 1.2, "perfect": 6, "line": "edge dipole energy"},
     "crack": {
         "case": "cu_crack.toml", "gsd": "cu_crack.gsd", "species": "Cu",
