@@ -5,11 +5,13 @@ solver protocol, and the patch test that checks what each coupling promises.
     bgfc:  E = E_bqce(y) - <dE_bqce(y_F), y - y_F>, y_F = F X the far-field homogeneous state
     bqcf:  f_I = beta_I f_atom,I + (1 - beta_I) f_continuum,I   (no energy behind it)
 
-A model built with ``taylor_strain`` evaluates its far field by the second-order Taylor
-expansion of W about the far-field deformation (:class:`TaylorCauchyBorn`: one small product
-per element) and keeps the full lattice sum on the handshake's elements and on any element
-whose principal strain has exceeded ``taylor_strain`` (:meth:`CoupledModel.update_taylor`,
-called by :func:`~qc_sim.coupling.statics.relax` after each converged solve).
+A model built with ``taylor_strain`` evaluates its elements by the second-order Taylor
+expansion of W about the far-field deformation (:class:`TaylorCauchyBorn`, assembled once
+into a sparse stiffness: one product for all of them) and hands to the full lattice sum
+every element whose largest principal strain exceeds ``taylor_strain``, at the start of a
+solve and after each converged pass (:meth:`CoupledModel.update_taylor`, called by
+:func:`~qc_sim.coupling.statics.relax`); the handshake's elements included, where the
+strain is small (the patch test at the far field is exact either way).
 
 y are the node positions (the atoms of core and handshake are nodes), x(y) = Phi y the atom
 positions (padding atoms interpolated), and node forces gather the atoms' forces through
