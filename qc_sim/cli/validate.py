@@ -20,8 +20,10 @@ import sys
 import time
 
 
-def validate_case(path, backend=None, out=sys.stdout) -> int:
+def validate_case(path, backend=None, out=None) -> int:
     from qc_sim.cases.schema import load_case
+
+    out = sys.stdout if out is None else out  # at the call: capture may have replaced it
 
     start = time.perf_counter()
     case = load_case(path)
