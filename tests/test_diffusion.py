@@ -81,6 +81,67 @@ def test_series_are_converged_and_self_consistent():
     assert analytic.robin_uptake(1e-6, 1.0) == pytest.approx(3e-6, rel=1e-3)
 
 
+def _radial_residual(c, rho, tau, h=1e-4, k=1e-6):
+    """dc/dtau - (c'' + 2 c' / rho) at interior rho by central differences."""
+    dt = (c(rho, tau + k) - c(rho, tau - k)) / (2 * k)
+    cp, c0, cm = c(rho + h, tau), c(rho, tau), c(rho - h, tau)
+    return dt - ((cp - 2 * c0 + cm) / h**2 + (cp - cm) / (h * rho))
+
+
+@pytest.mark.parametrize("tau", [0.02, TAU])
+def test_series_solve_the_equation_with_their_boundary_conditions(tau):
+    """Each profile satisfies the spherical diffusion equation dc/dtau = c'' + 2c'/rho inside
+    (central differences, to 1e-6 of dc/dtau; reached 4e-8) and its own surface condition:
+    c(1) = 1 (eq. 6.18); c'(1) = L (1 - c(1)) (eq. 6.39); c'(1) = 1 (the flux solution), and
+    the flux solution's surface value is flux_surface_concentration. Robin's roots for L = 1
+    are (n - 1/2) pi exactly (beta cot beta = 0), the flux roots those of tan = identity."""
+    rho = np.array([0.13, 0.5, 0.77, 0.95])
+    L = 2.5
+    profiles = {"dirichlet": analytic.dirichlet_concentration,
+                "robin": lambda r, t: analytic.robin_concentration(r, t, L),
+                "flux": analytic.flux_concentration}
+    for name, c in profiles.items():
+        scale = np.abs((c(rho, tau + 1e-6) - c(rho, tau - 1e-6)) / 2e-6).max()
+        assert np.abs(_radial_residual(c, rho, tau)).max() < 1e-6 * max(scale, 1.0), name
+    h = 1e-6
+
+    def slope_at_surface(c):  # one-sided, second order
+        return float((3 * c(1.0, tau) - 4 * c(1 - h, tau) + c(1 - 2 * h, tau))[0] / (2 * h))
+
+    assert analytic.dirichlet_concentration(1.0, tau)[0] == pytest.approx(1.0, abs=1e-13)
+    robin = profiles["robin"]
+    assert slope_at_surface(robin) == pytest.approx(L * (1 - robin(1.0, tau)[0]), abs=1e-5)
+    assert slope_at_surface(analytic.flux_concentration) == pytest.approx(1.0, abs=1e-5)
+    assert analytic.flux_surface_concentration(tau) == pytest.approx(
+        analytic.flux_concentration(1.0, tau)[0], abs=1e-13)
+    n = np.arange(1, 21)
+    assert np.allclose(analytic.robin_roots(1.0, 20), (n - 0.5) * np.pi, rtol=1e-15, atol=0)
+    lam = analytic.flux_roots(20)
+    assert np.all((lam > n * np.pi) & (lam < (n + 0.5) * np.pi))
+    assert np.abs(np.sin(lam) - lam * np.cos(lam)).max() < 1e-12 * lam.max()
+
+
+def test_series_at_and_before_the_start():
+    """At tau <= 0 every solution is its initial state: nothing taken up, the interior at c0
+    (and the constant-concentration surface already at c_eq); the galvanostatic uptake is
+    3 tau L_flux; the series length at tau = 0.1 is the module docstring's 8 terms."""
+    for tau in (0.0, -1.0):
+        assert analytic.dirichlet_uptake(tau) == 0.0
+        assert analytic.robin_uptake(tau, 2.0) == 0.0
+        assert analytic.flux_surface_concentration(tau) == 0.0
+        assert analytic.reduction_error_asymptotic(tau, 10.0) == 0.0
+        assert np.array_equal(analytic.dirichlet_concentration([0.5, 1.0], tau), [0.0, 1.0])
+        assert np.array_equal(analytic.robin_concentration([0.5, 1.0], tau, 2.0), [0.0, 0.0])
+        assert np.array_equal(analytic.flux_concentration([0.5, 1.0], tau), [0.0, 0.0])
+        assert analytic.n_terms(tau) == 1
+    assert analytic.robin_uptake(TAU, 0.0) == 0.0  # no reaction: nothing enters
+    with pytest.raises(ValueError, match="L > 0"):
+        analytic.robin_roots(0.0, 3)
+    assert analytic.flux_uptake(0.25, 0.4) == pytest.approx(0.3, rel=1e-15)
+    assert analytic.n_terms(0.1) == 8 and analytic.n_terms(0.1, tol=1e-30) == 11
+    assert analytic.dirichlet_concentration(0.5, TAU).dtype == np.float64
+
+
 # -- the radial finite volumes -----------------------------------------------------------
 
 @pytest.mark.parametrize("model, reference", [
