@@ -134,18 +134,21 @@ class _Lines:
 
     def floats(self, count, what) -> np.ndarray:
         start = self.k
-        words, got = [], 0
-        while got < count:  # the fast path: the words converted at once
-            line, _ = self.next_line(f"{count} values of {what} (got {got})")
-            words.extend(line[: count - got])
-            got = len(words)
-        try:
-            out = np.array(words, dtype=float)
-            if np.all(np.isfinite(out)):
-                return out
-        except ValueError:  # Fortran's D exponents, or a bad word: the careful path
-            pass
-        self.k = start
+        words, lines, k = [], self.lines, self.k
+        while len(words) < count and k < len(lines):  # the fast path: one conversion
+            line = lines[k]
+            k += 1
+            if "#" in line:
+                line = line.split("#", 1)[0]
+            words.extend(line.split()[: count - len(words)])
+        if len(words) == count:
+            try:
+                out = np.array(words, dtype=float)
+                if np.all(np.isfinite(out)):
+                    self.k = k
+                    return out
+            except ValueError:  # Fortran's D exponents, or a bad word: the careful path
+                pass
         out = np.empty(count)
         got = 0
         while got < count:
