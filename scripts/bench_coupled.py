@@ -17,7 +17,7 @@ Past the largest atomistic size the atomistic costs are extrapolated from the me
 evaluation count with size, and labelled so. Prints one JSON object.
 
     python scripts/bench_coupled.py [--cells 14 24 30 64 136 292] [--atomistic-max 64]
-                                    [--lammps-max 64] [--threads 1]
+                                    [--lammps-max 64] [--threads 1] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -147,6 +147,21 @@ def _child(kind, threads, *args):
     return result
 
 
+def _medians(runs, keys, time_key):
+    """One record per configuration (``keys``): the run of median ``time_key`` (the lower
+    of the middle two for an even count), with ``runs_s``: every run's time, in order."""
+    groups = {}
+    for r in runs:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    out = []
+    for group in groups.values():
+        ordered = sorted(group, key=lambda r: r[time_key])
+        chosen = dict(ordered[(len(ordered) - 1) // 2])
+        chosen["runs_s"] = [r[time_key] for r in group]
+        out.append(chosen)
+    return out
+
+
 def _extrapolate(measured: dict, sites: int, key_s: str, key_n: str, atoms_of) -> dict:
     """Cost at ``sites`` from the largest measured run's seconds per atom-evaluation and the
     measured growth of the evaluations with size (the log-log slope of the two largest)."""
@@ -175,6 +190,10 @@ def main(argv=None) -> int:
     p.add_argument("--rate", type=float, default=1.0, help="mesh coarsening rate")
     p.add_argument("--margin", type=float, default=0.5,
                    help="fine zone beyond the handshake, lattice constants")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="rounds of every configuration (alternating), medians reported")
+    p.add_argument("--repeat-max", type=int, default=64,
+                   help="largest size repeated (larger ones run once)")
     p.add_argument("--plain-max", type=int, default=136,
                    help="largest size of the unpreconditioned comparison")
     p.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
@@ -202,6 +221,7 @@ def main(argv=None) -> int:
 
     out = {"benchmark": "coupled_vs_atomistic_vacancy", "commit": commit(),
            "machine": machine(), "fmax": FMAX, "threads": args.threads,
+           "repeats": args.repeats, "repeat_max_cells": args.repeat_max,
            "core_radius_a": args.core, "width_a": args.width, "taylor_strain": args.taylor,
            "rate": args.rate, "fine_margin_a": args.margin,
            "note": ("every figure the wall time of one fresh process (start-up, imports, "
@@ -211,26 +231,37 @@ def main(argv=None) -> int:
                     "cores"),
            "atomistic": [], "lammps": [], "coupled": [], "runs": []}
     for n in args.cells:
-        for method, pre in (("bgfc", True), ("bgfc", False), ("bqcf", True), ("bqcf", False)):
-            if not pre and n > args.plain_max:
-                continue
-            r = _child("coupled", args.threads, n, method, int(pre), args.core, args.width,
-                       args.taylor, args.rate, args.margin)
-            r["coupled_s"] = r["process_s"]  # like LAMMPS's and qc-sim atoms': the process
-            out["coupled"].append(r)
-            print(json.dumps({k: r[k] for k in ("sites", "method", "preconditioned",
-                                                "coupled_s", "evaluations")}),
-                  file=sys.stderr)
-        if n <= args.atomistic_max:
-            r = one_atomistic(n, args.threads)
-            out["atomistic"].append(r)
-            print(json.dumps(r), file=sys.stderr)
-        if n <= args.lammps_max:
-            for ranks in args.lammps_ranks:
-                r = _child("lammps", 1, n, ranks)
-                out["lammps"].append(r)
-                print(json.dumps({k: r[k] for k in ("sites", "ranks", "seconds",
-                                                    "evaluations")}), file=sys.stderr)
+        repeats = args.repeats if n <= args.repeat_max else 1
+        for rep in range(repeats):  # every configuration once per round: alternating
+            for method, pre in (("bgfc", True), ("bgfc", False), ("bqcf", True),
+                                ("bqcf", False)):
+                if not pre and n > args.plain_max:
+                    continue
+                r = _child("coupled", args.threads, n, method, int(pre), args.core,
+                           args.width, args.taylor, args.rate, args.margin)
+                r["coupled_s"] = r["process_s"]  # like LAMMPS's and qc-sim atoms': a process
+                r["repeat"] = rep
+                out["coupled"].append(r)
+                print(json.dumps({k: r[k] for k in ("sites", "method", "preconditioned",
+                                                    "coupled_s", "evaluations")}),
+                      file=sys.stderr)
+            if n <= args.atomistic_max:
+                r = one_atomistic(n, args.threads)
+                r["repeat"] = rep
+                out["atomistic"].append(r)
+                print(json.dumps(r), file=sys.stderr)
+            if n <= args.lammps_max:
+                for ranks in args.lammps_ranks:
+                    r = _child("lammps", 1, n, ranks)
+                    r["repeat"] = rep
+                    out["lammps"].append(r)
+                    print(json.dumps({k: r[k] for k in ("sites", "ranks", "seconds",
+                                                        "evaluations")}), file=sys.stderr)
+    # the rows use each configuration's median run (its whole record); every run is kept
+    out["coupled"] = _medians(out["coupled"], ("sites", "method", "preconditioned"),
+                              "coupled_s")
+    out["atomistic"] = _medians(out["atomistic"], ("sites",), "seconds")
+    out["lammps"] = _medians(out["lammps"], ("sites", "ranks"), "seconds")
     qc = {r["sites"]: r for r in out["atomistic"]}
     lmp = {ranks: {r["sites"]: r for r in out["lammps"] if r["ranks"] == ranks}
            for ranks in args.lammps_ranks}
