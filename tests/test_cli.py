@@ -416,3 +416,29 @@ def test_properties_of_a_potential_without_a_stable_lattice(tmp_path):
     out = qc_sim("properties", path, "--element", "Rp")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "no stable fcc lattice for Rp" in out.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_run_cases_runs_every_shipped_case_to_its_end(tmp_path):
+    """scripts/run_cases.py (issue 21): every shipped case run to its end (the crack and the
+    indentation at its fitted settings, as recorded in its JSON), each with exit status 0 and
+    its headline figure; about 40 minutes on a loaded 2-core machine."""
+    import json
+
+    result = tmp_path / "run_cases.json"
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_cases.py"), "--fit",
+                          "--out", str(result), "--workdir", str(tmp_path / "work")],
+                         capture_output=True, text=True, timeout=4 * 3600)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(result.read_text())
+    assert [c["case"] for c in data["cases"]] and len(data["cases"]) == len(CASES)
+    for entry in data["cases"]:
+        assert entry["exit_status"] == 0 and entry["figures"], entry
+        assert entry["wall_s"] > 0 and entry["peak_rss_MB"] > 0
+        assert f"] {Path(entry['case']).name}: exit 0" in out.stderr
+    figures = {Path(c["case"]).name: c["figures"] for c in data["cases"]}
+    assert figures["cu_crack.toml"]["event"] in ("cleavage", "emission")
+    assert abs(figures["cu_vacancy_coupled.toml"]["error_eV"]) < 1e-4
+    assert "dipole_energy_eV" in figures["al_lomer_dipole.toml"]
+    assert abs(figures["ar_edge_dipole.toml"]["error_eV"]) < 0.05
+    assert 0 < figures["ar_wave_packet.toml"]["reflected_fraction"] < 1
