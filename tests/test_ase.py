@@ -68,12 +68,49 @@ def test_agrees_with_ase_eam_calculator_on_a_setfl_file(cu_atoms, lammps_potenti
     assert np.abs(ours.get_forces() - theirs.get_forces()).max() < 1e-8
 
 
-def test_pair_spec_and_open_boundaries():
+def _lj_direct(x, epsilon, sigma, cutoff, shift=False):
+    """Energy, per-atom energies and forces of an open cluster, pair by pair (i < j) with
+    the pair energy 4 eps ((s/r)^12 - (s/r)^6) cut at ``cutoff`` (less its value there when
+    ``shift``): an evaluation written here, independent of qc-sim's neighbour lists."""
+    i, j = np.triu_indices(len(x), k=1)
+    d = x[i] - x[j]
+    r = np.linalg.norm(d, axis=1)
+    keep = r < cutoff
+    i, j, d, r = i[keep], j[keep], d[keep], r[keep]
+    sr6 = (sigma / r) ** 6
+    e = 4 * epsilon * (sr6 * sr6 - sr6)
+    if shift:
+        e -= 4 * epsilon * ((sigma / cutoff) ** 12 - (sigma / cutoff) ** 6)
+    g = 24 * epsilon * (2 * sr6 * sr6 - sr6) / r**2  # -dphi/dr / r
+    f = np.zeros_like(x)
+    np.add.at(f, i, g[:, None] * d)
+    np.add.at(f, j, -g[:, None] * d)
+    sites = np.zeros(len(x))
+    np.add.at(sites, i, 0.5 * e)
+    np.add.at(sites, j, 0.5 * e)
+    return e.sum(), sites, f
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+@pytest.mark.parametrize("shift", [False, True])
+def test_pair_spec_and_open_boundaries(backend, shift):
+    """A rattled open LJ cluster given as a spec: energy, per-atom energies and forces equal
+    the direct pair sum to round-off (1e-12 relative; a swapped sigma and epsilon, an ignored
+    cutoff or a missing shift would differ by far more), and the forces sum to zero."""
     from ase.cluster import Octahedron
 
     cluster = Octahedron("Ar", 4, latticeconstant=5.26)
-    cluster.calc = Calculator(potential={"style": "lj", "epsilon": 0.0104, "sigma": 3.4,
-                                         "cutoff": 8.5}, backend="cpu")
+    cluster.rattle(stdev=0.1, seed=5)
+    spec = {"style": "lj", "epsilon": 0.0104, "sigma": 3.4, "cutoff": 8.5}
+    if shift:
+        spec["shift"] = True
+    cluster.calc = Calculator(potential=spec, backend=backend)
     f = cluster.get_forces()
     assert np.abs(f.sum(axis=0)).max() < 1e-12
-    assert cluster.get_potential_energy() < 0
+    e, sites, f_ref = _lj_direct(cluster.positions, 0.0104, 3.4, 8.5, shift)
+    assert cluster.get_potential_energy() == pytest.approx(e, rel=1e-12)
+    assert np.abs(cluster.get_potential_energies() - sites).max() < 1e-12 * abs(e)
+    assert np.abs(f - f_ref).max() < 1e-12 * np.abs(f_ref).max()
+    pairs = np.triu_indices(len(cluster), k=1)
+    r = np.linalg.norm(cluster.positions[pairs[0]] - cluster.positions[pairs[1]], axis=1)
+    assert (r > 8.5).any() and (r < 8.5).any()  # the cutoff excludes some pairs

@@ -65,12 +65,10 @@ def test_an_exception_on_one_rank_of_four_ends_the_job_with_its_message(mpiexec,
         "        raise ValueError('the forces on rank 2 are not finite')\n"
         "    comm.Barrier()  # without the guard the other ranks wait here for ever\n"
         "guarded(work)\n")
-    start = time.perf_counter()
+    # a hang in the barrier ends in subprocess.TimeoutExpired, which fails the test: no clock
     out = launch(mpiexec, 4, sys.executable, script, timeout=60)
-    elapsed = time.perf_counter() - start
     assert out.returncode != 0
     assert "qc-sim: rank 2 of 4: ValueError: the forces on rank 2 are not finite" in out.stderr
-    assert elapsed < 30, elapsed  # promptly: the barrier would otherwise hang to the timeout
 
 
 def test_subcommands_that_run_on_one_rank_refuse_several_with_one_line(mpiexec):
