@@ -3,6 +3,7 @@ stopped by SIGTERM, a run killed with SIGKILL while writing, and damaged checkpo
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -98,18 +99,38 @@ def test_sigterm_writes_a_checkpoint_and_the_run_resumes(tmp_path):
     assert read_checkpoint(tmp_path / "run.h5").step == cp.step + 10
 
 
+def _kill_inside_a_write(folder, case, tries=10):
+    """SIGKILL a run that checkpoints every step the moment its temporary checkpoint file
+    (``.run.h5.tmpPID``, written aside and renamed into place) is seen, after two rotations;
+    the kill landed inside a write when that file is still there once the process is dead.
+    A kill that came just after the rename is tried again on a fresh run."""
+    for _ in range(tries):
+        for stale in folder.glob("*run.h5*"):
+            stale.unlink()
+        proc = subprocess.Popen([sys.executable, "-m", "qc_sim.cli.main", "run", str(case)],
+                                cwd=folder, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        tmp = f".run.h5.tmp{proc.pid}"
+        try:
+            deadline = time.time() + 120
+            while not (folder / "run.h5.2").exists() and time.time() < deadline:
+                time.sleep(0.01)
+            while time.time() < deadline and tmp not in os.listdir(folder):
+                pass
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        if (folder / tmp).exists():
+            return folder / tmp
+    pytest.fail(f"no SIGKILL of {tries} landed while a checkpoint was being written")
+
+
 def test_sigkill_while_writing_leaves_a_good_checkpoint_that_resumes_bitwise(tmp_path):
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     killed.mkdir(), whole.mkdir()
     case = write_case(killed, steps=10_000_000, every=1)  # a checkpoint every step
-    proc = subprocess.Popen([sys.executable, "-m", "qc_sim.cli.main", "run", str(case)],
-                            cwd=killed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (killed / "run.h5.2").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.37)  # somewhere in the middle of the write-rename cycle
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    torn = _kill_inside_a_write(killed, case)
+    assert torn.exists()  # the process died with a checkpoint half written or not yet renamed
     cp = read_checkpoint(killed / "run.h5")  # intact: written aside, renamed into place
     out = qc_sim("restart", "run.h5", "--steps", "6", cwd=killed)
     assert out.returncode == 0, out.stderr
