@@ -49,6 +49,16 @@ def lammps_potentials() -> Path:
 
 
 @pytest.fixture(scope="session")
+def meshio():
+    """meshio, the reader the XDMF and VTU meshes are checked with."""
+    try:
+        import meshio
+    except ImportError as exc:
+        require("meshio", exc)
+    return meshio
+
+
+@pytest.fixture(scope="session")
 def mdanalysis():
     """MDAnalysis, the reader the H5MD files are checked with."""
     try:

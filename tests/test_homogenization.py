@@ -82,8 +82,7 @@ def test_voxel_laminate_is_arithmetic_along_and_harmonic_across(shape, solver):
 
 
 @pytest.mark.parametrize("d", [2, 3])
-def test_mesh_laminate_exact_and_read_back_through_meshio(d, tmp_path):
-    meshio = pytest.importorskip("meshio")
+def test_mesh_laminate_exact_and_read_back_through_meshio(d, tmp_path, meshio):
     n = len(LAYERS)
     points, simplices = box_cells(n, d)
     mesh = periodic_mesh(points, simplices)
@@ -374,7 +373,7 @@ def test_bad_voxel_input_raises_input_error(tmp_path, make, values, message):
         run_homogenize(namespace(path, phase_values=values))
 
 
-def test_unreadable_and_non_periodic_files_raise_input_error(tmp_path):
+def test_unreadable_and_non_periodic_files_raise_input_error(tmp_path, meshio):
     from qc_sim.cli.homogenize import run_homogenize
 
     garbage = tmp_path / "garbage.npy"
@@ -387,7 +386,6 @@ def test_unreadable_and_non_periodic_files_raise_input_error(tmp_path):
     junk_mesh.write_text("<VTKFile>broken")
     with pytest.raises(InputError, match="cannot read the mesh"):
         run_homogenize(namespace(junk_mesh))
-    meshio = pytest.importorskip("meshio")
     # a box mesh whose upper x face was nudged: no partners on the opposite face
     points, simplices = box_cells(4, 2)
     points[np.isclose(points[:, 1], 1.0), 0] *= 0.9
