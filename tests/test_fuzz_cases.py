@@ -47,16 +47,21 @@ def to_toml(case) -> str:
                    for name, table in case.items())
 
 
-def malformed(rng) -> bytes:
+def malformed(rng) -> tuple[bytes, str | None]:
+    """A malformed variant of BASE and the words its one error line must hold: ``[section.key]``
+    of the key that was broken, or ``unknown key 'name'`` (None for bytes that are no TOML)."""
     case = copy.deepcopy(BASE)
+    key = None
     kind = rng.integers(11)
     sec = list(case)[rng.integers(len(case))]
     if kind == 0:  # unknown key or section
         name = "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz_"), 8))
         if rng.random() < 0.5:
             case[name] = {"x": 1}
+            key = f"unknown key '{name}'"
         else:
             case[sec][name] = 1
+            key = f"[{sec}] unknown key '{name}'"
     elif kind == 1:  # wrong type
         s, k = [(s, k) for s in case for k in case[s]][rng.integers(16)]
         current = case[s][k]
@@ -65,67 +70,89 @@ def malformed(rng) -> bytes:
                                                           and type(v) is int)
                  and not (isinstance(current, list) and isinstance(v, list))]
         case[s][k] = wrong[rng.integers(len(wrong))]
+        key = f"[{s}.{k}]"
     elif kind == 2:  # zero or negative size
         s, k = POSITIVE[rng.integers(len(POSITIVE))]
         case[s][k] = [0.0, -1.0, -1e-300][rng.integers(3)]
+        key = f"[{s}.{k}]"
     elif kind == 3:
         s, k = NON_NEGATIVE[rng.integers(len(NON_NEGATIVE))]
         case[s][k] = -int(rng.integers(1, 10**6)) if k != "temperature" else -1.0
+        key = f"[{s}.{k}]"
     elif kind == 4:  # huge numbers
         choice = rng.integers(3)
         if choice == 0:
             case["lattice"]["repeats"] = [10**6, 10**6, 10**6]
+            key = "[lattice.repeats]"
         elif choice == 1:
             case["dynamics"]["steps"] = 2**70
+            key = "[dynamics.steps]"
         else:
             case["lattice"]["a"] = float(rng.choice([np.inf, -np.inf, np.nan]))
+            key = "[lattice.a]"
     elif kind == 5:  # non-finite physics
         s, k = POSITIVE[rng.integers(len(POSITIVE))]
         case[s][k] = float(rng.choice([np.inf, np.nan]))
+        key = f"[{s}.{k}]"
     elif kind == 6:  # garbage bytes
-        return bytes(rng.integers(0, 256, int(rng.integers(1, 400)), dtype=np.uint8)) + b"\xff"
+        return bytes(rng.integers(0, 256, int(rng.integers(1, 400)), dtype=np.uint8)) + b"\xff", None
     elif kind == 7:  # broken syntax
         text = to_toml(case)
         cut = int(rng.integers(1, len(text)))
         return (text[:cut] + rng.choice(["[[[", "= =", "\"unterminated", "[lattice\n", "a = ]"])
-                ).encode()
+                ).encode(), None
     elif kind == 8:  # a choice that is not offered
         s, k = CHOICE[rng.integers(len(CHOICE))]
         case[s][k] = "".join(rng.choice(list("xyzqw"), 5))
+        key = f"[{s}.{k}]"
     elif kind == 9:  # wrong list lengths
         if rng.random() < 0.5:
             case["lattice"]["repeats"] = [3] * int(rng.choice([0, 1, 2, 4]))
+            key = "[lattice.repeats]"
         else:
             case["lattice"]["orientation"] = [[1, 0, 0], [0, 1, 0]]
+            key = "[lattice.orientation]"
     else:  # a missing key that is needed: an eam potential without its file
         case["potential"] = {"style": "eam"}
         case["lattice"]["species"] = ["Cu"]
-    return to_toml(case).encode()
+        key = "[potential.file]"
+    return to_toml(case).encode(), key
 
 
-def refused(path, capsys):
-    """``validate`` and ``run`` of ``path`` end with status 2 and one line naming it."""
+def refused(path, capsys, key=None):
+    """``validate`` and ``run`` of ``path`` end with status 2 and one line naming it (and
+    ``key``, naming the key that was broken, where given)."""
     for command in ("validate", "run"):
         status = main([command, str(path)])
         err = capsys.readouterr().err
         lines = err.strip().splitlines()
         assert status == 2, (path.read_bytes()[:300], command, err)
         assert len(lines) == 1 and str(path) in lines[0], (path.read_bytes()[:300], err)
+        if key is not None:
+            assert key in lines[0], (key, err)
+
+
+def test_the_fuzz_base_is_a_valid_case(tmp_path, capsys):
+    """So each malformed variant fails for what was broken, not for the base."""
+    path = tmp_path / "base.toml"
+    path.write_text(to_toml(BASE))
+    assert main(["validate", str(path)]) == 0, capsys.readouterr().err
 
 
 def test_a_thousand_malformed_cases_end_in_one_line_with_status_2(tmp_path, capsys):
     rng = np.random.default_rng(2026)
     for k in range(1000):
         path = tmp_path / f"case{k}.toml"
-        path.write_bytes(malformed(rng))
-        refused(path, capsys)
+        text, key = malformed(rng)
+        path.write_bytes(text)
+        refused(path, capsys, key)
 
 
 def test_malformed_cases_through_the_command_line(tmp_path):
     rng = np.random.default_rng(7)
     for k in range(12):
         path = tmp_path / f"case{k}.toml"
-        path.write_bytes(malformed(rng))
+        path.write_bytes(malformed(rng)[0])
         out = subprocess.run([sys.executable, "-m", "qc_sim.cli.main", "run", str(path)],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
