@@ -98,8 +98,11 @@ def test_h5md_trajectory_and_thermo_csv(tmp_path):
     with open(tmp_path / "thermo.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [int(r["step"]) for r in rows] == [0, 10, 20, 30, 40]
-    e0 = float(rows[0]["etotal_eV"])
-    assert abs(float(rows[-1]["etotal_eV"]) - e0) < 1e-4 * abs(e0)  # NVE
+    e0, ke0 = float(rows[0]["etotal_eV"]), float(rows[0]["ke_eV"])
+    drift = max(abs(float(r["etotal_eV"]) - e0) for r in rows)
+    print(f"NVE drift over 40 steps: {drift / ke0:.2e} of ke0, {drift / abs(e0):.2e} of e0")
+    # NVE, against the kinetic energy (the total is 44 times it): reached 8.55e-4
+    assert drift < 2e-3 * ke0
 
 
 def test_h5md_opens_in_mdanalysis_by_its_name(tmp_path, mdanalysis):
