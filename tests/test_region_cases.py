@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 REGION_CASES = sorted(c for c in (ROOT / "cases").glob("*.toml") if "[region]" in c.read_text())
 
 # the figure after 6 macro steps, from the run of the shipped case (CPU backend): a change
-# here means the model, its parameters or the integrator changed
+# here means the model, its parameters or the integrator changed. Pins, our own output; the
+# independent references are elsewhere: the Komarova cycle against an independent ODE solver
+# (tests/test_bone.py), diffusion_particle against Crank's series in the test below (its
+# radial grid is within 5.8e-5 of it at step 6), the porous particle against the plain
+# particle with its homogenised material set by hand (test_homogenised_microstructure_...)
 PINNED = {
     "bone_single_cell.toml": ("bone_mass", 6, 91.55644962, 1e-9),
     "bone_plate_2d.toml": ("compliance", 6, 197.27828467, 1e-8),
@@ -42,6 +46,13 @@ def test_every_region_case_runs_small_with_pinned_figure(case, tmp_path):
     key, step, value, tol = PINNED[case.name]
     row = next(r for r in rows if int(r["step"]) == step)
     assert float(row[key]) == pytest.approx(value, rel=tol)
+    if case.name == "diffusion_particle.toml":
+        # Crank (1975) eq. 6.41 at tau = D t / a^2, L = Da = alpha a / D = 100 (a = 5 µm,
+        # D = 0.01 µm^2/s, alpha = 0.2 µm/s): the pin lies 5.8e-5 from the series
+        from qc_sim.regions.diffusion_analytic import robin_uptake
+
+        tau = 0.01 * float(row["time"]) / 5.0**2
+        assert float(row[key]) == pytest.approx(robin_uptake(tau, 100.0), abs=1e-4)
 
 
 def test_single_cell_csv_columns_and_the_published_cycle(tmp_path):
@@ -101,6 +112,21 @@ def test_plate_writes_xdmf_density_maps_and_png_frames(tmp_path):
     density = elements["density"][0]
     assert density.shape == (200,) and np.all((density >= 0.01) & (density <= 1.74))
     assert nodes["displacement"].shape == (121, 2)
+    # the last frame's values are the state the checkpoint (step 4) holds: the cells'
+    # populations, the density rho_ref z / z_ref (0.8 z / 100, clamped), E = C rho^gamma
+    # (100 rho^2 MPa), the stimulus, strain energy and displacements, bit for bit
+    final = read_checkpoint(tmp_path / "bone_plate_2d.h5")
+    assert final.step == 4
+    cells_state = final.fields["cells"]
+    for k, name in enumerate(("osteoclasts", "osteoblasts", "bone_mass")):
+        assert np.array_equal(elements[name][0], cells_state[:, k]), name
+    assert np.allclose(density, np.clip(0.8 * cells_state[:, 2] / 100.0, 0.01, 1.74),
+                       rtol=1e-15, atol=0)
+    assert np.allclose(elements["young_modulus"][0], 100.0 * density**2, rtol=1e-14, atol=0)
+    for name in ("stimulus", "strain_energy_density"):
+        assert np.array_equal(elements[name][0], final.fields[name]), name
+    assert np.array_equal(nodes["displacement"], final.fields["displacement"])
+    assert np.abs(nodes["displacement"]).max() > 0  # a loaded plate: values to compare
     frames = sorted((tmp_path / "bone_plate_2d_frames").glob("*.png"))
     assert [f.name for f in frames] == ["density_000000.png", "density_000002.png",
                                         "density_000004.png"]
