@@ -121,6 +121,34 @@ def test_series_solve_the_equation_with_their_boundary_conditions(tau):
     assert np.abs(np.sin(lam) - lam * np.cos(lam)).max() < 1e-12 * lam.max()
 
 
+def test_series_honour_their_tolerance_and_small_reaction_numbers():
+    """A loose ``tol`` truncates every series (fewer terms: a different value) and its error
+    against the converged one stays below that tol; at L = 0.05 Robin's first root lies near
+    sqrt(3 L) (beta cot beta = 1 - L: beta^2 / 3 = L to first order), below 1, and every root
+    solves beta cos beta + (L - 1) sin beta = 0 inside its bracket ((n - 1) pi, n pi)."""
+    tau, loose = 0.002, 1e-3
+    series = {
+        "dirichlet_uptake": lambda tol: analytic.dirichlet_uptake(tau, tol),
+        "dirichlet_concentration": lambda tol: analytic.dirichlet_concentration(0.9, tau, tol)[0],
+        "robin_uptake": lambda tol: analytic.robin_uptake(tau, 2.0, tol),
+        "robin_concentration": lambda tol: analytic.robin_concentration(0.9, tau, 2.0, tol)[0],
+        "flux_concentration": lambda tol: analytic.flux_concentration(0.9, tau, tol)[0],
+        "flux_surface_concentration": lambda tol: analytic.flux_surface_concentration(tau, tol),
+        "reduction_error": lambda tol: analytic.reduction_error(tau, 2.0, tol),
+        "reduction_error_asymptotic":
+            lambda tol: analytic.reduction_error_asymptotic(tau, 2.0, tol) * 2.0 / 12.0,
+    }
+    for name, f in series.items():
+        exact, truncated = f(analytic.TOL), f(loose)
+        assert truncated != exact, name
+        assert abs(truncated - exact) < loose, name
+    L = 0.05
+    b = analytic.robin_roots(L, 6)
+    assert b[0] == pytest.approx(np.sqrt(3 * L), rel=0.02) and b[0] < 1.0
+    assert np.all((b > np.arange(6) * np.pi) & (b < np.arange(1, 7) * np.pi))
+    assert np.abs(b * np.cos(b) + (L - 1) * np.sin(b)).max() < 1e-13
+
+
 def test_series_at_and_before_the_start():
     """At tau <= 0 every solution is its initial state: nothing taken up, the interior at c0
     (and the constant-concentration surface already at c_eq); the galvanostatic uptake is
@@ -135,7 +163,7 @@ def test_series_at_and_before_the_start():
         assert np.array_equal(analytic.flux_concentration([0.5, 1.0], tau), [0.0, 0.0])
         assert analytic.n_terms(tau) == 1
     assert analytic.robin_uptake(TAU, 0.0) == 0.0  # no reaction: nothing enters
-    with pytest.raises(ValueError, match="L > 0"):
+    with pytest.raises(ValueError, match=r"^robin_roots needs L > 0$"):
         analytic.robin_roots(0.0, 3)
     assert analytic.flux_uptake(0.25, 0.4) == pytest.approx(0.3, rel=1e-15)
     assert analytic.n_terms(0.1) == 8 and analytic.n_terms(0.1, tol=1e-30) == 11
