@@ -32,19 +32,80 @@ def total_energy(system, state):
 
 
 def test_nve_energy_drift_500_atoms_10000_steps(lammps_potentials):
-    """Done-when line: relative drift < 1e-4 over 10,000 steps of 1 fs, 500 Cu atoms, 300 K."""
+    """Done-when line: drift over 10,000 steps of 1 fs, 500 Cu atoms, 300 K, below 1e-4 of
+    the total energy; bounded here by 5e-4 of the initial kinetic energy (the total is the
+    cohesive energy, 90 times the kinetic: 1e-4 of it would allow 0.9 % of the kinetic);
+    measured 1.63e-4 of it (1.8e-6 of the total)."""
     # a thin skin, so that the run also crosses neighbour-list rebuilds
     system, state = cu_system(lammps_potentials / "Cu_u3.eam", skin=0.3)
     assert len(system) == 500
-    e0 = total_energy(system, state)
+    first = thermo(system, state.velocities, state.result, 0, 0.0)
+    e0, ke0 = first.total, first.kinetic
     energies = []
     state = dynamics.run(system, state, 10_000, 0.001, thermo_every=500,
                          on_thermo=lambda s: energies.append(total_energy(system, s)))
-    drift = max(abs(e - e0) for e in energies) / abs(e0)
+    drift = max(abs(e - e0) for e in energies)
     assert state.step == 10_000 and len(energies) == 20
-    print(f"NVE relative drift over 10,000 steps: {drift:.3e} ({system.rebuilds} list builds)")
-    assert drift < 1e-4, drift
+    print(f"NVE drift over 10,000 steps: {drift / ke0:.3e} of ke0, {drift / abs(e0):.3e} of "
+          f"the total ({system.rebuilds} list builds)")
+    assert drift < 5e-4 * ke0, drift / ke0
     assert system.rebuilds > 1
+
+
+def ar_system(backend, cells=3, temperature=40.0):
+    atoms = build_crystal(fcc(5.26), repeats=(cells,) * 3, species=("Ar",))
+    pot = lennard_jones(0.0104, 3.4, 8.0, species=("Ar",), shift=True)
+    system = AtomisticSystem(atoms, pot, get_device(backend), skin=0.5)
+    v = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, temperature, 1)
+    return system, dynamics.init_state(system, v)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_nve_energy_error_is_second_order_in_the_step(backend):
+    """Velocity Verlet's energy error is O(dt^2): over the same 0.4 ps, the largest
+    |E - E0| at dt = 10 fs over that at 5 fs is 4 (measured 3.993 on both backends), and a step's time and
+    count advance by dt and 1."""
+    errors = []
+    for dt, steps in ((0.01, 40), (0.005, 80)):
+        system, state = ar_system(backend)
+        e0 = total_energy(system, state)
+        energies = []
+        state = dynamics.run(system, state, steps, dt, thermo_every=1,
+                             on_thermo=lambda s: energies.append(total_energy(system, s)))
+        assert state.step == steps and state.time == pytest.approx(0.4, rel=1e-12)
+        assert len(energies) == steps
+        errors.append(max(abs(e - e0) for e in energies))
+    print(f"energy error ratio dt / (dt/2): {errors[0] / errors[1]:.3f} ({backend})")
+    assert 3.8 < errors[0] / errors[1] < 4.2
+
+
+def test_a_langevin_step_is_baoab():
+    """One BAOAB step on atoms that feel no force (farther apart than the cutoff), against
+    the formulas: x += dt/2 v; v = c1 v + sqrt((1 - c1^2) kB T / m) xi (xi the noise of
+    (seed, step, id)), fixed atoms zero; x += dt/2 v. Equal to round-off."""
+    from qc_sim.atomistic.random import gaussian3
+    from qc_sim.units import BOLTZMANN, MVV2E
+
+    atoms = build_crystal(fcc(12.0), repeats=(2, 2, 2), species=("Ar",))
+    fixed = np.zeros(len(atoms), bool)
+    fixed[3] = True
+    pot = lennard_jones(0.0104, 3.4, 8.0, species=("Ar",))
+    system = AtomisticSystem(atoms, pot, get_device("numpy"), skin=0.5, fixed=fixed)
+    v0 = np.random.default_rng(2).normal(size=(len(atoms), 3))
+    state = dynamics.init_state(system, v0, step=7, time=1.0)
+    x0 = positions_of(system)
+    assert np.abs(np.asarray(state.result.forces)).max() == 0.0
+    dt, bath = 0.004, dynamics.Langevin(temperature=300.0, damping=0.1, seed=9)
+    state = dynamics.langevin_step(system, state, dt, bath)
+    c1 = np.exp(-dt / bath.damping)
+    m = atoms.atom_masses
+    xi = gaussian3(bath.seed, 7, atoms.ids)
+    free = (~fixed)[:, None]
+    v = (c1 * v0 + np.sqrt((1 - c1 * c1) * BOLTZMANN * 300.0 / (MVV2E * m))[:, None] * xi) * free
+    assert np.allclose(np.asarray(state.velocities), v, rtol=1e-14, atol=1e-15)
+    assert np.allclose(positions_of(system), x0 + 0.5 * dt * (v0 * free + v), rtol=0,
+                       atol=1e-13)
+    assert (state.step, state.time) == (8, pytest.approx(1.004, rel=1e-15))
 
 
 def test_nve_is_time_reversible(lammps_potentials):
@@ -107,9 +168,10 @@ def test_lj_nve_on_every_backend(backend):
     system = AtomisticSystem(atoms, pot, get_device(backend), skin=0.5)
     v = maxwell_boltzmann_velocities(atoms.atom_masses, atoms.ids, 40.0, 1)
     state = dynamics.init_state(system, v)
-    e0 = total_energy(system, state)
+    first = thermo(system, state.velocities, state.result, 0, 0.0)
     state = dynamics.run(system, state, 500, 0.005)
-    assert abs(total_energy(system, state) - e0) / abs(e0) < 1e-4
+    # against the kinetic energy (the total is 14 times larger); reached 1.8e-4 of it
+    assert abs(total_energy(system, state) - first.total) < 5e-4 * first.kinetic
 
 
 def test_fused_integrator_kernels_give_the_numpy_bits():
