@@ -67,7 +67,9 @@ def crack(data):
     ax.set_xlabel("applied K (MPa m^0.5)")
     ax.set_ylabel("Å / atoms")
     setting = "as shipped" if c["as_shipped"] else "fitted setting"
-    ax.set_title(f"cu_crack ({setting}): {f.get('verdict', '')[:40]}", fontsize=9)
+    event = (f"{f['event']} at K = {f['K_event']:.3f} ({f['K_event_over_K_griffith']:.3f} K_G)"
+             if "event" in f else f.get("verdict", "")[:50])
+    ax.set_title(f"cu_crack ({setting}): {event}", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     _save(fig, DOCS / "run_cases_crack.png")
     plt.close(fig)
