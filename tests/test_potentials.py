@@ -235,6 +235,29 @@ def test_pair_potentials_match_their_formulas():
         assert evaluate(dimer, m)[0] == pytest.approx(0.3429 * (ex * ex - 2 * ex), rel=1e-13)
     far = Atoms(np.array([[5.0, 5, 5], [13.5, 5, 5]]), box, species=("Ar",), masses=(39.948,))
     assert evaluate(far, lennard_jones(0.0104, 3.4, 8.0, species=("Ar",)))[0] == 0.0
+    # shifted Morse: zero at the cutoff, and the site terms (the Cauchy-Born material's call)
+    # are half of each bond: E = 1/2 sum (phi(r) - phi(rc)), dE/dr = phi'(r) / 2, 0 beyond rc
+    m = morse(0.3429, 1.3588, 2.866, 6.0, species=("Ar",), shift=True)
+    assert m.shifted and m.cutoff == 6.0
+    r = np.array([2.5, 3.7, 5.9, 6.5])
+    ex = np.exp(-1.3588 * (r - 2.866))
+    exc = np.exp(-1.3588 * (6.0 - 2.866))
+    phi = 0.3429 * (ex * ex - 2 * ex) - 0.3429 * (exc * exc - 2 * exc)
+    dphi = 0.3429 * (-2 * 1.3588) * (ex * ex - ex)
+    e, dedr = m.site_terms(r)
+    assert e == pytest.approx(0.5 * phi[:3].sum(), rel=1e-13)
+    assert np.allclose(dedr, np.where(r < 6.0, 0.5 * dphi, 0.0), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("make, names", [(lennard_jones, ("epsilon", "sigma")),
+                                         (morse, ("d0", "alpha", "r0"))])
+def test_pair_tables_must_be_symmetric(make, names):
+    """A parameter given per pair of two species must be symmetric; the error names it."""
+    for k, name in enumerate(names):
+        args = [1.0] * len(names)
+        args[k] = [[1.0, 1.2], [1.1, 1.0]]
+        with pytest.raises(ValueError, match=rf"^{name} must be symmetric in the two species$"):
+            make(*args, 5.0, species=("A", "B"))
 
 
 def test_spline_reproduces_a_cubic_between_the_end_intervals():
