@@ -253,11 +253,11 @@ def test_pair_potentials_match_their_formulas():
                                          (morse, ("d0", "alpha", "r0"))])
 def test_pair_tables_must_be_symmetric(make, names):
     """A parameter given per pair of two species must be symmetric; the error names it."""
-    for k, name in enumerate(names):
-        args = [1.0] * len(names)
+    for k, name in enumerate(names + ("cutoff",)):
+        args = [1.0] * len(names) + [5.0]
         args[k] = [[1.0, 1.2], [1.1, 1.0]]
         with pytest.raises(ValueError, match=rf"^{name} must be symmetric in the two species$"):
-            make(*args, 5.0, species=("A", "B"))
+            make(*args, species=("A", "B"))
 
 
 def test_spline_reproduces_a_cubic_between_the_end_intervals():
