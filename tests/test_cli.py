@@ -157,7 +157,7 @@ def _small(case, replacements, folder):
         assert old in text, old
         text = text.replace(old, new)
     for sub in ("potentials/", "microstructures/"):
-        text = text.replace(f'"{sub}', f'"{case.parent / sub}')
+        text = text.replace(f'"{sub}', f'"{case.parent}/{sub}')
     small = Path(folder) / f".small_{case.name}"
     small.write_text(text)
     return small
