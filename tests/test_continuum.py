@@ -82,6 +82,38 @@ def test_cauchy_born_moduli_for_lennard_jones():
     assert c[1] == pytest.approx(c[2], rel=1e-6)  # Cauchy relation of a pair potential at P = 0
 
 
+def test_taylor_expansion_evaluates_batches_about_the_identity_by_default():
+    """TaylorCauchyBorn(material) expands about F = I, as material.expansion() does; a batch
+    of deformation gradients (any leading shape) gives each one's energy change and stress,
+    W(F) - W(I) = P(I) : H + H : A : H / 2 and P = P(I) + A : H (A the major-symmetrised
+    tangent), against the per-F evaluation; it keeps the material and its volume. Cubic
+    moduli are for 3D lattices only."""
+    from qc_sim.continuum.cauchy_born import TaylorCauchyBorn
+
+    a2 = 2 ** (1 / 6) * 0.99
+    material = CauchyBorn(lennard_jones(1.0, 1.0, 2.5), triangular(a2))
+    taylor = TaylorCauchyBorn(material)
+    assert np.array_equal(taylor.F0, np.eye(2)) and taylor.material is material
+    assert taylor.volume == material.volume == pytest.approx(np.sqrt(3) / 2 * a2**2, rel=1e-14)
+    assert np.array_equal(taylor.A, material.expansion().A)
+    A = material.tangent()
+    assert np.allclose(taylor.A, 0.5 * (A + A.transpose(2, 3, 0, 1)), rtol=0, atol=1e-12)
+    rng = np.random.default_rng(8)
+    F = np.eye(2) + 1e-3 * rng.normal(size=(2, 3, 2, 2))
+    dW, P = taylor.delta_energy_stress(F)
+    assert dW.shape == (2, 3) and P.shape == (2, 3, 2, 2)
+    W0, P0 = material.energy_stress(np.eye(2))
+    for idx in np.ndindex(2, 3):
+        H = F[idx] - np.eye(2)
+        AH = np.einsum("ijkl,kl->ij", taylor.A, H)
+        assert dW[idx] == pytest.approx(np.sum(P0 * H) + 0.5 * np.sum(H * AH), rel=1e-12)
+        assert np.allclose(P[idx], P0 + AH, rtol=1e-12, atol=1e-15)
+        one_dW, one_P = taylor.delta_energy_stress(F[idx])
+        assert np.shape(one_dW) == () and one_dW == pytest.approx(dW[idx], rel=1e-14)
+    with pytest.raises(ValueError, match="^cubic moduli are for 3D lattices$"):
+        material.cubic_moduli()
+
+
 def test_bcc_and_triangular_are_bravais_a_two_site_basis_is_not():
     assert is_bravais(fcc(1.0)) and is_bravais(bcc(1.0)) and is_bravais(triangular(1.0))
     diamond = Lattice("diamond", 1.0, np.eye(3), np.array(
