@@ -33,7 +33,8 @@ $T/test_far_field.py::test_relative_energy_is_the_energy_less_the_reference"
 $T/test_dynamics.py::test_nve_energy_error_is_second_order_in_the_step $T/test_dynamics.py::test_fixed_atoms_do_not_move \
 $T/test_dynamics.py::test_a_run_leaves_the_callers_atoms_alone $T/test_dynamics.py::test_fused_integrator_kernels_give_the_numpy_bits \
 $T/test_dynamics.py::test_langevin_noise_depends_only_on_seed_step_and_id $T/test_dynamics.py::test_a_langevin_step_is_baoab"
-  "coupling_dynamics|qc_sim/coupling/dynamics.py|$T/test_coupling.py::test_coupled_nve_energy_error_is_second_order_in_the_step"
+  "coupling_dynamics|qc_sim/coupling/dynamics.py|$T/test_coupling.py::test_coupled_nve_energy_error_is_second_order_in_the_step \
+$T/test_coupling.py::test_the_handshake_damping_band_takes_energy_out"
   "bulk|qc_sim/properties/bulk.py|$T/test_properties.py::test_lj_fcc_lattice_constant_is_the_lattice_sum_minimum \
 $T/test_properties.py::test_a_potential_without_a_stable_lattice_is_refused $T/test_properties.py::test_lj_elastic_constants_are_the_lattice_sums"
 )
