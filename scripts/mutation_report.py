@@ -53,10 +53,29 @@ def main(doc, key, module, work, selection):
     print(f"{module}: {killed}/{counted} killed ({score:.1f} %), {len(rows)} not killed")
 
 
+def _diff(work, name):
+    """mutmut's diff of one mutant: in this process through mutmut's own functions (one
+    ``mutmut show`` per survivor costs a second or two), else by ``mutmut show``."""
+    try:
+        import os
+
+        from mutmut.__main__ import find_mutant
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+        here = os.getcwd()
+        os.chdir(work)
+        try:
+            return get_diff_for_mutant(name, path=find_mutant(name).path)
+        finally:
+            os.chdir(here)
+    except Exception:  # another mutmut version: its command line
+        return subprocess.run(["mutmut", "show", name], cwd=work, capture_output=True,
+                              text=True).stdout
+
+
 def _changed_lines(work, name):
     """The mutant's change as `old` -> `new` (the diff's removed and added lines)."""
-    diff = subprocess.run(["mutmut", "show", name], cwd=work, capture_output=True,
-                          text=True).stdout.splitlines()
+    diff = _diff(work, name).splitlines()
     old = [l[1:].strip() for l in diff if l.startswith("-") and not l.startswith("---")]
     new = [l[1:].strip() for l in diff if l.startswith("+") and not l.startswith("+++")]
     cell = f"`{' '.join(old)}` → `{' '.join(new)}`"
