@@ -17,13 +17,14 @@ JOBS="${JOBS:-2}"
 # key | module | the tests it runs against (pytest node ids or files): fast ones that cover it
 T=tests
 MODULES=(
-  "diffusion_analytic|qc_sim/regions/diffusion_analytic.py|$T/test_diffusion.py"
-  "pair|qc_sim/potentials/pair.py|$T/test_potentials.py::test_pair_potentials_match_their_formulas \
-$T/test_potentials.py::test_agrees_with_lammps $T/test_potentials.py::test_weighted_site_energies_and_their_forces \
-$T/test_potentials.py::test_half_rows_give_the_bits_of_full_rows $T/test_potentials.py::test_compiled_and_numpy_backends_agree \
-$T/test_potentials.py::test_virial_is_minus_the_strain_derivative $T/test_potentials.py::test_pair_tables_must_be_symmetric \
-$T/test_continuum.py::test_cauchy_born_moduli_for_lennard_jones $T/test_continuum.py::test_cauchy_born_kernel_in_2d \
-$T/test_ase.py::test_pair_spec_and_open_boundaries $T/test_properties.py::test_lj_fcc_lattice_constant_is_the_lattice_sum_minimum"
+  "bulk|qc_sim/properties/bulk.py|$T/test_properties.py::test_lj_fcc_lattice_constant_is_the_lattice_sum_minimum \
+$T/test_properties.py::test_a_potential_without_a_stable_lattice_is_refused $T/test_properties.py::test_lj_elastic_constants_are_the_lattice_sums"
+  "atomistic_dynamics|qc_sim/atomistic/dynamics.py|$T/test_dynamics.py::test_nve_is_time_reversible \
+$T/test_dynamics.py::test_nve_energy_error_is_second_order_in_the_step $T/test_dynamics.py::test_fixed_atoms_do_not_move \
+$T/test_dynamics.py::test_a_run_leaves_the_callers_atoms_alone $T/test_dynamics.py::test_fused_integrator_kernels_give_the_numpy_bits \
+$T/test_dynamics.py::test_langevin_noise_depends_only_on_seed_step_and_id $T/test_dynamics.py::test_a_langevin_step_is_baoab"
+  "coupling_dynamics|qc_sim/coupling/dynamics.py|$T/test_coupling.py::test_coupled_nve_energy_error_is_second_order_in_the_step \
+$T/test_coupling.py::test_the_handshake_damping_band_takes_energy_out"
   "cauchy_born|qc_sim/continuum/cauchy_born.py|$T/test_continuum.py::test_cauchy_born_energy_density_is_the_strained_crystal_energy \
 $T/test_continuum.py::test_cauchy_born_kernel_equals_the_numpy_path $T/test_continuum.py::test_cauchy_born_kernel_in_2d \
 $T/test_continuum.py::test_cauchy_born_moduli_for_lennard_jones $T/test_continuum.py::test_cauchy_born_stress_is_the_energy_derivative \
@@ -35,14 +36,13 @@ $T/test_far_field.py::test_the_stretch_check_still_refuses_a_crushed_element \
 $T/test_far_field.py::test_mixed_strain_criterion_is_the_largest_principal_strain \
 $T/test_far_field.py::test_handing_elements_to_the_full_sum_updates_the_taylor_operator \
 $T/test_far_field.py::test_relative_energy_is_the_energy_less_the_reference"
-  "atomistic_dynamics|qc_sim/atomistic/dynamics.py|$T/test_dynamics.py::test_nve_is_time_reversible \
-$T/test_dynamics.py::test_nve_energy_error_is_second_order_in_the_step $T/test_dynamics.py::test_fixed_atoms_do_not_move \
-$T/test_dynamics.py::test_a_run_leaves_the_callers_atoms_alone $T/test_dynamics.py::test_fused_integrator_kernels_give_the_numpy_bits \
-$T/test_dynamics.py::test_langevin_noise_depends_only_on_seed_step_and_id $T/test_dynamics.py::test_a_langevin_step_is_baoab"
-  "coupling_dynamics|qc_sim/coupling/dynamics.py|$T/test_coupling.py::test_coupled_nve_energy_error_is_second_order_in_the_step \
-$T/test_coupling.py::test_the_handshake_damping_band_takes_energy_out"
-  "bulk|qc_sim/properties/bulk.py|$T/test_properties.py::test_lj_fcc_lattice_constant_is_the_lattice_sum_minimum \
-$T/test_properties.py::test_a_potential_without_a_stable_lattice_is_refused $T/test_properties.py::test_lj_elastic_constants_are_the_lattice_sums"
+  "pair|qc_sim/potentials/pair.py|$T/test_potentials.py::test_pair_potentials_match_their_formulas \
+$T/test_potentials.py::test_agrees_with_lammps $T/test_potentials.py::test_weighted_site_energies_and_their_forces \
+$T/test_potentials.py::test_half_rows_give_the_bits_of_full_rows $T/test_potentials.py::test_compiled_and_numpy_backends_agree \
+$T/test_potentials.py::test_virial_is_minus_the_strain_derivative $T/test_potentials.py::test_pair_tables_must_be_symmetric \
+$T/test_continuum.py::test_cauchy_born_moduli_for_lennard_jones $T/test_continuum.py::test_cauchy_born_kernel_in_2d \
+$T/test_ase.py::test_pair_spec_and_open_boundaries $T/test_properties.py::test_lj_fcc_lattice_constant_is_the_lattice_sum_minimum"
+  "diffusion_analytic|qc_sim/regions/diffusion_analytic.py|$T/test_diffusion.py"
 )
 
 wanted=("$@")
