@@ -206,7 +206,7 @@ def headline(case: Path, text: str, folder: Path) -> dict:
         fig["pop_in"] = text.split("pop-in: ")[1].splitlines()[0]
         fig["hertz_fit"] = next((l for l in text.splitlines() if l.startswith("Hertz fit")),
                                 None)
-        fig["E_star_GPa"] = _float(r"E\* = ([\d.]+) GPa", text)
+        fig["E_star_GPa"] = _float(r"E\* = E / \(1 - nu\^2\) = ([\d.]+) GPa", text)
         fig["reference"] = "Hertz, P = (4/3) E* R^1/2 h^3/2, E* of the potential's own constants"
         return fig
     rows = _rows(text, 7)  # coupled dynamics
@@ -432,7 +432,9 @@ def _headline_text(name: str, f: dict) -> tuple[str, str]:
     if "last" in f:
         last = {k: v for k, v in f["last"].items() if k not in ("step", "time")}
         key = next(iter(last))
-        return f"{key} {last[key]:.5g} at t = {f['last'].get('time', 0):g}", ""
+        against = ("tests/test_diffusion.py's analytic models" if key == "uptake" else
+                   "qualitative (docs: Bone remodelling)")
+        return f"{key} {last[key]:.5g} at t = {f['last'].get('time', 0):g}", against
     return "", ""
 
 
