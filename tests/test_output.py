@@ -211,7 +211,7 @@ def test_a_coupled_static_solve_writes_its_relaxed_atoms_and_nodes(tmp_path, ovi
     text = (ROOT / "cases" / "ar_edge_dipole.toml").read_text()
     for old, new in (("repeats = [120, 70, 1]", "repeats = [40, 30, 1]"),
                      ("dipole_planes = 12 ", "dipole_planes = 4 "),
-                     ("core_radius = 6.0 ", "core_radius = 3.0 "), ("fmax = 1e-4", "fmax = 1e-2"),
+                     ("core_radius = 8.0 ", "core_radius = 3.0 "), ("fmax = 1e-4", "fmax = 1e-2"),
                      ('gsd = "ar_edge_dipole.gsd"',
                       'gsd = "ar_edge_dipole.gsd"\ntrajectory = "dipole.h5md"')):
         assert old in text, old
