@@ -17,8 +17,8 @@ JOBS="${JOBS:-2}"
 # key | module | the tests it runs against (pytest node ids or files): fast ones that cover it
 T=tests
 MODULES=(
-  "bulk|qc_sim/properties/bulk.py|$T/test_properties.py::test_lj_fcc_lattice_constant_is_the_lattice_sum_minimum \
-$T/test_properties.py::test_a_potential_without_a_stable_lattice_is_refused $T/test_properties.py::test_lj_elastic_constants_are_the_lattice_sums"
+  "bulk|qc_sim/properties/bulk.py|$T/test_properties.py::test_lj_fcc_bulk_properties_are_the_lattice_sums \
+$T/test_properties.py::test_a_potential_without_a_stable_lattice_is_refused"
   "atomistic_dynamics|qc_sim/atomistic/dynamics.py|$T/test_dynamics.py::test_nve_is_time_reversible \
 $T/test_dynamics.py::test_nve_energy_error_is_second_order_in_the_step $T/test_dynamics.py::test_fixed_atoms_do_not_move \
 $T/test_dynamics.py::test_a_run_leaves_the_callers_atoms_alone $T/test_dynamics.py::test_fused_integrator_kernels_give_the_numpy_bits \
@@ -41,7 +41,7 @@ $T/test_potentials.py::test_agrees_with_lammps $T/test_potentials.py::test_weigh
 $T/test_potentials.py::test_half_rows_give_the_bits_of_full_rows $T/test_potentials.py::test_compiled_and_numpy_backends_agree \
 $T/test_potentials.py::test_virial_is_minus_the_strain_derivative $T/test_potentials.py::test_pair_tables_must_be_symmetric \
 $T/test_continuum.py::test_cauchy_born_moduli_for_lennard_jones $T/test_continuum.py::test_cauchy_born_kernel_in_2d \
-$T/test_ase.py::test_pair_spec_and_open_boundaries $T/test_properties.py::test_lj_fcc_lattice_constant_is_the_lattice_sum_minimum"
+$T/test_ase.py::test_pair_spec_and_open_boundaries $T/test_properties.py::test_lj_fcc_bulk_properties_are_the_lattice_sums"
   "diffusion_analytic|qc_sim/regions/diffusion_analytic.py|$T/test_diffusion.py"
 )
 

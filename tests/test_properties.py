@@ -59,65 +59,51 @@ def _lj_fcc_energy(a, cutoff):
     return 0.5 * np.sum(4 * (r**-12 - r**-6))
 
 
-@pytest.fixture(scope="module")
-def lj_bulk():
-    """bulk_properties of the LJ fcc crystal cut (unshifted) at 5 sigma, epsilon 1 eV and
-    sigma 1 Å."""
-    return bulk_properties(lennard_jones(1.0, 1.0, 5.0), "X", "fcc", get_device("cpu"))
+def test_lj_fcc_bulk_properties_are_the_lattice_sums():
+    """bulk_properties of the LJ fcc crystal with the pair energy cut (unshifted) at 5 sigma,
+    epsilon 1 eV, sigma 1 Å, against sums written here (one test: a mutation run maps the
+    code a test reaches, and a shared fixture would be mapped to its first user only).
 
+    a0 = 1.542771 sigma and -8.541223 epsilon per atom: the minimum of the shell sum over the
+    sites inside the cutoff (they agree to 1e-14 epsilon and 1.4e-9 sigma). The infinite
+    sum's minimum lies lower: -8.6102 epsilon at 1.54174 sigma (nearest neighbours 1.0902
+    sigma); the cut-off sum lacks the attractive tail, so its a0 lies above the infinite sum's.
 
-def test_lj_fcc_lattice_constant_is_the_lattice_sum_minimum(lj_bulk):
-    """The LJ fcc crystal with the pair energy cut at 5 sigma: a0 = 1.542771 sigma and
-    -8.541223 epsilon per atom, the minimum of the shell sum over the sites inside the cutoff
-    (computed here; they agree to 1e-14 epsilon and 1.4e-9 sigma). The infinite sum's
-    minimum lies lower: -8.6102 epsilon at 1.54174 sigma (nearest neighbours 1.0902 sigma);
-    the cut-off sum lacks the attractive tail, so its a0 lies above the infinite sum's."""
-    from scipy.optimize import minimize_scalar
-
-    a0, e0 = lj_bulk.lattice_constant, -lj_bulk.cohesive_energy
-    ref = minimize_scalar(lambda a: _lj_fcc_energy(a, 5.0), bracket=(1.50, 1.54, 1.60),
-                          tol=1e-12)
-    assert e0 == pytest.approx(ref.fun, rel=0, abs=1e-7)
-    assert e0 == pytest.approx(_lj_fcc_energy(a0, 5.0), rel=0, abs=1e-12)
-    assert a0 == pytest.approx(ref.x, rel=0, abs=1e-7)
-    assert e0 > -8.6102 + 0.05  # not the infinite sum: the cutoff matters here
-
-
-def test_lj_elastic_constants_are_the_lattice_sums(lj_bulk):
-    """bulk_properties of the LJ fcc crystal cut at 5 sigma (epsilon 1 eV, sigma 1 Å) against
-    sums written here: a0 and E_c from the shell sum's minimum; at that zero-stress a0,
-    C_ijkl = 1/(2 Omega) sum_R (phi'' - phi'/r) R_i R_j R_k R_l / r^2 (C11 from x^4, C12 and
-    C44 from x^2 y^2: Cauchy's relation C12 = C44 of central forces), and the bulk modulus
-    (C11 + 2 C12) / 3 against 4 E''(a0) / (9 a0) of the shell sum (V = a^3 / 4 per atom).
-    Measured: 16697.013, 9539.717, 9539.717 GPa, within 6e-5 GPa (4e-9 relative; central
-    differences of strain 1e-5) of the sums; the bulk modulus within 1.1e-7 relative."""
+    At that zero-stress a0, C_ijkl = 1/(2 Omega) sum_R (phi'' - phi'/r) R_i R_j R_k R_l / r^2
+    (C11 from x^4, C12 and C44 from x^2 y^2: Cauchy's relation C12 = C44 of central forces),
+    and the bulk modulus (C11 + 2 C12) / 3 against 4 E''(a0) / (9 a0) of the shell sum
+    (V = a^3 / 4 per atom). Measured: 16697.013, 9539.717, 9539.717 GPa, within 6e-5 GPa
+    (4e-9 relative; central differences of strain 1e-5) of the sums; the bulk modulus within
+    1.1e-7 relative."""
     from scipy.optimize import minimize_scalar
 
     from qc_sim.units import EV_PER_A3_TO_GPA
 
-    bulk = lj_bulk
+    bulk = bulk_properties(lennard_jones(1.0, 1.0, 5.0), "X", "fcc", get_device("cpu"))
+    a0, e0 = bulk.lattice_constant, -bulk.cohesive_energy
     ref = minimize_scalar(lambda a: _lj_fcc_energy(a, 5.0), bracket=(1.50, 1.54, 1.60),
                           tol=1e-12)
-    a0 = ref.x
     assert (bulk.lattice, bulk.element) == ("fcc", "X")
-    assert bulk.lattice_constant == pytest.approx(a0, rel=0, abs=1e-7)
-    assert bulk.cohesive_energy == pytest.approx(-ref.fun, rel=0, abs=1e-7)
+    assert e0 == pytest.approx(ref.fun, rel=0, abs=1e-7)
+    assert e0 == pytest.approx(_lj_fcc_energy(a0, 5.0), rel=0, abs=1e-12)
+    assert a0 == pytest.approx(ref.x, rel=0, abs=1e-7)
+    assert e0 > -8.6102 + 0.05  # not the infinite sum: the cutoff matters here
     m = int(np.ceil(2 * 5.0 / a0))
     k = np.arange(-m, m + 1)
     n = np.stack(np.meshgrid(k, k, k, indexing="ij"), axis=-1).reshape(-1, 3)
-    R = n[n.sum(axis=1) % 2 == 0] * bulk.lattice_constant / 2
+    R = n[n.sum(axis=1) % 2 == 0] * a0 / 2
     r = np.linalg.norm(R, axis=1)
     keep = (r > 0) & (r < 5.0)
     R, r = R[keep], r[keep]
     d1 = 4 * (-12 * r**-13 + 6 * r**-7)
     d2 = 4 * (156 * r**-14 - 42 * r**-8)
-    w = (d2 - d1 / r) / r**2 / (2 * bulk.lattice_constant**3 / 4) * EV_PER_A3_TO_GPA
+    w = (d2 - d1 / r) / r**2 / (2 * a0**3 / 4) * EV_PER_A3_TO_GPA
     c11 = np.sum(w * R[:, 0] ** 4)
     c12 = np.sum(w * R[:, 0] ** 2 * R[:, 1] ** 2)
     assert (bulk.C11, bulk.C12, bulk.C44) == pytest.approx((c11, c12, c12), rel=0, abs=1e-3)
     h = 1e-4
-    e2 = (_lj_fcc_energy(a0 + h, 5.0) - 2 * ref.fun + _lj_fcc_energy(a0 - h, 5.0)) / h**2
-    assert bulk.bulk_modulus == pytest.approx(4 * e2 / (9 * a0) * EV_PER_A3_TO_GPA, rel=1e-6)
+    e2 = (_lj_fcc_energy(ref.x + h, 5.0) - 2 * ref.fun + _lj_fcc_energy(ref.x - h, 5.0)) / h**2
+    assert bulk.bulk_modulus == pytest.approx(4 * e2 / (9 * ref.x) * EV_PER_A3_TO_GPA, rel=1e-6)
 
 
 def test_a_potential_without_a_stable_lattice_is_refused():
