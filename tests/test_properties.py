@@ -106,6 +106,22 @@ def test_lj_fcc_bulk_properties_are_the_lattice_sums():
     assert bulk.bulk_modulus == pytest.approx(4 * e2 / (9 * ref.x) * EV_PER_A3_TO_GPA, rel=1e-6)
 
 
+def test_bulk_defaults_and_an_unknown_lattice():
+    """Without a device the functions take the automatic one, and equilibrium_lattice's
+    lattice is fcc: the same figures as the CPU backend given by hand; an unknown lattice is
+    an InputError naming the choices."""
+    from qc_sim.properties.bulk import cubic_elastic_constants
+
+    pot = lennard_jones(1.0, 1.0, 2.5)
+    cpu = get_device("cpu")
+    a0, e0 = equilibrium_lattice(pot, "X", device=cpu)  # fcc (bcc: 1.2412 sigma, -7.659)
+    assert (a0, e0) == pytest.approx((1.549603, -8.099621), abs=1e-6)
+    assert cubic_elastic_constants(pot, "X", "fcc", 1.56) == pytest.approx(
+        cubic_elastic_constants(pot, "X", "fcc", 1.56, cpu), rel=1e-9)
+    with pytest.raises(InputError, match=r"^lattice 'hcp' is not one of fcc, bcc, sc$"):
+        equilibrium_lattice(pot, "X", "hcp", cpu)
+
+
 def test_a_potential_without_a_stable_lattice_is_refused():
     repulsive = lennard_jones(-1.0, 1.0, 3.0)
     with pytest.raises(InputError, match="no stable fcc lattice for X"):
