@@ -22,7 +22,8 @@ $T/test_properties.py::test_a_potential_without_a_stable_lattice_is_refused"
   "atomistic_dynamics|qc_sim/atomistic/dynamics.py|$T/test_dynamics.py::test_nve_is_time_reversible \
 $T/test_dynamics.py::test_nve_energy_error_is_second_order_in_the_step $T/test_dynamics.py::test_fixed_atoms_do_not_move \
 $T/test_dynamics.py::test_a_run_leaves_the_callers_atoms_alone $T/test_dynamics.py::test_fused_integrator_kernels_give_the_numpy_bits \
-$T/test_dynamics.py::test_langevin_noise_depends_only_on_seed_step_and_id $T/test_dynamics.py::test_a_langevin_step_is_baoab"
+$T/test_dynamics.py::test_langevin_noise_depends_only_on_seed_step_and_id $T/test_dynamics.py::test_a_langevin_step_is_baoab \
+$T/test_dynamics.py::test_run_reports_on_its_thermo_steps_and_a_frictionless_langevin_step_is_verlet"
   "coupling_dynamics|qc_sim/coupling/dynamics.py|$T/test_coupling.py::test_coupled_nve_energy_error_is_second_order_in_the_step \
 $T/test_coupling.py::test_the_handshake_damping_band_takes_energy_out"
   "cauchy_born|qc_sim/continuum/cauchy_born.py|$T/test_continuum.py::test_cauchy_born_energy_density_is_the_strained_crystal_energy \

@@ -79,6 +79,35 @@ def test_nve_energy_error_is_second_order_in_the_step(backend):
     assert 3.8 < errors[0] / errors[1] < 4.2
 
 
+def test_run_reports_on_its_thermo_steps_and_a_frictionless_langevin_step_is_verlet():
+    """run() calls on_thermo every thermo_every steps and at the last step, with energies
+    (NVE and Langevin); without thermo_every only at the last. A Langevin step whose damping
+    time is endless (c1 = 1, no noise) is the velocity-Verlet step, forces and all."""
+    system, state = ar_system("numpy")
+    x0, v0 = positions_of(system), np.array(state.velocities)
+    for bath in (None, dynamics.Langevin(40.0, 0.1, 3)):  # from step 0, then from 28
+        seen, start = [], state.step
+        state = dynamics.run(system, state, 25, 0.005, bath, thermo_every=10, on_thermo=lambda
+                             s: seen.append((s.step, s.result.site_energy is not None)))
+        assert seen == [(k, True) for k in range(start + 1, start + 26)
+                        if k % 10 == 0 or k == start + 25]
+        seen = []
+        dynamics.run(system, state, 3, 0.005, bath, on_thermo=lambda s: seen.append(s.step))
+        assert seen == [state.step + 3]
+    verlet, _ = ar_system("numpy")
+    frictionless, _ = ar_system("numpy")
+    x0 = positions_of(verlet) + np.random.default_rng(6).normal(0, 0.05, x0.shape)  # forces
+    for s in (verlet, frictionless):
+        s.set_positions(s.device.asarray(x0))
+    a = dynamics.nve_step(verlet, dynamics.init_state(verlet, v0), 0.005)
+    b = dynamics.langevin_step(frictionless, dynamics.init_state(frictionless, v0), 0.005,
+                               dynamics.Langevin(40.0, 1e300, 3))
+    assert np.allclose(positions_of(frictionless), positions_of(verlet), rtol=0, atol=1e-13)
+    assert np.allclose(np.asarray(b.velocities), np.asarray(a.velocities), rtol=1e-12,
+                       atol=1e-14)
+    assert not np.allclose(positions_of(verlet), x0 + 0.005 * v0, rtol=0, atol=1e-9)  # forces
+
+
 def test_a_langevin_step_is_baoab():
     """One BAOAB step on atoms that feel no force (farther apart than the cutoff), against
     the formulas: x += dt/2 v; v = c1 v + sqrt((1 - c1^2) kB T / m) xi (xi the noise of
