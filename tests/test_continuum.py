@@ -112,6 +112,24 @@ def test_taylor_expansion_evaluates_batches_about_the_identity_by_default():
         assert np.shape(one_dW) == () and one_dW == pytest.approx(dW[idx], rel=1e-14)
     with pytest.raises(ValueError, match="^cubic moduli are for 3D lattices$"):
         material.cubic_moduli()
+    # its tangent is A at every F; an expansion about another F0 is another one, cached
+    assert np.array_equal(taylor.tangent(), taylor.A)
+    assert np.array_equal(taylor.tangent(F), np.broadcast_to(taylor.A, (2, 3) + A.shape))
+    F1 = np.array([[1.01, 0.002], [0.0, 0.995]])
+    about = material.expansion(F1)
+    assert np.array_equal(about.F0, F1) and material.expansion(F1) is about
+    assert material.expansion() is material.expansion(np.eye(2)) is not about
+    # W(I) is the site energy of the 2D lattice: 1/2 sum of phi over the sites within the
+    # cutoff, summed here (each site once)
+    k = np.arange(-4, 5)
+    i, j = (g.ravel() for g in np.meshgrid(k, k))
+    r = a2 * np.hypot(i + 0.5 * j, np.sqrt(3) / 2 * j)
+    r = r[(r > 0) & (r < 2.5)]
+    site = 0.5 * np.sum(4 * (r**-12 - r**-6))
+    assert material.energy(np.eye(2)) * material.volume == pytest.approx(site, rel=1e-13)
+    # a sheared, crushed element (principal stretch 0.1, diagonal of C above 0.7^2) is refused
+    with pytest.raises(ValueError, match="principal stretch 0.100"):
+        material.energy(np.array([[1.0, 0.9], [0.9, 1.0]]))
 
 
 def test_bcc_and_triangular_are_bravais_a_two_site_basis_is_not():
