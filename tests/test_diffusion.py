@@ -142,6 +142,13 @@ def test_series_honour_their_tolerance_and_small_reaction_numbers():
         exact, truncated = f(analytic.TOL), f(loose)
         assert truncated != exact, name
         assert abs(truncated - exact) < loose, name
+    # the reduction error at a tol is made of the series at that same tol
+    assert analytic.reduction_error(tau, 2.0, loose) == (
+        analytic.dirichlet_uptake(tau, loose) - analytic.robin_uptake(tau, 2.0, loose))
+    n = np.arange(1, analytic.n_terms(tau, loose) + 1)
+    decay = np.sum(np.exp(-(n * np.pi) ** 2 * tau))
+    assert analytic.reduction_error_asymptotic(tau, 2.0, loose) == pytest.approx(
+        (3 * (1 - analytic.dirichlet_uptake(tau, loose)) + 12 * tau * decay) / 2.0, rel=1e-14)
     L = 0.05
     b = analytic.robin_roots(L, 6)
     assert b[0] == pytest.approx(np.sqrt(3 * L), rel=0.02) and b[0] < 1.0
