@@ -18,7 +18,8 @@ JOBS="${JOBS:-2}"
 T=tests
 MODULES=(
   "bulk|qc_sim/properties/bulk.py|$T/test_properties.py::test_lj_fcc_bulk_properties_are_the_lattice_sums \
-$T/test_properties.py::test_a_potential_without_a_stable_lattice_is_refused"
+$T/test_properties.py::test_a_potential_without_a_stable_lattice_is_refused \
+$T/test_properties.py::test_bulk_defaults_and_an_unknown_lattice"
   "atomistic_dynamics|qc_sim/atomistic/dynamics.py|$T/test_dynamics.py::test_nve_is_time_reversible \
 $T/test_dynamics.py::test_nve_energy_error_is_second_order_in_the_step $T/test_dynamics.py::test_fixed_atoms_do_not_move \
 $T/test_dynamics.py::test_a_run_leaves_the_callers_atoms_alone $T/test_dynamics.py::test_fused_integrator_kernels_give_the_numpy_bits \
