@@ -48,35 +48,49 @@ def lammps_potentials() -> Path:
     return path
 
 
+def reference_module(name: str, what: str):
+    """The module ``name`` of a reference package (``what`` in the message): a failure in
+    CI where it is missing, a skip elsewhere."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        require(what, exc)
+
+
 @pytest.fixture(scope="session")
 def meshio():
     """meshio, the reader the XDMF and VTU meshes are checked with."""
-    try:
-        import meshio
-    except ImportError as exc:
-        require("meshio", exc)
-    return meshio
+    return reference_module("meshio", "meshio")
 
 
 @pytest.fixture(scope="session")
 def mdanalysis():
     """MDAnalysis, the reader the H5MD files are checked with."""
-    try:
-        import MDAnalysis
-    except ImportError as exc:
-        require("MDAnalysis", exc)
-    return MDAnalysis
+    return reference_module("MDAnalysis", "MDAnalysis")
 
 
 @pytest.fixture(scope="session")
 def ovito_io():
     """``ovito.io`` of OVITO's Python module (the test extra's ``ovito``), the tool the GSD
     and XYZ trajectories are opened with, as OVITO's users open them."""
-    try:
-        import ovito.io
-    except ImportError as exc:
-        require("OVITO's Python module (ovito)", exc)
-    return ovito.io
+    return reference_module("ovito.io", "OVITO's Python module (ovito)")
+
+
+@pytest.fixture(scope="session")
+def mpiexec() -> str:
+    """The MPI launcher beside this Python (the test extra's mpich) or on PATH, with
+    mpi4py importable: tests launch ``mpiexec -n N`` as a subprocess with a timeout."""
+    import shutil
+    import sys
+
+    reference_module("mpi4py", "mpi4py")
+    launcher = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
+        shutil.which("mpiexec")
+    if launcher is None:
+        require("mpiexec", FileNotFoundError("no mpiexec on PATH or beside python"))
+    return launcher
 
 
 @pytest.fixture(scope="session")

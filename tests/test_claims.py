@@ -5,14 +5,12 @@ case's checkpoints."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from qc_sim.cases.schema import parse_case
 from qc_sim.io.checkpoint import read_checkpoint
@@ -149,16 +147,6 @@ def test_the_ranks_of_a_job_claim_disjoint_files():
         ["k.gsd"]
     region = _case("bone_plate_2d.toml", 'checkpoint = "b.h5"\nkeep = 0\npng = "frames"\n')
     assert [str(p) for p in planned_outputs(region)] == ["b.h5", "frames"]
-
-
-@pytest.fixture(scope="module")
-def mpiexec():
-    pytest.importorskip("mpi4py")
-    launcher = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
-        shutil.which("mpiexec")
-    if launcher is None:
-        pytest.skip("no mpiexec")
-    return launcher
 
 
 def test_a_two_rank_job_is_refused_by_a_file_of_either_rank(mpiexec, tmp_path):

@@ -18,23 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import require
 from test_restart import same_trajectories
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def mpiexec():
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError as exc:
-        require("mpi4py", exc)
-    launcher = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
-        shutil.which("mpiexec")
-    if launcher is None:
-        require("mpiexec", FileNotFoundError("no mpiexec on PATH or beside python"))
-    return launcher
 
 
 def launch(mpiexec, n, *args, timeout=120, cwd=ROOT):

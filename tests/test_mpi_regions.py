@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_mpi import ROOT, launch, mpiexec  # noqa: F401 - the fixture
+from test_mpi import ROOT, launch
 
 PLATE = """[region]
 physics = "bone"
@@ -88,7 +88,7 @@ def _same_fields(a, b):
 
 
 @pytest.fixture(scope="module")
-def region_runs(mpiexec, tmp_path_factory):  # noqa: F811
+def region_runs(mpiexec, tmp_path_factory):
     """The three cases run on 1 (no mpiexec), 2, 3 and 4 ranks: {ranks: (stdout, folder)}."""
     runs = {}
     for ranks in (1, 2, 3, 4):
@@ -141,7 +141,7 @@ def test_the_mesh_output_of_three_ranks_is_the_serial_one(region_runs):
             assert np.array_equal(nodes1[name], nodes3[name]), name
 
 
-def test_a_region_checkpoint_from_three_ranks_restarts_on_two_bitwise(mpiexec, region_runs,  # noqa: F811
+def test_a_region_checkpoint_from_three_ranks_restarts_on_two_bitwise(mpiexec, region_runs,
                                                                      tmp_path):
     halfway = region_runs[3][1] / "plate.h5.1"  # written in 3 parts at step 5
     assert _fields(halfway)[0] == 5
@@ -157,7 +157,7 @@ def test_a_region_checkpoint_from_three_ranks_restarts_on_two_bitwise(mpiexec, r
     _same_fields(fields, _fields(region_runs[1][1] / "plate.h5")[1])
 
 
-def test_a_mesh_with_fewer_elements_than_ranks_is_refused_with_one_line(mpiexec,  # noqa: F811
+def test_a_mesh_with_fewer_elements_than_ranks_is_refused_with_one_line(mpiexec,
                                                                         tmp_path):
     (tmp_path / "tiny.toml").write_text(PLATE.format(n=1))
     out = launch(mpiexec, 3, sys.executable, "-m", "qc_sim.cli.main", "run", "tiny.toml",
@@ -171,7 +171,7 @@ def test_a_mesh_with_fewer_elements_than_ranks_is_refused_with_one_line(mpiexec,
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["bone_single_cell", "bone_plate_2d", "bone_block_3d",
                                   "diffusion_particle", "diffusion_porous_particle"])
-def test_every_shipped_region_case_prints_the_serial_lines_on_three_ranks(mpiexec,  # noqa: F811
+def test_every_shipped_region_case_prints_the_serial_lines_on_three_ranks(mpiexec,
                                                                           name, tmp_path):
     """The shipped region cases whole, serially and on 3 ranks: the same thermo lines and
     CSV (every bit, written with repr)."""

@@ -10,7 +10,6 @@ rank count."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import require
 
 ROOT = Path(__file__).resolve().parents[1]
 A = 3.6149250663890298  # Mishin Cu's lattice constant (scripts/validate_vacancy.py)
@@ -164,18 +162,10 @@ def test_the_line_search_converges_whatever_the_total_energy(mishin):
     assert not scipy_result.converged and "RELATIVE REDUCTION" in scipy_result.message
 
 
-def test_the_line_search_minimiser_is_bitwise_on_one_to_three_ranks(mishin):
+def test_the_line_search_minimiser_is_bitwise_on_one_to_three_ranks(mishin, mpiexec):
     """lbfgs_line_search on the clamped vacancy split over 1, 2 and 3 ranks (DomainModel,
     every dot product an exact global sum): the same steps, evaluations, energy and relaxed
     positions, bit for bit; and the serial AtomisticSystem's minimum to 1e-8 eV."""
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError as exc:
-        require("mpi4py", exc)
-    mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
-        shutil.which("mpiexec")
-    if mpiexec is None:
-        require("mpiexec", FileNotFoundError("no mpiexec on PATH or beside python"))
     lines = set()
     for ranks in (1, 2, 3):
         out = subprocess.run([mpiexec, "-n", str(ranks), sys.executable,

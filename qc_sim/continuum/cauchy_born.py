@@ -184,7 +184,11 @@ class TaylorCauchyBorn:
         A = 0.5 * (A + A.transpose(2, 3, 0, 1))
         self.A = A
         self._A2 = A.reshape(d * d, d * d)
-        self.volume = material.volume
+
+    @property
+    def volume(self) -> float:
+        """The material's volume per site (Å^3; Å^2 in 2D)."""
+        return self.material.volume
 
     def delta_energy_stress(self, F):
         """W(F) - W(F0) (...) and P (..., d, d)."""
@@ -215,14 +219,20 @@ class MixedCauchyBorn:
     def __init__(self, material: CauchyBorn, n_elements: int, F0=None):
         self.material = material
         self.dim = material.dim
-        self.volume = material.volume
         self.set_reference(np.eye(self.dim) if F0 is None else F0)
         self.linear = np.zeros(int(n_elements), bool)
 
     def set_reference(self, F0) -> None:
-        self.taylor = self.material.expansion(F0)
-        self.F0 = self.taylor.F0
-        self.W0 = self.taylor.W0
+        self.F0 = np.array(F0, float)
+
+    @property
+    def taylor(self) -> TaylorCauchyBorn:
+        """The expansion about F0 (made when first asked for, kept by the material)."""
+        return self.material.expansion(self.F0)
+
+    @property
+    def W0(self) -> float:
+        return self.taylor.W0
 
     def strain(self, F) -> np.ndarray:
         """(...) the largest |principal strain| of F (..., d, d) measured from F0, where it

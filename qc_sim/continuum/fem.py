@@ -30,11 +30,11 @@ def element_terms(mesh, material, x, period=None, energy_weights=None, force_wei
         index = index[active]
         if not len(index):
             return 0.0, np.zeros((mesh.n_nodes, mesh.dim))
-    corners = mesh.element_coordinates(x, period, index if active is not None else None)
+    subset = index if active is not None else None
+    F = mesh.deformation_gradients(x, period, subset)
     grads, volumes = mesh.gradients, mesh.volumes
     if active is not None:
         grads, volumes = grads[index], volumes[index]
-    F = np.einsum("ead,eaf->edf", corners, grads)
     if hasattr(material, "element_delta"):
         W, P = material.element_delta(F, index)
     else:
@@ -82,16 +82,12 @@ def assemble_stiffness(mesh, A, weights=None):
         data = np.stack([np.bincount(slot, weights=blocks[:, c], minlength=len(indices))
                          for c in range(d * d)], axis=1).reshape(-1, d, d)
         return sp.bsr_matrix((data, indices, indptr), shape=(n, n)).tocsr()
-    Ke = element_stiffness(mesh, A, weights).reshape(ne, k * d, k * d)
-    dof = (mesh.elements[:, :, None] * d + np.arange(d)[None, None, :]).reshape(ne, -1)
-    rows = np.repeat(dof, k * d, axis=1).reshape(-1)
-    cols = np.tile(dof, (1, k * d)).reshape(-1)
-    return sp.csr_matrix((Ke.reshape(-1), (rows, cols)), shape=(n, n))
+    return assemble_elements(mesh, element_stiffness(mesh, A, weights), np.arange(ne))
 
 
 def assemble_elements(mesh, matrices, elements):
-    """The sparse (nn d, nn d) sum of element matrices ``matrices`` ((m, (d+1) d, (d+1) d))
-    of the ``elements`` (indices, m): a few elements' share of a stiffness (an update)."""
+    """The sparse (nn d, nn d) CSR sum of element matrices ``matrices`` ((m, (d+1) d,
+    (d+1) d), or (m, d+1, d, d+1, d)) of the ``elements`` (indices, m)."""
     import scipy.sparse as sp
 
     d = mesh.dim
@@ -164,8 +160,7 @@ class ContinuumRegion:
 
     def deformation_gradients(self, x=None):
         x = self.x if x is None else x
-        corners = self.mesh.element_coordinates(x, self.period)
-        return np.einsum("ead,eaf->edf", corners, self.mesh.gradients)
+        return self.mesh.deformation_gradients(x, self.period)
 
     def energy_and_forces(self, x=None):
         """Total energy (eV) and nodal forces (nn, d) at node positions ``x``."""

@@ -71,6 +71,14 @@ class Mesh:
             corners = corners + self.shifts[pick] * np.asarray(period)[None, None, :]
         return corners
 
+    def deformation_gradients(self, x, period=None, elements=None) -> np.ndarray:
+        """F = sum_a x_a (x) grad N_a (ne, d, d) of every element (or of the ``elements``,
+        indices) for node positions ``x`` (nn, d); ``period`` as in
+        :meth:`element_coordinates`."""
+        corners = self.element_coordinates(x, period, elements)
+        grads = self.gradients if elements is None else self.gradients[elements]
+        return np.einsum("ead,eaf->edf", corners, grads)
+
     def _csr(self):
         """Node-to-element map: for node a, entries start[a]:start[a+1] of (element, local
         index), sorted by element, so gathers run in a fixed order with no atomics."""
@@ -295,7 +303,7 @@ def lattice_points(lattice, lo, hi, fine_lo, fine_hi, rate: float = 0.5, max_lev
     bounding cube): only then are the sites made level by level, near the zone densely and
     far away on the coarse grids alone, so the cost grows with the nodes kept, not with the
     volume. ``distance`` without a box enumerates every site of the domain."""
-    from qc_sim.geometry.lattice import in_box, positions_in_cells, sites_in_box
+    from qc_sim.geometry.lattice import sites_in_box
 
     d = lattice.dimension
     lo, hi = np.asarray(lo, float)[:d], np.asarray(hi, float)[:d]

@@ -13,8 +13,7 @@ def mesh_fields(model, velocities=None, y=None) -> tuple[dict, dict]:
     g = model.geometry
     mesh = g.mesh
     y = model.y if y is None else np.asarray(y, float)
-    corners = mesh.element_coordinates(y)
-    F = np.einsum("ead,eaf->edf", corners, mesh.gradients)
+    F = mesh.deformation_gradients(y)
     _, P = model.material.energy_stress(F)
     nodes = {"displacement": y - mesh.nodes, "blend_weight": g.node_beta,
              "zone": np.asarray(g.node_zone, np.int32), "held": g.held.astype(np.int32)}

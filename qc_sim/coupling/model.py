@@ -189,14 +189,12 @@ class CoupledModel(NodeDofs):
 
             t0 = time.perf_counter()
 
-            g, mesh = self.geometry, self.geometry.mesh
-            sel = self._active_elements(self.method != "bqcf") & self.continuum.linear
-            w = np.where(sel, 1.0 - g.element_beta, 0.0)
+            mesh = self.geometry.mesh
+            every = np.arange(len(mesh.elements))
+            w = self._taylor_weights(every)
             K = assemble_stiffness(mesh, self.continuum.taylor.A, weights=w)
             K.eliminate_zeros()
-            P0 = self.continuum.taylor.P0
-            f0 = -np.einsum("e,df,eaf->ead", mesh.volumes * w, P0, mesh.gradients)
-            self._taylor = (K, mesh.gather(f0))
+            self._taylor = (K, mesh.gather(self._taylor_forces(every, w)))
             spent = time.perf_counter() - t0  # set-up, not evaluation: kept apart
             self.clock["taylor_assembly"] += spent
             self.clock["continuum"] -= spent
@@ -205,21 +203,31 @@ class CoupledModel(NodeDofs):
         Ku = (K @ u.reshape(-1)).reshape(u.shape)
         return float(-(f0 * u).sum() + 0.5 * (u * Ku).sum()), f0 - Ku
 
-    def _without_taylor(self, elements):
-        """The Taylor operator (K, f0) less the share of ``elements`` (handed to the full
-        sum): a small sparse update instead of a new assembly."""
+    def _taylor_weights(self, elements) -> np.ndarray:
+        """(m,) the Taylor operator's weight of ``elements`` (indices): 1 - beta_T on the
+        active Taylor elements, 0 on the others."""
+        sel = self._active_elements(self.method != "bqcf")[elements] & \
+            self.continuum.linear[elements]
+        return np.where(sel, 1.0 - self.geometry.element_beta[elements], 0.0)
+
+    def _taylor_forces(self, elements, w) -> np.ndarray:
+        """(m, d+1, d) the forces -w V P(F0) grad N of ``elements`` at the far field."""
+        mesh = self.geometry.mesh
+        return -np.einsum("e,df,eaf->ead", mesh.volumes[elements] * w,
+                          self.continuum.taylor.P0, mesh.gradients[elements])
+
+    def _without_taylor(self, elements, w):
+        """The Taylor operator (K, f0) less the share of ``elements`` (weights ``w`` in it;
+        handed to the full sum): a small sparse update instead of a new assembly."""
         from qc_sim.continuum.fem import assemble_elements, unit_element_matrices
 
-        g, mesh = self.geometry, self.geometry.mesh
+        mesh = self.geometry.mesh
         K, f0 = self._taylor
-        active = self._active_elements(self.method != "bqcf")[elements]
-        w = np.where(active, 1.0 - g.element_beta[elements], 0.0)
         Ke = unit_element_matrices(mesh, self.continuum.taylor.A)[elements]
         K = K - assemble_elements(mesh, Ke * w[:, None, None], elements)
-        share = -np.einsum("e,df,eaf->ead", mesh.volumes[elements] * w,
-                           self.continuum.taylor.P0, mesh.gradients[elements])
         f0 = f0.copy()
-        np.add.at(f0, mesh.elements[elements].reshape(-1), -share.reshape(-1, self.dim))
+        np.add.at(f0, mesh.elements[elements].reshape(-1),
+                  -self._taylor_forces(elements, w).reshape(-1, self.dim))
         return K, f0
 
     def _continuum_reference(self, weighted: bool) -> float:
@@ -254,6 +262,7 @@ class CoupledModel(NodeDofs):
         :meth:`evaluate`, the energy counted from the far-field state per atom and per
         element before it is summed, so that the changes a minimiser weighs near the minimum
         keep their digits however large the model's total energy."""
+        self._reference_state()  # before y's atoms: it evaluates them at the far field
         e, f = self._coupled(y, relative=True)
         for term in self.external:
             e_term, f_term = term.energy_forces(y)
@@ -281,7 +290,7 @@ class CoupledModel(NodeDofs):
         blended = self.atom_of_node >= 0
         f[blended] += beta[blended] * f_atoms[self.atom_of_node[blended]]
         if relative:
-            site = site - self._site_reference
+            site = site - self._reference_state()[0]
         return float(site @ self.geometry.atom_beta) + e_c, f
 
     def bqce(self, y):
@@ -292,20 +301,27 @@ class CoupledModel(NodeDofs):
         site, f_atoms = self._atoms(y, weighted=True)
         e_c, f_c = self._continuum(y, weighted_forces=True, relative=relative)
         if relative:
-            site = site - self._site_reference
+            site = site - self._reference_state()[0]
         t0 = time.perf_counter()
         f = self.geometry.interpolation.T @ f_atoms + f_c
         self.clock["handshake"] += time.perf_counter() - t0
         return float(site.sum()) + e_c, f
 
-    def _set_reference(self) -> None:
-        """The far-field state's per-atom energies (weighted as the coupling weighs them) and
-        the model's energy there, :attr:`reference_energy`."""
-        weighted = self.method != "bqcf"
-        site, _ = self._atoms(self.y_far, weighted=weighted)
-        self._site_reference = site.copy()
-        atoms = float(site.sum() if weighted else site @ self.geometry.atom_beta)
-        self.reference_energy = atoms + self._continuum_reference(weighted)
+    @property
+    def reference_energy(self) -> float:
+        """The model's energy at the far-field state, from which :meth:`evaluate_relative`
+        counts."""
+        return self._reference_state()[1]
+
+    def _reference_state(self):
+        """(per-atom energies at the far field, weighted as the coupling weighs them; the
+        model's energy there), evaluated when first needed after each far field."""
+        if self._reference is None:
+            weighted = self.method != "bqcf"
+            site, _ = self._atoms(self.y_far, weighted=weighted)
+            atoms = float(site.sum() if weighted else site @ self.geometry.atom_beta)
+            self._reference = (site.copy(), atoms + self._continuum_reference(weighted))
+        return self._reference
 
     def update_taylor(self, y=None) -> int:
         """Hand every Taylor element whose principal strain at y (default the current
@@ -316,13 +332,13 @@ class CoupledModel(NodeDofs):
             return 0
         y = self.y if y is None else y
         lin = np.flatnonzero(self.continuum.linear)
-        corners = self.geometry.mesh.element_coordinates(y)[lin]
-        F = np.einsum("ead,eaf->edf", corners, self.geometry.mesh.gradients[lin])
+        F = self.geometry.mesh.deformation_gradients(y, elements=lin)
         over = lin[self.continuum.strain(F) > self.taylor_strain]
+        weights = self._taylor_weights(over)  # their weights in the operator, before
         self.continuum.linear[over] = False
         if len(over) and getattr(self, "_taylor", None) is not None:
             t0 = time.perf_counter()
-            self._taylor = self._without_taylor(over)
+            self._taylor = self._without_taylor(over, weights)
             self.clock["taylor_assembly"] += time.perf_counter() - t0
         if len(over) and self.method == "bgfc" and self.twin is None:
             self.ghost = self._bqce(self.y_far, False)[1]
@@ -337,14 +353,12 @@ class CoupledModel(NodeDofs):
 
         return assemble_stiffness(self.geometry.mesh, self.continuum.taylor.A)
 
-    def preconditioner(self, method: str = "amg", rigid: bool = False):
+    def preconditioner(self):
         """:class:`~qc_sim.solvers.precon.StiffnessPreconditioner` of :meth:`stiffness` on the
         free nodes."""
         from qc_sim.solvers.precon import StiffnessPreconditioner
 
-        free = np.repeat(self.free, self.dim)
-        return StiffnessPreconditioner(self.stiffness(), free, method=method,
-                                       points=self.geometry.mesh.nodes[self.free] if rigid else None)
+        return StiffnessPreconditioner(self.stiffness(), np.repeat(self.free, self.dim))
 
     def taylor_error(self, y=None) -> dict:
         """The Taylor far field's energy error at y against the full Cauchy-Born sum over the
@@ -354,8 +368,7 @@ class CoupledModel(NodeDofs):
         lin = self.continuum.linear & self._active_elements(self.method != "bqcf")
         if not lin.any():
             return {"taylor_elements": 0, "energy_error": 0.0, "max_strain": 0.0}
-        F = np.einsum("ead,eaf->edf", g.mesh.element_coordinates(y)[lin],
-                      g.mesh.gradients[lin])
+        F = g.mesh.deformation_gradients(y, elements=lin)
         w = (1.0 - g.element_beta[lin]) * g.mesh.volumes[lin]
         dW_taylor = self.continuum.taylor.delta_energy_stress(F)[0]
         dW_full = self.material.energy_stress(F)[0] - self.continuum.W0
@@ -382,7 +395,7 @@ class CoupledModel(NodeDofs):
                 self.ghost = self.twin.ghost[self.twin_node]
         elif self.method == "bgfc":
             self.ghost = self.bqce(self.y_far)[1]
-        self._set_reference()
+        self._reference = None
 
     # -- the solver protocol -------------------------------------------------------------
 

@@ -6,9 +6,9 @@ preconditioned by the mesh's assembled elastic stiffness) on bgfc and bqce, and 
 (whose forces have no energy) the preconditioned fixed point with Anderson mixing
 (:func:`~qc_sim.solvers.precon.precon_anderson`); an L-BFGS solve whose line search
 stalls on an energy with jumps (an unshifted cut-off) is finished by FIRE, which only goes
-downhill. Unpreconditioned: L-BFGS and FIRE. A Taylor element found strained beyond the model's
-``taylor_strain`` is handed to the full Cauchy-Born sum and the solve resumes from where it
-stopped, until none is.
+downhill. Unpreconditioned: L-BFGS and FIRE. A Taylor element found strained beyond the
+model's ``taylor_strain`` is handed to the full Cauchy-Born sum and the solve resumes from
+where it stopped, until none is.
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ class RelaxResult:
 
 
 def relax(model, fmax: float = 1e-4, max_steps: int = 20_000, precondition: bool = True,
-          method: str = "amg", on_step=None, max_passes: int = 20) -> RelaxResult:
+          on_step=None, max_passes: int = 20) -> RelaxResult:
     """Relax ``model`` (a :class:`~qc_sim.coupling.model.CoupledModel`) to ``fmax`` eV/Å.
     ``precondition`` False runs the same L-BFGS with the scaled identity (the comparison
     the benchmark prints beside it)."""
     t0 = time.perf_counter()
-    precon = model.preconditioner(method) if precondition else None
+    precon = model.preconditioner() if precondition else None
     t1 = time.perf_counter()
     steps = evaluations = 0
     handed = model.update_taylor()  # the starting state's strained elements
