@@ -6,6 +6,7 @@ import math
 import os
 from pathlib import Path
 
+from qc_sim.cases.plugins import PLUGINS, plugin
 from qc_sim.errors import InputError
 from qc_sim.potentials import files
 
@@ -81,13 +82,18 @@ def check_region(case) -> None:
           f"{r.dt} is longer than end_time ({r.end_time})")
     _need(case, r.end_time / r.dt <= 1e8, "region.dt", "more than 1e8 steps to end_time")
     _need(case, r.thermo >= 0, "region.thermo", f"must be >= 0, got {r.thermo}")
-    for other in ("bone", "diffusion"):
+    for other in ("bone", "diffusion", *PLUGINS):
         _need(case, other == physics or other not in case.sections, other,
               f"a case of physics '{physics}' takes no [{other}] section")
     if physics == "bone":
         _check_bone(case)
-    else:
+    elif physics == "diffusion":
         _check_diffusion(case)
+    else:
+        problems = plugin(physics).check(case.physics_spec, case.path.parent)
+        if problems:
+            key, message = problems[0]
+            _need(case, False, f"{physics}.{key}", message)
 
 
 def _check_diffusion(case) -> None:

@@ -10,7 +10,23 @@ def build_region(case, backend=None, comm=None):
         return _bone(case, backend)
     if case.region.physics == "diffusion":
         return _diffusion(case, comm)
-    raise AssertionError(case.region.physics)  # the schema allows no other
+    from qc_sim.cases.plugins import plugin
+
+    return plugin(case.region.physics).build(case.physics_spec, case.path.parent,
+                                             backend=backend)
+
+
+def time_unit(case) -> str:
+    """The unit of ``case``'s region time (days for bone, s for diffusion, a plug-in's own)."""
+    physics = case.region.physics
+    if physics in UNITS:
+        return UNITS[physics]
+    from qc_sim.cases.plugins import plugin
+
+    return plugin(physics).UNIT
+
+
+UNITS = {"bone": "days", "diffusion": "s"}
 
 
 def _bone(case, backend):

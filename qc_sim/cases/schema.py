@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from qc_sim.errors import InputError
+from qc_sim.cases.plugins import PLUGINS, available, plugin
 
 try:
     import tomllib
@@ -237,6 +238,22 @@ class Case:
     diffusion: DiffusionSpec | None = None
     text: str = ""
     sections: tuple[str, ...] = ()  # the sections the file has
+    plugins: dict = field(default_factory=dict)  # section -> spec of a plug-in region physics
+
+    def __getattr__(self, name):
+        """A plug-in region physics' section by its name (``case.tendon``), as the built-in
+        sections are (:mod:`qc_sim.cases.plugins`)."""
+        plugins = self.__dict__.get("plugins") or {}
+        if name in plugins:
+            return plugins[name]
+        raise AttributeError(name)
+
+    @property
+    def physics_spec(self):
+        """The section of this case's region physics (None for a mechanics case)."""
+        if self.region is None:
+            return None
+        return getattr(self, self.region.physics, None)
 
 
 CHOICES = {
@@ -249,7 +266,7 @@ CHOICES = {
     "output.progress": ("auto", "always", "never"),
     "coupling.solve": ("static", "dynamics"),
     "coupling.fine_zone": ("box", "sphere"),
-    "region.physics": ("bone", "diffusion"),
+    "region.physics": ("bone", "diffusion", *PLUGINS),
     "diffusion.model": ("auto", "full", "reduced", "galvanostatic"),
     "diffusion.discretisation": ("radial", "mesh"),
     "diffusion.mass": ("lumped", "consistent"),
@@ -449,16 +466,21 @@ def case_keys_markdown() -> str:
         return repr(value)
 
     blocks = []
-    for section, cls in SECTIONS.items():
+    sections = [(section, cls, CHOICES, KEY_DOCS) for section, cls in SECTIONS.items()]
+    for section, module in available().items():
+        sections.append((section, module.Spec,
+                         {f"{section}.{k}": v for k, v in module.CHOICES.items()},
+                         {f"{section}.{k}": v for k, v in module.KEY_DOCS.items()}))
+    for section, cls, choices, docs in sections:
         rows = [f"**[{section}]**", "", "| key | type | default | allowed | meaning |",
                 "| --- | --- | --- | --- | --- |"]
         defaults = cls()
         for f in fields(cls):
             key = f"{section}.{f.name}"
             value = getattr(defaults, f.name)
-            allowed = ", ".join(f"`{c}`" for c in CHOICES.get(key, ()))
+            allowed = ", ".join(f"`{c}`" for c in choices.get(key, ()))
             rows.append(f"| `{f.name}` | {kind(value)} | `{show(value)}` | {allowed} | "
-                        f"{KEY_DOCS[key]} |")
+                        f"{docs[key]} |")
         blocks.append("\n".join(rows))
     return "\n\n".join(blocks) + "\n"
 
@@ -515,7 +537,7 @@ def _coerce(path, key, value, default):
     raise TypeError(kind)
 
 
-def _section(path, name, table, cls):
+def _section(path, name, table, cls, choices_of=None):
     if not isinstance(table, dict):
         _fail(path, name, "expected a table")
     defaults = cls()
@@ -525,7 +547,8 @@ def _section(path, name, table, cls):
         if key not in allowed:
             _unknown(path, name, key, allowed)
         values[key] = _coerce(path, f"{name}.{key}", value, getattr(defaults, key))
-        choices = CHOICES.get(f"{name}.{key}")
+        choices = (CHOICES.get(f"{name}.{key}") if choices_of is None
+                   else choices_of.get(key))
         if choices and values[key] not in choices:
             _fail(path, f"{name}.{key}", f"'{values[key]}' is not one of {', '.join(choices)}")
     return cls(**values)
@@ -537,12 +560,19 @@ def parse_case(text: str, path: Path) -> Case:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         _fail(path, "", f"not valid TOML: {exc}")
-    parts = {}
+    parts, plugins = {}, {}
     for key, table in data.items():
-        if key not in SECTIONS:
-            _unknown(path, "", key, list(SECTIONS))
-        parts[key] = _section(path, key, table, SECTIONS[key])
-    case = Case(path=Path(path), text=text, sections=tuple(parts), **parts)
+        if key in SECTIONS:
+            parts[key] = _section(path, key, table, SECTIONS[key])
+            continue
+        if key not in PLUGINS:
+            _unknown(path, "", key, list(SECTIONS) + list(PLUGINS))
+        try:
+            module = plugin(key)
+        except ModuleNotFoundError:
+            _fail(path, key, f"region physics '{key}' is not part of this installation")
+        plugins[key] = _section(path, key, table, module.Spec, module.CHOICES)
+    case = Case(path=Path(path), text=text, sections=tuple(data), plugins=plugins, **parts)
     from qc_sim.cases.checks import check_case
 
     check_case(case)

@@ -77,9 +77,6 @@ def _png(folder, region, step, t, elements, unit):
     return path
 
 
-UNITS = {"bone": "days", "diffusion": "s"}
-
-
 def _share(case, region, comm):
     """The :class:`EntityShare` of ``region`` over the ranks of ``comm``; a mesh with fewer
     entities than ranks is refused (a single point runs on one rank, the others idle)."""
@@ -114,7 +111,7 @@ def run_region(path, backend=None, steps=None, out=sys.stdout, restart=None,
                comm=None) -> int:
     """Run (or with ``restart``, a :class:`Checkpoint`, continue) a region case; ``comm``:
     on the ranks of an MPI communicator (see the module)."""
-    from qc_sim.cases.regions import build_region
+    from qc_sim.cases.regions import build_region, time_unit
     from qc_sim.cases.schema import load_case, parse_case
     from qc_sim.cli.run import STOP_STATUS, ProgressBar, _Stop, rank_out
     from qc_sim.io.checkpoint import Checkpoint, write_checkpoint, write_checkpoint_parts
@@ -125,7 +122,7 @@ def run_region(path, backend=None, steps=None, out=sys.stdout, restart=None,
     case = (load_case(path) if restart is None
             else parse_case(restart.case_text, Path(restart.case_path)))
     r, output = case.region, case.output
-    unit = UNITS.get(r.physics, "")
+    unit = time_unit(case)
     region = build_region(case, backend, comm=comm)
     n_end = max(1, math.ceil(r.end_time / r.dt - 1e-9))
     first = 0
@@ -231,6 +228,8 @@ def run_region(path, backend=None, steps=None, out=sys.stdout, restart=None,
         bar.close()
         wall = time.perf_counter() - start
         write_mesh()
+        if output.png and lead and hasattr(region, "picture"):
+            print(f"picture {region.picture(output.png)}", file=out)
         if csv is not None:
             csv.close()
         if output.checkpoint:
