@@ -25,7 +25,7 @@ import importlib
 
 PLUGINS = {
     "tendon": "qc_sim.regions.tendon",
-    "pacemaker": "qc_sim.regions.cardiac",
+    "cardiac": "qc_sim.regions.cardiac",
     "qsp": "qc_sim.regions.qsp",
     "melt_ponds": "qc_sim.regions.melt_ponds",
 }
