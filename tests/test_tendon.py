@@ -141,6 +141,11 @@ def test_fe_specimen_in_uniaxial_tension_is_the_1d_law():
             lateral = float(law.lateral_stretch(1 + strain))
             expect = region.mesh.nodes * np.array([strain, lateral - 1, lateral - 1])
             assert np.abs(u - expect).max() < 1e-9
+    for spec in (tendon.Spec(divisions=(2, 1, 1), evaluation="quadrature"),
+                 tendon.Spec(divisions=(2, 1, 1), crimp="triangular")):
+        region = tendon.build(spec)
+        region.solve(0.03)
+        assert region.stress == pytest.approx(float(region.law.stress(1.03)), rel=1e-9)
     region = tendon.build(tendon.Spec(divisions=(2, 1, 1)))
     region.solve(0.05)  # one jump through the whole toe: several iterations
     r = np.array(region.residuals)

@@ -298,7 +298,7 @@ KEY_DOCS = {
     "strain_rate": "applied axial strain per unit region time, 1/s (region time is the load "
                    "history)",
     "size": "specimen length along the fibres (x) and cross-section (y, z), mm",
-    "divisions": "grid cells along x, y, z (6 tetrahedra each)",
+    "divisions": "grid cells along x, y, z (the grid points meshed by Delaunay tetrahedra)",
     "grips": "rollers: ends free to contract (homogeneous uniaxial stress); clamped: end "
              "faces held whole",
     "newton_tolerance": "largest free residual force over the largest reaction force at "

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 PUBLISHED_MODULUS = (583.0, 122.0)  # MPa, mean and SD (see j_curve)
+PUBLISHED_CRIMP = (15.1 - 2.3, 15.1 + 2.3)  # degrees, mean -+ SD (see j_curve)
 
 
 def j_curve(region, folder) -> Path:
@@ -46,6 +47,13 @@ def j_curve(region, folder) -> Path:
                     star + hi_slope * (strain[ahead] - transition), color="C2", alpha=0.15,
                     lw=0, label="published slope: 583 ± 122 MPa\n(human patellar tendon "
                     "fascicles,\nHaraldsson et al. 2005)")
+    # the toe's end implied by the outer crimp angle 15.1 +- 2.3 degrees that Shearer, Thorpe
+    # & Screen (J. R. Soc. Interface 14 (2017) 20170261) fitted to equine CDET data
+    band = [100 * (1 / np.cos(np.radians(t)) - 1) for t in PUBLISHED_CRIMP]
+    y = 0.04 * max(float(stress_fe.max()), star)
+    ax.errorbar(0.5 * sum(band), y, xerr=0.5 * (band[1] - band[0]), fmt="none", ecolor="C2",
+                capsize=4, label="published toe end: crimp 15.1 ± 2.3°\n(Shearer et al. "
+                "2017, equine CDET)")
     ax.annotate(f"transition\n{100 * transition:.2f} %", (100 * transition, star),
                 xytext=(8, -30), textcoords="offset points", color="C0")
     ax.set_ylabel("nominal stress (MPa)")
