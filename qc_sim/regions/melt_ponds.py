@@ -49,10 +49,10 @@ class Spec:
     seed: int = 1
     scheme: str = "shipped"
     fit_days: float = 120.0
-    pond_retained: float = 0.92209
-    pond_aspect: float = 1.99992
-    drainage_days: float = 24.969
-    permeable_melt: float = 0.32267
+    pond_retained: float = 0.67893
+    pond_aspect: float = 2.0
+    drainage_days: float = 26.755
+    permeable_melt: float = 0.26589
     feedback_twin: bool = True
 
 

@@ -128,13 +128,14 @@ def surface_balance(albedo, forcing: Forcing, conduct, iterations=8):
 def exponential_pond_area(volume, roughness):
     """Pond fraction and water level above the lowest point (m) of ``volume`` (m) on a
     surface whose heights are exponential with mean ``roughness`` (m): v = w - s (1 - e^(-w/s)),
-    inverted by Newton from w = v + s (v = w - s a_p <= w, and the map is convex)."""
+    inverted by Newton's method from w = sqrt(2 s v) + v, which lies right of the root (the
+    map is convex and increasing, so the iterates decrease monotonically to it)."""
     s = roughness
-    w = volume + s * (1.0 - np.exp(-volume / s))  # exact for small and large volumes
-    for _ in range(6):
-        area = 1.0 - np.exp(-w / s)
-        w = np.maximum(w - (w - s * area - volume) / np.maximum(area, 1e-12), 0.0)
-    return 1.0 - np.exp(-w / s), w
+    w = np.sqrt(2.0 * s * volume) + volume
+    for _ in range(8):
+        area = -np.expm1(-w / s)
+        w = np.maximum(w - (w - s * area - volume) / np.maximum(area, 1e-300), 0.0)
+    return -np.expm1(-w / s), w
 
 
 def liquid_fraction(salinity, temperature):
