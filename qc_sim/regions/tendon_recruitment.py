@@ -24,8 +24,8 @@ tests hold to 1e-10 of the closed forms.
 Densities:
 
 - :class:`ShearerCrimp`: the fascicle of Shearer (J. Biomech. 48 (2015) 290), whose fibril
-  crimp angle grows from 0 on its axis to theta_o at its edge as sin theta(rho) =
-  (rho / a) sin theta_o. A fibril at radius rho straightens at lambda_c = 1 / cos theta, and
+  crimp angle grows from 0 on its axis to theta_o at its edge (as we read the paper) as
+  sin theta(rho) = (rho / a) sin theta_o. A fibril at radius rho straightens at lambda_c = 1 / cos theta, and
   the fibrils are uniform over the cross-section (area fraction u = (rho / a)^2), so
   lambda_c = (1 - u sin^2 theta_o)^(-1/2) with u uniform on [0, 1]:
   p(x) = 2 / (sin^2 theta_o x^3) on [1, 1 / cos theta_o]. Then (s = sin theta_o, c = cos
@@ -38,8 +38,8 @@ Densities:
   stated crimp distribution, docs/tendon.md), with the transition, every fibril straight,
   at lambda* = 1 / cos theta_o.
 - :class:`TriangularCrimp`: a triangular density on [a, b] with mode m (a >= 1), the
-  piecewise-linear form used by, e.g., Hamedzadeh, Gasser & Federico (Eur. J. Mech. A 72
-  (2018) 483) for collagen recruitment; its moments are elementary on each linear piece.
+  piecewise-linear form used by, e.g., Hamedzadeh, Gasser & Federico (Eur. J. Mech.
+  A/Solids, 2018) for collagen recruitment; its moments are elementary on each linear piece.
 
 Stretches are dimensionless, E in MPa (so S, W, T in MPa, MJ/m^3).
 """
