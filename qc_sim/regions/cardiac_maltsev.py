@@ -15,7 +15,7 @@ The step (time step dt, ms), first order, operator split (Lie):
 3. the 14 Hodgkin–Huxley gates by Rush–Larsen (Rush & Larsen, IEEE Trans Biomed Eng 25:
    389, 1978), V and Ca_sub frozen: x <- x_inf + (x - x_inf) exp(-dt/tau);
    with ``rng`` instead by exact two-state binomial updates of N gates per cell (below);
-4. the Ca2+ clock (RyR, buffers, four Ca2+ pools) in sub-steps of h <= 0.05 ms
+4. the Ca2+ clock (RyR, buffers, four Ca2+ pools) in sub-steps of h <= 0.1 ms (one at dt <= 0.1)
    with V and the I_CaL, I_CaT, I_bCa gates frozen: the RyR fractions by explicit Euler,
    and the pools linearly implicit: release ks O (Ca_jsr - Ca_sub), subspace-cytosol
    diffusion (tau = 0.04 ms, the stiffest process), buffer binding (each buffer's update
@@ -49,7 +49,7 @@ from qc_sim.regions.cardiac_maltsev_currents import (
     MaltsevParameters, derived, gate_steady_states, membrane_calcium_current,
     membrane_currents, ryr_derivatives, sodium_calcium_exchange)
 
-CA_SUBSTEP_MS = 0.05   # largest sub-step of the Ca2+ clock (ms)
+CA_SUBSTEP_MS = 0.1    # largest sub-step of the Ca2+ clock (ms)
 
 
 class MaltsevLakatta2009:
@@ -157,7 +157,9 @@ def calcium_clock_substep(y, V, ca_current_fixed, h, p: MaltsevParameters, d) ->
     y[IDX["Ca_nsr"]] = Ca_nsr + h * (j_up - j_tr * d.V_jsr / d.V_nsr)
     y[IDX["fTC"]] = _buffer_new(p.kf_TC, p.kb_TC, fTC, 1.0 - fTC, Cai_new, h)
     y[IDX["fTMC"]] = _buffer_new(p.kf_TMC, p.kb_TMC, fTMC, 1.0 - fTMC - fTMM, Cai_new, h)
-    y[IDX["fTMM"]] = _buffer_new(p.kf_TMM, p.kb_TMM, fTMM, 1.0 - fTMC - fTMM, p.Mgi, h)
+    # Mg2+ binding to troponin-Mg sites, implicit in fTMM itself (kf_TMM Mgi = 5.7 / ms)
+    y[IDX["fTMM"]] = (fTMM + h * p.kf_TMM * p.Mgi * (1.0 - fTMC)) / (
+        1.0 + h * (p.kb_TMM + p.kf_TMM * p.Mgi))
     y[IDX["fCMi"]] = _buffer_new(p.kf_CM, p.kb_CM, fCMi, 1.0 - fCMi, Cai_new, h)
     y[IDX["fCMs"]] = _buffer_new(p.kf_CM, p.kb_CM, fCMs, 1.0 - fCMs, Ca_sub_new, h)
     y[IDX["fCQ"]] = _buffer_new(p.kf_CQ, p.kb_CQ, fCQ, 1.0 - fCQ, Ca_jsr_new, h)
