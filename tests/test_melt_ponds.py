@@ -125,13 +125,13 @@ def test_the_ponds_albedo_feedback_adds_melt(small_season):
 
 def test_process_model_july_against_sheba():
     """The process model under the climatology itself (offset 0), mid-May to end of July.
-    Tschudi, Curry & Maslanik (2001, JGR 106(D14)) from aircraft over SHEBA in July 1998:
+    Tschudi, Curry & Maslanik (2001, JGR, SHEBA aircraft video) in July 1998:
     ponds 25-34 % of the area (open water 5-9 %); ours is the pond fraction of level ice,
     which lacks the ridges and leads of their scenes, so the bound is widened by 0.1.
-    Perovich et al. (2002, JGR 107(C10), 8044): the albedo line's mean 0.4 at the end of
-    July, from 0.1 (deep ponds) to 0.65 (bare white ice); ours takes 0.65 for all bare ice
-    and 0.36 for deep ponds (overcast), so it lies between the line's mean and bare ice
-    (0.56 with 64 members: 0.16 above the line; see docs/melt_ponds.md)."""
+    Perovich et al. (2002, JGR 107(C10), doi:10.1029/2000JC000438): the albedo line's mean
+    0.4 at the end of July, from 0.1 (deep ponds) to 0.65 (bare white ice); ours takes 0.65
+    for all bare ice and 0.36 for deep ponds (overcast), so it lies between the line's mean
+    and bare ice (0.56 with 64 members: 0.16 above the line; see docs/melt_ponds.md)."""
     spec = replace(melt_ponds.Spec(), cells=1, longwave_offset=(0.0, 0.0), members=32)
     region = melt_ponds.build(spec, None)
     july = []
