@@ -261,6 +261,7 @@ def test_bad_case_values_end_with_one_line_naming_the_key(tmp_path, capsys, extr
 
     case = tmp_path / "bad.toml"
     case.write_text(CASE.format(extra=extra))
-    assert main(["validate", str(case)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and key in err and "Traceback" not in err, err
+    for command in ("validate", "run"):
+        assert main([command, str(case)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and key in err and "Traceback" not in err, err
