@@ -25,9 +25,10 @@ Densities:
 
 - :class:`ShearerCrimp`: the fascicle of Shearer (J. Biomech. 48 (2015) 290), whose fibril
   crimp angle grows from 0 on its axis to theta_o at its edge (as we read the paper) as
-  sin theta(rho) = (rho / a) sin theta_o. A fibril at radius rho straightens at lambda_c = 1 / cos theta, and
-  the fibrils are uniform over the cross-section (area fraction u = (rho / a)^2), so
-  lambda_c = (1 - u sin^2 theta_o)^(-1/2) with u uniform on [0, 1]:
+  sin theta(rho) = (rho / a) sin theta_o. A fibril at radius rho straightens at
+  lambda_c = 1 / cos theta, and the fibrils are uniform over the cross-section (area
+  fraction u = (rho / a)^2), so lambda_c = (1 - u sin^2 theta_o)^(-1/2) with u uniform on
+  [0, 1]:
   p(x) = 2 / (sin^2 theta_o x^3) on [1, 1 / cos theta_o]. Then (s = sin theta_o, c = cos
   theta_o)
 
