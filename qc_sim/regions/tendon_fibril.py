@@ -17,10 +17,10 @@ axial stiffness. So the fibril modulus is
     E_f(n) = E_sat g(n),   g(n) = 1 - tanh(x) / x,   x = sqrt(n eta) / 2:
 
 zero with no crosslinks (g ~ n eta / 12, linear in n), rising with n, and saturating at
-E_sat (every molecule fully loaded) for n eta >> 1. That crosslinks stiffen the fibril and
-that the gain saturates is what Buehler's fibril simulations show (J. Mech. Behav. Biomed.
-Mater. 1 (2008) 59); this law is the continuum idealisation of it, not a fit to those
-simulations.
+E_sat (every molecule fully loaded) for n eta >> 1. Buehler's simulations of fibrils at
+varying crosslink density (J. Mech. Behav. Biomed. Mater. 1 (2008) 59) find crosslinks
+essential to the fibril's strength; this modulus law is a shear-lag idealisation of load
+transfer through them, neither taken from nor fitted to those simulations.
 
 What the numbers are: qc-sim states the fibril modulus E_ref at a reference crosslink
 density n_ref (``fibril_modulus``, ``reference_crosslinks``), so E_f(n) = E_ref g(n) / g(n_ref):
