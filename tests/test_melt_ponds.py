@@ -16,7 +16,6 @@ from qc_sim.regions.melt_ponds_physics import (
     EMISSIVITY, KELVIN, STEFAN_BOLTZMANN, T_FREEZE_OCEAN, Columns, ResolvedPonds, climatology,
     conductance, exponential_pond_area, permeability, snow_albedo, step_columns,
     surface_balance)
-from qc_sim.regions.melt_ponds_scheme import ensemble_targets, fit_scheme
 
 SMALL = replace(melt_ponds.Spec(), cells=3, members=12, longwave_offset=(0.0, 10.0))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -210,8 +210,8 @@ class MeltPondGrid:
         if self.members is not None:
             parts["members"] = self.members
         for prefix, columns in parts.items():
-            for f in fields(Columns):
-                out[f"{prefix}_{f.name}"] = getattr(columns, f.name).copy()
+            for f in fields(Columns):  # one row per cell (members: (cells, members))
+                out[f"{prefix}_{f.name}"] = getattr(columns, f.name).T.copy()
         return out
 
     def load_state_fields(self, state):
@@ -220,8 +220,9 @@ class MeltPondGrid:
         for prefix in ("grid", "twin", "members"):
             if prefix == "members" and self.members is None:
                 continue
-            setattr(self, prefix, Columns(**{f.name: np.array(state[f"{prefix}_{f.name}"])
-                                             for f in fields(Columns)}))
+            setattr(self, prefix, Columns(**{
+                f.name: np.ascontiguousarray(np.asarray(state[f"{prefix}_{f.name}"]).T)
+                for f in fields(Columns)}))
 
     def entity_costs(self):
         """Column updates per cell per step: the scheme, its twin, the resolved members."""

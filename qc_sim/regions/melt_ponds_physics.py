@@ -199,7 +199,7 @@ class ResolvedPonds:
         """Pond fraction and mean depth (m) the radiation sees: water first fills the snow's
         pores, (1 - rho_s / rho_f) h_s per unit pond area (Icepack level-ice infiltration)."""
         area, _ = exponential_pond_area(state.pond_volume, self.roughness)
-        return _seen(state, area)
+        return visible_area(state, area)
 
     def interior(self, t_int, t_surface, ice, dt):
         """The upper ice (its desalinated layers limit the drainage) relaxes to the linear
@@ -211,7 +211,9 @@ class ResolvedPonds:
         return drain(state.pond_volume, state.ice, state.snow, state.interior, self, dt)
 
 
-def _seen(state, area):
+def visible_area(state, area):
+    """The pond fraction and mean depth (m) seen of ponds covering ``area`` once the water
+    has filled the snow's pores."""
     pores = (1.0 - RHO_SNOW / RHO_FRESH) * state.snow
     free = np.maximum(state.pond_volume - pores * area, 0.0)
     seen = np.where(free > 0.0, area, 0.0)

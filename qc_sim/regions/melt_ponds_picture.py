@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 
 def draw(region, folder: Path) -> Path:
     """Four panels into ``folder/melt_ponds.png``: pond fraction, albedo and cumulative melt

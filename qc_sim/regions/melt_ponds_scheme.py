@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from qc_sim.regions.melt_ponds_physics import Columns, _seen, step_columns
+from qc_sim.regions.melt_ponds_physics import Columns, permeability, step_columns, visible_area
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class LevelIcePonds:
         return np.minimum(np.sqrt(np.maximum(volume, 0.0) / self.aspect), 1.0)
 
     def visible(self, state: Columns):
-        return _seen(state, self.area(state.pond_volume))
+        return visible_area(state, self.area(state.pond_volume))
 
     def interior(self, t_int, t_surface, ice, dt):
         return t_int
@@ -55,26 +55,24 @@ class LevelIcePonds:
                         state.pond_volume)
 
 
-def run_season(state: Columns, ponds, start_day, days, dt_days=1.0, longwave_offset=0.0,
-               feedback=True):
-    """Step ``days`` days; the history of pond fraction and albedo, arrays
-    (n_steps, *state shape), and the last state."""
-    fractions, albedos = [], []
-    for k in range(int(round(days / dt_days))):
-        state = step_columns(state, ponds, start_day + k * dt_days, dt_days, longwave_offset,
-                             feedback)
+def run_season(state: Columns, ponds, start_day, days, longwave_offset=0.0, feedback=True):
+    """Step ``days`` daily steps; the histories of pond fraction, albedo and cumulative melt,
+    each (n_steps, *state shape), and the last state."""
+    fractions, albedos, melts = [], [], []
+    for k in range(int(round(days))):
+        state = step_columns(state, ponds, start_day + k, 1.0, longwave_offset, feedback)
         fractions.append(state.pond_fraction)
         albedos.append(state.albedo)
-    return np.array(fractions), np.array(albedos), state
+        melts.append(state.melt)
+    return np.array(fractions), np.array(albedos), np.array(melts), state
 
 
 def ensemble_targets(start: Columns, resolved, start_day, days, longwave_offset):
     """Run the resolved ensemble (state shape (members, cells)); its cell means of pond
-    fraction, albedo and cumulative melt (m of water) (n_steps, cells), the median over members of the cumulative
-    melt (m of water) at which each column's ice first turned permeable (the scheme's
-    M_perm; members that never do count as never), and its last state."""
-    from qc_sim.regions.melt_ponds_physics import permeability
-
+    fraction, albedo and cumulative melt (m of water), each (n_steps, cells); the median
+    over members of the cumulative melt (m of water) at which each column's ice first
+    turned permeable (the scheme's M_perm; members that never do count as never); and its
+    last state."""
     fractions, albedos, melts, state = [], [], [], start
     onset = np.full(start.ice.shape, np.inf)
     for k in range(int(round(days))):
@@ -99,26 +97,15 @@ def fit_scheme(targets, start: Columns, start_day, days, longwave_offset,
 
     def residuals(p):
         scheme = LevelIcePonds(*p, permeable_melt)
-        fraction, albedo, state, melt = _season_with_melt(start, scheme, start_day, days,
-                                                          longwave_offset)
+        fraction, albedo, melt, _ = run_season(start, scheme, start_day, days, longwave_offset)
         return np.concatenate([(fraction - target_fraction).ravel(),
                                (albedo - target_albedo).ravel(),
                                ((melt - target_melt) / melt_scale).ravel()])
 
     result = least_squares(residuals, guess, bounds=([0.05, 0.02, 0.5], [1.0, 2.0, 500.0]),
                            x_scale=[0.1, 0.1, 10.0], diff_step=1e-3)
-    third = len(result.fun) // 3
     rms = [float(np.sqrt(np.mean(part**2))) for part in np.split(result.fun, 3)]
     return LevelIcePonds(*map(float, result.x), permeable_melt), {
         "rms_pond_fraction": rms[0], "rms_albedo": rms[1], "rms_melt_m": rms[2] * melt_scale,
-        "evaluations": int(result.nfev), "residuals": third * 3}
+        "evaluations": int(result.nfev), "residuals": len(result.fun)}
 
-
-def _season_with_melt(state, ponds, start_day, days, longwave_offset):
-    fractions, albedos, melts = [], [], []
-    for k in range(int(round(days))):
-        state = step_columns(state, ponds, start_day + k, 1.0, longwave_offset)
-        fractions.append(state.pond_fraction)
-        albedos.append(state.albedo)
-        melts.append(state.melt)
-    return np.array(fractions), np.array(albedos), state, np.array(melts)
