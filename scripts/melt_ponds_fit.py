@@ -53,11 +53,13 @@ def case_spec(path: Path) -> melt_ponds.Spec:
 def fit(spec):
     members, resolved = melt_ponds.draw_members(spec)
     offsets = np.linspace(*spec.longwave_offset, spec.cells)
-    targets = ensemble_targets(members, resolved, spec.start_day, spec.fit_days, offsets)
+    targets = ensemble_targets(members, resolved, spec.start_day, spec.fit_days, offsets,
+                               spec.steps_per_day)
     start = Columns.start(np.full(spec.cells, spec.ice_thickness),
                           np.full(spec.cells, spec.snow_depth))
     tick = time.perf_counter()
-    scheme, info = fit_scheme(targets, start, spec.start_day, spec.fit_days, offsets)
+    scheme, info = fit_scheme(targets, start, spec.start_day, spec.fit_days, offsets,
+                              spec.steps_per_day)
     info["seconds"] = time.perf_counter() - tick
     return scheme, info
 

@@ -55,19 +55,22 @@ class LevelIcePonds:
                         state.pond_volume)
 
 
-def run_season(state: Columns, ponds, start_day, days, longwave_offset=0.0, feedback=True):
-    """Step ``days`` daily steps; the histories of pond fraction, albedo and cumulative melt,
-    each (n_steps, *state shape), and the last state."""
+def run_season(state: Columns, ponds, start_day, days, longwave_offset=0.0, feedback=True,
+               steps_per_day=4):
+    """Step ``days`` days in steps of 1/``steps_per_day``; the histories of pond fraction,
+    albedo and cumulative melt, each (n_steps, *state shape), and the last state."""
     fractions, albedos, melts = [], [], []
-    for k in range(int(round(days))):
-        state = step_columns(state, ponds, start_day + k, 1.0, longwave_offset, feedback)
+    dt = 1.0 / steps_per_day
+    for k in range(int(round(days * steps_per_day))):
+        state = step_columns(state, ponds, start_day + k * dt, dt, longwave_offset, feedback)
         fractions.append(state.pond_fraction)
         albedos.append(state.albedo)
         melts.append(state.melt)
     return np.array(fractions), np.array(albedos), np.array(melts), state
 
 
-def ensemble_targets(start: Columns, resolved, start_day, days, longwave_offset):
+def ensemble_targets(start: Columns, resolved, start_day, days, longwave_offset,
+                     steps_per_day=4):
     """Run the resolved ensemble (state shape (members, cells)); its cell means of pond
     fraction, albedo and cumulative melt (m of water), each (n_steps, cells); the median
     over members of the cumulative melt (m of water) at which each column's ice first
@@ -75,8 +78,9 @@ def ensemble_targets(start: Columns, resolved, start_day, days, longwave_offset)
     last state."""
     fractions, albedos, melts, state = [], [], [], start
     onset = np.full(start.ice.shape, np.inf)
-    for k in range(int(round(days))):
-        state = step_columns(state, resolved, start_day + k, 1.0, longwave_offset)
+    dt = 1.0 / steps_per_day
+    for k in range(int(round(days * steps_per_day))):
+        state = step_columns(state, resolved, start_day + k * dt, dt, longwave_offset)
         fresh = np.isinf(onset) & (permeability(resolved.salinity, state.interior) > 0.0)
         onset = np.where(fresh, state.melt, onset)
         fractions.append(state.pond_fraction.mean(0))
@@ -86,7 +90,7 @@ def ensemble_targets(start: Columns, resolved, start_day, days, longwave_offset)
             float(np.median(onset)), state)
 
 
-def fit_scheme(targets, start: Columns, start_day, days, longwave_offset,
+def fit_scheme(targets, start: Columns, start_day, days, longwave_offset, steps_per_day=4,
                guess=(0.5, 0.3, 20.0), melt_scale=1.0):
     """Least-squares fit of (r, delta_p, tau) to an ensemble's cell means (``targets``, the
     first four of :func:`ensemble_targets`: pond fraction, albedo, cumulative melt, M_perm),
@@ -97,7 +101,8 @@ def fit_scheme(targets, start: Columns, start_day, days, longwave_offset,
 
     def residuals(p):
         scheme = LevelIcePonds(*p, permeable_melt)
-        fraction, albedo, melt, _ = run_season(start, scheme, start_day, days, longwave_offset)
+        fraction, albedo, melt, _ = run_season(start, scheme, start_day, days, longwave_offset,
+                                               steps_per_day=steps_per_day)
         return np.concatenate([(fraction - target_fraction).ravel(),
                                (albedo - target_albedo).ravel(),
                                ((melt - target_melt) / melt_scale).ravel()])
