@@ -19,7 +19,7 @@ T=tests
 MODULES=(
   "bulk|qc_sim/properties/bulk.py|$T/test_properties.py::test_lj_fcc_bulk_properties_are_the_lattice_sums \
 $T/test_properties.py::test_a_potential_without_a_stable_lattice_is_refused \
-$T/test_properties.py::test_bulk_defaults_and_an_unknown_lattice"
+$T/test_properties.py::test_bulk_defaults_and_an_unknown_lattice $T/test_mutation_bulk.py"
   "atomistic_dynamics|qc_sim/atomistic/dynamics.py|$T/test_dynamics.py::test_nve_is_time_reversible \
 $T/test_dynamics.py::test_nve_energy_error_is_second_order_in_the_step $T/test_dynamics.py::test_fixed_atoms_do_not_move \
 $T/test_dynamics.py::test_a_run_leaves_the_callers_atoms_alone $T/test_dynamics.py::test_fused_integrator_kernels_give_the_numpy_bits \
@@ -37,7 +37,8 @@ $T/test_far_field.py::test_taylor_expansion_is_second_order_in_the_strain \
 $T/test_far_field.py::test_the_stretch_check_still_refuses_a_crushed_element \
 $T/test_far_field.py::test_mixed_strain_criterion_is_the_largest_principal_strain \
 $T/test_far_field.py::test_handing_elements_to_the_full_sum_updates_the_taylor_operator \
-$T/test_far_field.py::test_relative_energy_is_the_energy_less_the_reference"
+$T/test_far_field.py::test_relative_energy_is_the_energy_less_the_reference \
+$T/test_mutation_cauchy_born.py"
   "pair|qc_sim/potentials/pair.py|$T/test_potentials.py::test_pair_potentials_match_their_formulas \
 $T/test_potentials.py::test_agrees_with_lammps $T/test_potentials.py::test_weighted_site_energies_and_their_forces \
 $T/test_potentials.py::test_half_rows_give_the_bits_of_full_rows $T/test_potentials.py::test_compiled_and_numpy_backends_agree \

@@ -26,9 +26,9 @@ def is_bravais(lattice: Lattice) -> bool:
     b = lattice.basis
     for u in b:
         for v in b:
-            w = (u - v) % 1.0
-            w[np.isclose(w, 1.0)] = 0.0
-            if not np.any(np.all(np.isclose(b % 1.0, w), axis=1)):
+            d = b - (u - v)  # every site less the difference, modulo the cell: a coordinate
+            d -= np.round(d)  # written 0.9999999999999999 or -0.5 is the site at 0 or 0.5
+            if not np.any(np.all(np.abs(d) < 1e-5, axis=1)):
                 return False
     return True
 

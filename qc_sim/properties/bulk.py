@@ -2,7 +2,7 @@
 
 The lattice constant minimises the energy per atom of the perfect crystal (cubic symmetry
 keeps a perfect Bravais lattice at zero force), found by a coarse scan and then Brent's
-method, and checked to give zero pressure. Elastic constants are central differences of the
+method; there the pressure, -dE/dV, vanishes. Elastic constants are central differences of the
 stress in strain: C11 and C12 from a normal strain of the cube-aligned crystal, and, since
 boxes are orthogonal, C44 from a normal strain of the crystal turned to x = [110],
 y = [-110], z = [001], where C11' = (C11 + C12) / 2 + C44. Simple Bravais lattices need no
