@@ -65,7 +65,8 @@ KEY_DOCS = {
     "bioavailability": "per drug: fraction F of an oral dose absorbed, (0, 1]",
     "clearance": "per drug: elimination clearance CL from the central compartment, L/h",
     "central_volume": "per drug: central volume of distribution V1, L",
-    "intercompartmental_clearance": "per drug: Q between central and peripheral, L/h (2 compartments)",
+    "intercompartmental_clearance": "per drug: Q between central and peripheral, L/h "
+                                    "(2 compartments)",
     "peripheral_volume": "per drug: peripheral volume V2, L (2 compartments)",
     "infusion_duration": "per drug: duration of each infusion, h (iv_infusion)",
     "molar_mass": "per drug: molar mass, g/mol (mg/L to nM for binding)",
@@ -75,7 +76,8 @@ KEY_DOCS = {
     "first_dose": "per drug: time of the first dose, h",
     "kon": "per drug: association rate constant to its target, 1/(nM h)",
     "koff": "per drug: dissociation rate constant, 1/h",
-    "complex_elimination": "per drug: elimination rate constant kint of the drug-target complex, 1/h",
+    "complex_elimination": "per drug: elimination rate constant kint of the drug-target "
+                           "complex, 1/h",
     "target_node": "per drug: the pathway node (1 upstream, 2 downstream) whose target it binds",
     "target_degradation": "per node: degradation rate constant kdeg of its target, 1/h",
     "node_turnover": "per node: turnover rate constant kout of the node's output, 1/h",

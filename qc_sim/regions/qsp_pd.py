@@ -204,9 +204,10 @@ def advance(model: Model, amounts, state, t0, t1, rtol=RTOL, atol=ATOL, samples=
     amounts_ode). Doses due in [t0, t1) are given at their times; a state at time t is the
     one before any dose due at t (a pre-dose sample). Over each piece of constant input the
     PK is stepped exactly (matrix exponential) and the PD integrated by LSODA (solve_ivp;
-    ``method`` "BDF" with the sparse Jacobian for many arms) together with a copy of the PK, which drives it and whose end value is returned as
-    ``amounts_ode`` (what the PD saw; the exact amounts are carried on). Deterministic: the
-    same state and interval give the same bits, so restarts continue bitwise.
+    ``method`` "BDF" with the sparse Jacobian for many arms) together with a copy of the PK,
+    which drives it and whose end value is returned as ``amounts_ode`` (what the PD saw; the
+    exact amounts are carried on). Deterministic: the same state and interval give the same
+    bits, so restarts continue bitwise.
 
     ``samples``: a list to which (t, amounts_ode, state) is appended at each time of the
     solver's steps (for curves; the end state does not depend on it)."""

@@ -115,3 +115,5 @@ def _draw_maps(fig, ax_bliss, ax_loewe, grid, both, bliss, ci, names, t_end):
         ax.set(xlabel=f"log2 dose multiplier of {names[0]}",
                ylabel=f"log2 dose multiplier of {names[1]}",
                title=f"{title}: mean effect over 0-{t_end:g} h")
+    ax_loewe.text(0.02, 0.98, "blank: an effect neither drug alone\nreaches at up to 16x its dose",
+                  transform=ax_loewe.transAxes, va="top", fontsize=8)
