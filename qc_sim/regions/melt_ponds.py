@@ -87,7 +87,9 @@ CHOICES = {"scheme": ("shipped", "refit")}
 
 
 def check(spec: Spec, case_dir) -> list:
-    problems = []
+    """The section's problems as (key, message), empty when it is good."""
+    problems = [(f.name, f"must be finite, got {getattr(spec, f.name)}")
+                for f in fields(spec) if not _finite(getattr(spec, f.name))]
     if spec.steps_per_day < 1:
         problems.append(("steps_per_day", f"must be at least 1, got {spec.steps_per_day}"))
     if spec.cells < 1:
@@ -120,6 +122,11 @@ def check(spec: Spec, case_dir) -> list:
     if spec.scheme == "refit" and spec.members < 1:
         problems.append(("scheme", "refit needs members >= 1 to fit to"))
     return problems
+
+
+def _finite(value):
+    values = value if isinstance(value, tuple) else (value,)
+    return all(not isinstance(v, float) or math.isfinite(v) for v in values)
 
 
 def draw_members(spec: Spec):
