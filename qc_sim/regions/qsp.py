@@ -106,7 +106,8 @@ def check(spec: Spec, case_dir) -> list:
     n = len(spec.drugs)
     if n not in (1, 2):
         return [("drugs", f"one or two drugs, got {n}")]
-    problems = [(key, f"needs {n} values (one per drug), got {len(getattr(spec, key))}")
+    values = "1 value" if n == 1 else f"{n} values"
+    problems = [(key, f"needs {values} (one per drug), got {len(getattr(spec, key))}")
                 for key in PER_DRUG if len(getattr(spec, key)) != n]
     problems += [(key, f"needs 2 values (one per node), got {len(getattr(spec, key))}")
                  for key in ("target_degradation", "node_turnover")
@@ -210,7 +211,7 @@ class QspRegion:
         """Set the ``index``-th dose of ``drug`` (whose time the state has reached) to the
         one whose forecast trough meets the target (qsp_dosing)."""
         schedule = self.model.schedules[drug]
-        t_next = dosing.next_dose_time(schedule, index)
+        t_next = dosing.next_dose_time(schedule, index, self.spec.dose_interval[drug])
         if self.spec.optimise == "trough_effect":
             last = self.model.with_arms(self.model.arms[-1:])  # the treated arm only
             trough = dosing.effect_forecast(last, self.amounts, self.state[-1:], drug, index,

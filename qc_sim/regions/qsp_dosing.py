@@ -64,14 +64,13 @@ def concentration_forecast(model, amounts, drug, index, t_next):
     return trough
 
 
-def next_dose_time(schedule, index) -> float:
-    """When the dose after the ``index``-th comes; for the last, one interval later (the
-    spacing of the last two, or 24 h for a single dose)."""
+def next_dose_time(schedule, index, interval) -> float:
+    """When the dose after the ``index``-th comes; for the last, one dosing ``interval``
+    (h) later."""
     times = schedule.times
     if index + 1 < len(times):
         return float(times[index + 1])
-    step = times[-1] - times[-2] if len(times) > 1 else 24.0
-    return float(times[-1] + step)
+    return float(times[-1] + interval)
 
 
 def doses_in(schedule, t0, t1) -> np.ndarray:
