@@ -87,6 +87,41 @@ def test_a_crystal_whose_minimum_lies_above_the_free_atoms_is_refused(tmp_path):
         equilibrium_lattice(pot, "Y", "fcc", get_device("cpu"))
 
 
+def test_soft_spheres_bind_no_crystal(tmp_path):
+    """Soft spheres, phi = (1.6 - r)^2 eV for r < 1.6 Å: purely repulsive, so the energy per
+    atom falls to exactly 0 (the free atoms) once the nearest neighbours are 1.6 Å apart,
+    and stays 0; over a scan past that point its lowest value, 0, is no bound minimum."""
+    from qc_sim.potentials.eam import Eam
+
+    _write_setfl(tmp_path / "soft.eam.alloy", lambda r: (1.6 - r) ** 2, 1.6)
+    pot = Eam.from_file(tmp_path / "soft.eam.alloy")
+    assert pot.site_terms(np.full(12, 1.6 - 1e-3))[0] > 0 and pot.site_terms([1.6])[0] == 0
+    with pytest.raises(InputError, match="no stable fcc lattice for Y"):
+        equilibrium_lattice(pot, "Y", "fcc", get_device("cpu"), scan=(0.5, 1.5))
+
+
+def test_the_device_is_the_argument_else_qc_sim_backend(monkeypatch, request):
+    """The backend comes from the argument, else QC_SIM_BACKEND, else auto (docs/design.md,
+    section 2): with a device given, bulk_properties computes there whatever the variable says
+    (the nearest-neighbour closed forms); without one, it takes the variable's backend (an
+    unknown name is refused). get_device reads the variable once per process: its cache is
+    emptied here before and after (Devices are equal by name, so nothing else notices)."""
+    from qc_sim.errors import BackendUnavailable
+
+    pot = lennard_jones(1.0, 1.0, R1 / 0.891)
+    monkeypatch.setenv("QC_SIM_BACKEND", "no-such-backend")
+    get_device.cache_clear()
+    request.addfinalizer(get_device.cache_clear)
+    bulk = bulk_properties(pot, "X", "fcc", get_device("cpu"))
+    assert (bulk.lattice_constant, bulk.cohesive_energy) == pytest.approx(
+        (2 ** (2 / 3), 6.0), rel=1e-8)
+    assert bulk.C11 == pytest.approx(72 * EV_PER_A3_TO_GPA, rel=1e-6)
+    for call in (lambda: equilibrium_lattice(pot, "X"),
+                 lambda: cubic_elastic_constants(pot, "X", "fcc", 2 ** (2 / 3))):
+        with pytest.raises(BackendUnavailable, match="unknown backend 'no-such-backend'"):
+            call()
+
+
 def test_elastic_constants_off_equilibrium_are_the_true_stress_derivatives():
     """At a lattice constant 2 % below the minimum (under pressure) C11 and C12 are the
     derivatives in the stretch along x of the true stress, the virial over the stretched

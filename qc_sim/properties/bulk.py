@@ -62,7 +62,7 @@ def equilibrium_lattice(potential, element, kind="fcc", device=None,
 
     from qc_sim.backend import get_device
 
-    device = device or get_device("auto")
+    device = device or get_device()  # else QC_SIM_BACKEND, else auto
     if kind not in LATTICES:
         raise InputError(f"lattice {kind!r} is not one of {', '.join(LATTICES)}")
     nn_per_a = LATTICES[kind](1.0).nearest_neighbor_distance
@@ -95,7 +95,7 @@ def cubic_elastic_constants(potential, element, kind, a0, device=None,
     """(C11, C12, C44) in GPa at lattice constant ``a0``, by central differences."""
     from qc_sim.backend import get_device
 
-    device = device or get_device("auto")
+    device = device or get_device()  # else QC_SIM_BACKEND, else auto
     cube = _crystal(potential, element, kind, a0, device)
     ds = (_normal_stress(cube, strain) - _normal_stress(cube, -strain)) / (2 * strain)
     c11, c12 = ds[0], 0.5 * (ds[1] + ds[2])
