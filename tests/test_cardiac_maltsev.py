@@ -124,6 +124,26 @@ def test_binomial_gating_mean_and_variance_are_the_two_state_chain():
     assert x1.var() == pytest.approx(var, rel=0.03)
 
 
+def test_stochastic_step_is_the_deterministic_step_for_huge_channel_counts():
+    # with rng the gates move by whole gates out of N; N = 1e12 leaves the trajectory on the
+    # deterministic one, N = 50 keeps every gate fraction a multiple of 1/50
+    deterministic = MaltsevLakatta2009()
+    y_det = deterministic.initial_state(2)
+    many = MaltsevLakatta2009(n_channels=1e12)
+    y_many = many.initial_state(2)
+    few = MaltsevLakatta2009(n_channels=50)
+    y_few = few.initial_state(2)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        deterministic.step(y_det, 0.1)
+        many.step(y_many, 0.1, 0.0, rng)
+        few.step(y_few, 0.1, 0.0, rng)
+    np.testing.assert_allclose(y_many, y_det, rtol=1e-4, atol=1e-9)
+    gates = y_few[1:15] * 50
+    np.testing.assert_allclose(gates, np.rint(gates), atol=1e-9)
+    assert not np.allclose(y_few[0], y_det[0], atol=1e-3)
+
+
 def test_unknown_parameter_is_refused():
     with pytest.raises(InputError, match="g_Na"):
         MaltsevLakatta2009(g_Na=1.0)
