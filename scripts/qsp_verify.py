@@ -145,6 +145,12 @@ def model_checks():
     region, conc = t._run(spec, tau, 5)
     closed = qsp_pk.one_compartment_bolus_doses_to_trough(C, V, CL / V, tau, 5)
     out["bolus_doses_vs_loading_maintenance"] = rel(region.model.schedules[0].amounts, closed)
+    from qc_sim.regions import qsp_dosing
+
+    three = qsp.model_of(dataclasses.replace(spec, optimise="none", dose_count=(3,)))
+    joint, result = qsp_dosing.optimise_schedule(three, 0, C, 2000.0, "concentration", tau)
+    out["lbfgsb_schedule_vs_loading_maintenance"] = rel(joint, closed[:3])
+    out["lbfgsb_schedule_misfit"] = float(result.fun)
     out["bolus_loading_dose_mg"] = float(closed[0])
     out["bolus_maintenance_dose_mg"] = float(closed[1])
     spec = t._one_drug(bioavailability=0.7, ka=1.0, clearance=5.0, central_volume=50.0,

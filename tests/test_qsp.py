@@ -352,6 +352,23 @@ def test_doses_chosen_for_a_trough_concentration_equal_the_loading_and_maintenan
     assert np.allclose(conc[:, 0], C, rtol=1e-8)
 
 
+def test_the_whole_schedule_minimised_with_bounds_finds_the_same_doses():
+    """scipy.optimize.minimize (L-BFGS-B, doses in [0, 2000 mg]) over all three doses at once,
+    from 100 mg each: the loading and maintenance doses of the closed form, every trough at
+    C; with a 150 mg bound below the loading dose (166.9 mg) the first dose sits on it."""
+    from qc_sim.regions import qsp_dosing
+
+    CL, V, tau, C = 5.0, 50.0, 8.0, 1.5
+    spec = _one_drug(route="iv_bolus", clearance=CL, central_volume=V, dose_interval=tau,
+                     dose_count=3)
+    model = qsp.model_of(spec)
+    doses, result = qsp_dosing.optimise_schedule(model, 0, C, 2000.0, "concentration", tau)
+    closed = qsp_pk.one_compartment_bolus_doses_to_trough(C, V, CL / V, tau, 3)
+    assert np.allclose(doses, closed, rtol=1e-5) and result.fun < 1e-10
+    capped, _ = qsp_dosing.optimise_schedule(model, 0, C, 150.0, "concentration", tau)
+    assert capped[0] == pytest.approx(150.0, rel=1e-9)
+
+
 def test_oral_doses_chosen_for_a_trough_converge_to_the_steady_state_maintenance_dose():
     """Oral one-compartment: with every trough at C the doses settle to the dose whose
     steady-state trough is C, F D ka/(V (ka - k)) (e^{-k tau}/(1 - e^{-k tau}) - e^{-ka

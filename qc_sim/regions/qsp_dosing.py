@@ -10,12 +10,17 @@ every deviation zero, the least-squares optimum of the whole schedule; when a bo
 (a loading dose larger than D_max) it is the optimum dose by dose. For a one-compartment
 IV bolus the doses have a closed form (qsp_pk.one_compartment_bolus_doses_to_trough), which
 tests/test_qsp.py checks this against.
+
+:func:`optimise_schedule` instead chooses all the doses at once, before the first, by
+minimising the summed squared deviations of every trough with bounds (scipy.optimize.minimize,
+L-BFGS-B): the planning counterpart, which can trade one trough against another when a bound
+binds; it finds the same closed-form doses where every trough can be met.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize
 
 from qc_sim.regions import qsp_pd as pd
 from qc_sim.regions import qsp_pk as pk
@@ -76,3 +81,39 @@ def next_dose_time(schedule, index, interval) -> float:
 def doses_in(schedule, t0, t1) -> np.ndarray:
     """Indices of the doses due in [t0, t1)."""
     return np.flatnonzero((schedule.times >= t0) & (schedule.times < t1))
+
+
+def schedule_troughs(model, drug, doses, metric, interval, rtol=pd.RTOL) -> np.ndarray:
+    """The troughs before each next dose of ``drug`` (h apart by its schedule, the last one
+    ``interval`` after it), its doses set to ``doses`` ``(n_doses,)`` mg, from an untreated
+    start: ``metric`` "concentration" (mg/L, exact PK) or "effect" (the model's last arm)."""
+    schedules = list(model.schedules)
+    schedules[drug] = pk.Schedule(schedules[drug].times, np.asarray(doses, float))
+    trial = model.with_schedules(schedules).with_arms(model.arms[-1:])
+    ends = [next_dose_time(schedules[drug], k, interval) for k in range(len(doses))]
+    amounts, state = pd.initial_state(trial)
+    troughs, t = [], 0.0
+    for end in ends:
+        if metric == "concentration":
+            amounts = pk.advance_exact(trial.drugs, trial.schedules, trial.K, amounts, t, end)
+            troughs.append(trial.concentration(amounts)[drug])
+        else:
+            amounts, state, _ = pd.advance(trial, amounts, state, t, end, rtol=rtol)
+            troughs.append(pd.effect(trial.pathway, state)[-1])
+        t = end
+    return np.array(troughs)
+
+
+def optimise_schedule(model, drug, target, max_dose, metric, interval, rtol=pd.RTOL):
+    """All doses of ``drug`` (mg, ``(n_doses,)``) minimising sum_k (trough_k / target - 1)^2
+    within [0, max_dose], by L-BFGS-B from the schedule's doses; (doses, the
+    scipy.optimize.OptimizeResult)."""
+    start = model.schedules[drug].amounts / max_dose
+
+    def misfit(scaled):
+        troughs = schedule_troughs(model, drug, scaled * max_dose, metric, interval, rtol)
+        return float(np.sum((troughs / target - 1.0) ** 2))
+
+    result = minimize(misfit, start, method="L-BFGS-B", bounds=[(0.0, 1.0)] * len(start),
+                      options={"ftol": 1e-16, "gtol": 1e-12, "maxiter": 500})
+    return result.x * max_dose, result

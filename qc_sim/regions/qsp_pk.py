@@ -16,6 +16,7 @@ response; repeated doses by superposition (the system is linear).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.linalg import expm
@@ -110,14 +111,25 @@ def doses_at(schedules, t) -> list:
 
 
 def exact_step(K, x, rate, h) -> np.ndarray:
-    """x(h) of dx/dt = K x + rate from x(0) = x, exact to rounding: the matrix exponential
-    of the augmented system [[K, rate], [0, 0]] h (Van Loan, IEEE TAC 23, 395 (1978))."""
-    n = len(x)
-    M = np.zeros((n + 1, n + 1))
+    """x(h) of dx/dt = K x + rate from x(0) = x, exact to rounding: x(h) = Phi x + Gamma
+    rate with Phi = e^{K h}, Gamma = int_0^h e^{K s} ds, both blocks of the matrix exponential
+    of the augmented [[K, I], [0, 0]] h (Van Loan, IEEE Trans. Autom. Control 23, 395
+    (1978))."""
+    phi, gamma = _propagators(K.tobytes(), len(K), float(h))
+    return phi @ x + gamma @ rate
+
+
+@lru_cache(maxsize=512)
+def _propagators(K_bytes, n, h):
+    """(Phi, Gamma) of :func:`exact_step`, kept for the step lengths a run repeats (a
+    dosing interval, a macro step): one scipy.linalg.expm each (its LAPACK solve costs
+    ~50 us for these sizes, but milliseconds when OpenBLAS threads meet a busy machine)."""
+    K = np.frombuffer(K_bytes).reshape(n, n)
+    M = np.zeros((2 * n, 2 * n))
     M[:n, :n] = K * h
-    M[:n, n] = rate * h
+    M[:n, n:] = np.eye(n) * h
     E = expm(M)
-    return E[:n, :n] @ x + E[:n, n]
+    return E[:n, :n].copy(), E[:n, n:].copy()
 
 
 def advance_exact(drugs, schedules, K, amounts, t0, t1) -> np.ndarray:
