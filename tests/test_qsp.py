@@ -442,9 +442,10 @@ def test_bad_values_end_with_one_line_naming_the_key(tmp_path, capsys, line, key
     name = line.split(" =")[0]
     text = "\n".join(l for l in CASE.read_text().splitlines() if not l.startswith(name + " "))
     (tmp_path / "bad.toml").write_text(text.replace("[qsp]\n", f"[qsp]\n{line}\n"))
-    assert main(["validate", str(tmp_path / "bad.toml")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and f"[{key}]" in err and words in err
+    for command in ("validate", "run"):
+        assert main([command, str(tmp_path / "bad.toml")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"[{key}]" in err and words in err
 
 
 def test_defaults_are_valid_and_the_picture_is_a_png(tmp_path):
