@@ -3,8 +3,8 @@
 JSON object (machine, commit, figures) and writes it to ``--out``.
 
 1. Fit: the case's resolved ensemble (``members`` columns per cell, its seed) runs the
-   season (``fit_days``); the scheme's (r, delta_p, tau) are fitted by least squares to the
-   cell means of pond fraction, albedo and cumulative melt, M_perm diagnosed from the
+   season (``fit_days``); the scheme's (r, delta_p, tau, s) are fitted by least squares to
+   the cell means of pond fraction, albedo and cumulative melt, M_perm diagnosed from the
    ensemble (qc_sim.regions.melt_ponds_scheme). The coefficients go into the case's
    ``pond_*`` keys by hand.
 2. Grid against the ensembles it replaces: the grid with the fitted coefficients runs the
@@ -138,11 +138,13 @@ def main(argv=None):
     spec = case_spec(Path(args.case))
     scheme, info = fit(spec)
     spec = replace(spec, pond_retained=scheme.retained, pond_aspect=scheme.aspect,
-                   drainage_days=scheme.drainage_days, permeable_melt=scheme.permeable_melt)
+                   drainage_days=scheme.drainage_days, sea_roughness=scheme.sea_roughness,
+                   permeable_melt=scheme.permeable_melt)
     result = {"machine": machine(), "commit": commit(), "case": args.case,
               "cells": spec.cells, "members": spec.members, "days": spec.fit_days,
               "fitted": {"pond_retained": scheme.retained, "pond_aspect": scheme.aspect,
                          "drainage_days": scheme.drainage_days,
+                         "sea_roughness": scheme.sea_roughness,
                          "permeable_melt": scheme.permeable_melt},
               "fit": info}
     result["grid_against_resolved"] = verify(*season(spec, scheme))

@@ -50,9 +50,10 @@ class Spec:
     scheme: str = "shipped"
     fit_days: float = 120.0
     steps_per_day: int = 4
-    pond_retained: float = 0.87114
-    pond_aspect: float = 2.0
-    drainage_days: float = 24.402
+    pond_retained: float = 0.5552
+    pond_aspect: float = 0.62773
+    drainage_days: float = 3.6456
+    sea_roughness: float = 0.15788
     permeable_melt: float = 0.28672
     feedback_twin: bool = True
 
@@ -79,6 +80,8 @@ KEY_DOCS = {
     "pond_retained": "scheme: retained fraction r of the unponded meltwater, -",
     "pond_aspect": "scheme: pond depth / pond fraction delta_p, m",
     "drainage_days": "scheme: e-folding time of drainage through permeable ice, days",
+    "sea_roughness": "scheme: mean surface height above its lowest point that sets the ponds "
+                     "left at sea level, m",
     "permeable_melt": "scheme: cumulative melt after which the ice drains, m of water",
     "feedback_twin": "also run the grid without the pond albedo feedback",
 }
@@ -104,7 +107,8 @@ def check(spec: Spec, case_dir) -> list:
         problems.append(("roughness", f"must be positive, got {list(spec.roughness)}"))
     if len(spec.salinity) == 2 and not spec.salinity[0] > 0:
         problems.append(("salinity", f"must be positive, got {list(spec.salinity)}"))
-    for key in ("ice_thickness", "snow_depth", "pond_aspect", "drainage_days", "fit_days"):
+    for key in ("ice_thickness", "snow_depth", "pond_aspect", "drainage_days", "sea_roughness",
+                "fit_days"):
         if not getattr(spec, key) > 0:
             problems.append((key, f"must be positive, got {getattr(spec, key)}"))
     if not spec.ice_thickness * (1 - spec.thickness_spread) >= 0.1 or spec.thickness_spread < 0:
@@ -270,16 +274,21 @@ class MeltPondGrid:
         return draw(self, Path(folder))
 
 
+def shipped_scheme(spec: Spec) -> LevelIcePonds:
+    return LevelIcePonds(spec.pond_retained, spec.pond_aspect, spec.drainage_days,
+                         spec.sea_roughness, spec.permeable_melt)
+
+
 def build(spec: Spec, case_dir, backend=None):
     members, resolved = draw_members(spec) if spec.members > 0 else (None, None)
-    scheme, fit = LevelIcePonds(spec.pond_retained, spec.pond_aspect, spec.drainage_days,
-                                spec.permeable_melt), None
+    scheme, fit = shipped_scheme(spec), None
     if spec.scheme == "refit":
         offsets = np.linspace(*spec.longwave_offset, spec.cells)
         targets = ensemble_targets(members, resolved, spec.start_day, spec.fit_days, offsets,
                                    spec.steps_per_day)
         start = Columns.start(np.full(spec.cells, spec.ice_thickness),
                               np.full(spec.cells, spec.snow_depth))
+        guess = (spec.pond_retained, spec.pond_aspect, spec.drainage_days, spec.sea_roughness)
         scheme, fit = fit_scheme(targets, start, spec.start_day, spec.fit_days, offsets,
-                                 spec.steps_per_day)
+                                 spec.steps_per_day, guess=guess)
     return MeltPondGrid(spec, scheme, members, resolved, fit)

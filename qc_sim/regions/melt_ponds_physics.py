@@ -277,11 +277,17 @@ def drain(volume, ice, snow, interior, patches: ResolvedPonds, dt):
     Icepack's own freeboard calculation, which leaves the ponds out)."""
     s = patches.roughness
     area, level = exponential_pond_area(volume, s)
-    freeboard = ice * (1.0 - RHO_ICE / RHO_SEAWATER) - RHO_SNOW * snow / RHO_SEAWATER
-    head = level - s + freeboard  # m above sea level
-    sea_level = np.maximum(s - freeboard, 0.0)
+    above_sea = freeboard(ice, snow)
+    head = level - s + above_sea  # m above sea level
+    sea_level = np.maximum(s - above_sea, 0.0)
     at_sea_level = sea_level - s * (1.0 - np.exp(-sea_level / s))
     darcy = permeability(patches.salinity, interior) * RHO_SEAWATER * GRAVITY \
         * np.maximum(head, 0.0) / (VISCOSITY * ice)
     drained = volume - area * darcy * dt
     return np.where(head > 0.0, np.maximum(drained, np.minimum(at_sea_level, volume)), volume)
+
+
+def freeboard(ice, snow):
+    """Height (m) of the mean ice surface above sea level, from ice and snow alone:
+    h_i (1 - rho_i / rho_w) - rho_s h_s / rho_w (Archimedes)."""
+    return ice * (1.0 - RHO_ICE / RHO_SEAWATER) - RHO_SNOW * snow / RHO_SEAWATER

@@ -10,14 +10,18 @@ The scheme carries one pond volume per cell, fed by the accumulated surface melt
 with r the retained fraction of the unponded surface's meltwater (Icepack eq. ``meltvol``),
 dM_wet the melt under the ponds (stays in them), refreezing from the pond surface's energy
 balance at 0 degC (negative when the surface freezes), and drainage once the ice is
-permeable, which the scheme dates by the accumulated melt: V decays on a time ``tau``
-after the cumulative melt passes ``M_perm`` (the resolved model's ice warms to the
-permeability threshold as the melt proceeds). The pond fraction is the CESM shape
-a_p = min(sqrt(V / delta_p), 1), depth delta_p a_p (``pndaspect``); the cell albedo is
+permeable, which the scheme dates by the accumulated melt: after the cumulative melt passes
+``M_perm`` (the resolved model's ice warms to the permeability threshold as the melt
+proceeds) V decays on a time ``tau`` towards the volume of ponds at sea level, not below
+it (Icepack drains ponds whose weight or the ice's permeability allows, down to sea level).
+The pond fraction is the CESM shape a_p = min(sqrt(V / delta_p), 1), depth delta_p a_p
+(``pndaspect``); at sea level the ponds cover a_sl = 1 - exp(-max(s - f, 0) / s), the part
+of an exponential surface of mean height s (``sea_roughness``) below sea level with the
+freeboard f = h_i (1 - rho_i/rho_w) - rho_s h_s / rho_w. The cell albedo is
 a_p alpha_pond(h_p) + (1 - a_p) alpha_surface(T_s, h_s), so pond fraction and albedo are
-functions of the surface temperature and the accumulated melt. The four numbers
-(r, delta_p, tau, M_perm) are fitted by least squares (scipy) to the pond fraction and
-albedo of the ensemble it replaces.
+functions of the surface temperature, the accumulated melt and the ice's thickness.
+(r, delta_p, tau, s) are fitted by least squares (scipy) to the pond fraction, albedo and
+melt of the ensemble it replaces; M_perm is read off the ensemble.
 """
 
 from __future__ import annotations
@@ -27,17 +31,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from qc_sim.regions.melt_ponds_physics import Columns, permeability, step_columns, visible_area
+from qc_sim.regions.melt_ponds_physics import (
+    Columns, freeboard, permeability, step_columns, visible_area)
 
 
 @dataclass(frozen=True)
 class LevelIcePonds:
     """The fitted scheme: ``retained`` r (-), ``aspect`` delta_p (m), ``drainage_days`` tau
-    (days), ``permeable_melt`` M_perm (m of water)."""
+    (days), ``sea_roughness`` s (m), ``permeable_melt`` M_perm (m of water)."""
 
     retained: float
     aspect: float
     drainage_days: float
+    sea_roughness: float
     permeable_melt: float
 
     def area(self, volume):
@@ -51,8 +57,11 @@ class LevelIcePonds:
 
     def drain(self, state: Columns, dt):
         decay = np.exp(-dt / (self.drainage_days * 86400.0))
-        return np.where(state.melt > self.permeable_melt, state.pond_volume * decay,
-                        state.pond_volume)
+        s = self.sea_roughness
+        area_at_sea_level = -np.expm1(-np.maximum(s - freeboard(state.ice, state.snow), 0.0) / s)
+        floor = np.minimum(self.aspect * area_at_sea_level**2, state.pond_volume)
+        drained = np.maximum(state.pond_volume * decay, floor)
+        return np.where(state.melt > self.permeable_melt, drained, state.pond_volume)
 
 
 def run_season(state: Columns, ponds, start_day, days, longwave_offset=0.0, feedback=True,
@@ -91,26 +100,30 @@ def ensemble_targets(start: Columns, resolved, start_day, days, longwave_offset,
 
 
 def fit_scheme(targets, start: Columns, start_day, days, longwave_offset, steps_per_day=4,
-               guess=(0.5, 0.3, 20.0), melt_scale=1.0):
-    """Least-squares fit of (r, delta_p, tau) to an ensemble's cell means (``targets``, the
+               guess=(0.5, 0.3, 20.0, 0.2), weights=(0.3, 1.0, 1.0)):
+    """Least-squares fit of (r, delta_p, tau, s) from ``guess`` to an ensemble's cell means
+    (``targets``, the
     first four of :func:`ensemble_targets`: pond fraction, albedo, cumulative melt, M_perm),
     the scheme run from the cells' ``start`` state with the ensemble's M_perm. The residuals:
-    pond fraction, albedo and cumulative melt / ``melt_scale`` (m) at every step and cell.
-    Returns the scheme and the fit's RMS residuals."""
+    pond fraction, albedo and cumulative melt (m) at every step and cell, times ``weights``
+    (the pond fraction's less: albedo and melt are what the grid's energy balance uses).
+    Returns the scheme and the fit's RMS residuals (unweighted)."""
     target_fraction, target_albedo, target_melt, permeable_melt = targets[:4]
 
     def residuals(p):
-        scheme = LevelIcePonds(*p, permeable_melt)
+        scheme = LevelIcePonds(*p, permeable_melt=permeable_melt)
         fraction, albedo, melt, _ = run_season(start, scheme, start_day, days, longwave_offset,
                                                steps_per_day=steps_per_day)
-        return np.concatenate([(fraction - target_fraction).ravel(),
-                               (albedo - target_albedo).ravel(),
-                               ((melt - target_melt) / melt_scale).ravel()])
+        return np.concatenate([weights[0] * (fraction - target_fraction).ravel(),
+                               weights[1] * (albedo - target_albedo).ravel(),
+                               weights[2] * (melt - target_melt).ravel()])
 
-    result = least_squares(residuals, guess, bounds=([0.05, 0.02, 0.5], [1.0, 2.0, 500.0]),
-                           x_scale=[0.1, 0.1, 10.0], diff_step=1e-3)
-    rms = [float(np.sqrt(np.mean(part**2))) for part in np.split(result.fun, 3)]
-    return LevelIcePonds(*map(float, result.x), permeable_melt), {
-        "rms_pond_fraction": rms[0], "rms_albedo": rms[1], "rms_melt_m": rms[2] * melt_scale,
+    result = least_squares(residuals, guess, bounds=([0.05, 0.02, 0.5, 0.02],
+                                                     [1.0, 2.0, 500.0, 2.0]),
+                           x_scale=[0.1, 0.1, 10.0, 0.1], diff_step=1e-3)
+    rms = [float(np.sqrt(np.mean(part**2))) / w
+           for part, w in zip(np.split(result.fun, 3), weights)]
+    return LevelIcePonds(*map(float, result.x), permeable_melt=permeable_melt), {
+        "rms_pond_fraction": rms[0], "rms_albedo": rms[1], "rms_melt_m": rms[2],
         "evaluations": int(result.nfev), "residuals": len(result.fun)}
 
