@@ -2,11 +2,11 @@
 pond network) per array element, vectorised over any array shape (members x cells).
 
 Per column the state is ice thickness ``h_i`` (m), snow depth ``h_s`` (m), pond water volume
-per unit area ``v_p`` (m), interior ice temperature ``t_int`` (degC) and the cumulative
-surface melt (m of water). One daily step:
+per unit area ``v_p`` (m), upper-ice temperature (degC) and the cumulative surface melt
+(m of water). One explicit step of ``dt_days``:
 
 1. forcing: the monthly climatology of Fletcher (1965) as tabulated by Semtner (1976,
-   table 1) and used by Maykut & Untersteiner (1971), linear in time between mid-months;
+   table 1), linear in time between mid-months, at the step's midpoint;
 2. surface energy balance of the unponded surface (snow or bare ice) for its temperature,
    with conduction through snow and ice (zero-layer, Semtner 1976), melting at 0 degC;
    the pond surface is held at 0 degC and its surplus melts the ice under it (enhanced
@@ -15,7 +15,7 @@ surface melt (m of water). One daily step:
    lowest point exponentially distributed with mean ``roughness`` (m), so a water level w
    covers ``a_p = 1 - exp(-w/sigma)`` and holds ``v_p = w - sigma a_p``;
 4. meltwater: a fraction ``retained`` of the surface melt of the unponded area runs into
-   the ponds (the rest into leads: Icepack's r = r_min + (r_max - r_min) a_i), melt under
+   the ponds (the rest runs off: Icepack's r = r_min + (r_max - r_min) a_i), melt under
    ponds stays in them; the snow's pores fill first (Icepack level-ice infiltration);
 5. drainage through permeable ice by Darcy's law (Icepack ``compute_ponds_lvl``): the
    liquid fraction phi = S / S_br(T) with S_br = 1 / (1e-3 - 0.054 / T) (Notz 2005), the
