@@ -264,3 +264,14 @@ def test_the_case_defaults_are_the_benchmark():
     points = cardiac.niederer_points(spec.size)
     assert points["P2"] == (0.0, 7.0, 0.0) and points["P3"] == (20.0, 0.0, 0.0)
     assert points["P8"] == (20.0, 7.0, 3.0) and points["P9"] == (10.0, 3.5, 1.5)
+
+
+@pytest.mark.parametrize("size", [(2.0,), (2.0, 1.0), (2.0, 1.0, 0.5)])
+def test_the_picture_of_a_strand_a_sheet_and_a_slab(tmp_path, size):
+    d = len(size)
+    spec = replace(cardiac.Spec(), size=size, dx=0.25, fibre=(1.0,) + (0.0,) * (d - 1),
+                   stimulus_lo=(0.0,) * d, stimulus_hi=(0.25,) * d)
+    region = cardiac.build(spec)
+    region.advance(3.0)
+    path = region.picture(tmp_path / "pictures")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -350,12 +350,13 @@ def draw_tissue(region: CardiacRegion, folder: Path) -> Path:
         axes[1].set(xlabel="x (mm)", ylabel="V (mV)")
     else:
         face = (slice(None), slice(None)) + (0,) * (len(shape) - 2)
-        extent = (0, t.size[0], 0, t.size[1])
+        hx, hy = (L / k for L, k in zip(t.size[:2], t.divisions[:2]))
+        extent = (-hx / 2, t.size[0] + hx / 2, -hy / 2, t.size[1] + hy / 2)  # node-centred
         for ax, field, label, cmap in ((axes[0], act[face], "activation time (ms)", "viridis"),
                                        (axes[1], V[face], "V (mV)", "inferno")):
             art = ax.imshow(field.T, origin="lower", extent=extent, cmap=cmap, aspect="equal")
             fig.colorbar(art, ax=ax, label=label, shrink=0.8)
-            ax.set(xlabel="x (mm, fibres)" if len(shape) else "x", ylabel="y (mm)")
+            ax.set(xlabel="x (mm)", ylabel="y (mm)")
         if np.isfinite(act[face]).sum() > 3:
             axes[0].contour(act[face].T, colors="w", linewidths=0.6, origin="lower",
                             extent=extent, levels=8)
