@@ -29,15 +29,17 @@ def lattice_sum(F, a=A, sigma=1.0, rc=RC, eps=1.0):
 
 
 def test_near_its_smallest_stretch_the_material_is_the_full_lattice_sum_in_any_unit():
-    """Compressed to a principal stretch of 0.71 (the shell is built for 0.7), sites 2.5 a
-    from the origin along the compression come within the cutoff: W still equals the sum
-    over the whole lattice. The same crystal in a length unit 0.4 times as large (sigma,
-    a and the cutoff scaled; nearest neighbours 0.44 apart) has W / 0.4^3."""
+    """Compressed to a principal stretch of 0.71 (the shell is built for 0.7), the sites
+    (-2.5, +-0.5, 0) a and their kin along each axis, 2.55 a away (the shell reaches the
+    cutoff over 0.7, 2.9 a), come within the cutoff: W still equals the sum over the whole
+    lattice. The same crystal in a length unit 0.3 times as large (sigma, a and the cutoff
+    scaled; nearest neighbours 0.33 apart) has W / 0.3^3."""
+    rc = 3.15
     for F in (np.diag([0.71, 1.0, 1.0]), np.diag([1.0, 1.0, 0.71])):
-        W = CauchyBorn(lennard_jones(1.0, 1.0, RC), fcc(A)).energy(F)
-        assert W == pytest.approx(lattice_sum(F), rel=1e-12)
-        small = CauchyBorn(lennard_jones(1.0, 0.4, 0.4 * RC), fcc(0.4 * A)).energy(F)
-        assert small == pytest.approx(W / 0.4**3, rel=1e-12)
+        W = CauchyBorn(lennard_jones(1.0, 1.0, rc), fcc(A)).energy(F)
+        assert W == pytest.approx(lattice_sum(F, rc=rc), rel=1e-12)
+        small = CauchyBorn(lennard_jones(1.0, 0.3, 0.3 * rc), fcc(0.3 * A)).energy(F)
+        assert small == pytest.approx(W / 0.3**3, rel=1e-12)
 
 
 def test_the_material_of_the_second_species_takes_its_own_parameters():
