@@ -246,6 +246,8 @@ class CardiacRegion:
         self.points = {name: tissue.nearest_node(p)
                        for name, p in niederer_points(tissue.size).items()}
         self.centre = tissue.nearest_node(0.5 * np.asarray(tissue.size))
+        tissue.probes = np.array(list(self.points.values()), np.int64)
+        tissue.trace = [(0.0, *tissue.V[tissue.probes])]
 
     def point_activation(self) -> dict:
         """name -> activation time (ms, nan until activated) at Niederer's points."""
@@ -268,7 +270,7 @@ class CardiacRegion:
         t = self.tissue
         fields = {"cells": t.y.T.copy(), "activation_time": t.activation.copy(),
                   "last_upstroke": t.last_upstroke.copy(), "upstrokes": t.upstrokes.copy(),
-                  "time": np.array([t.t])}
+                  "time": np.array([t.t]), "probe_trace": np.array(t.trace, float)}
         if t.rng is not None:
             fields["rng_state"] = _rng_words(t.rng)
         return fields
@@ -284,6 +286,7 @@ class CardiacRegion:
         t.last_upstroke = np.asarray(fields["last_upstroke"], float).copy()
         t.upstrokes = np.asarray(fields["upstrokes"], np.int64).copy()
         t.t = float(np.asarray(fields["time"])[0])
+        t.trace = [tuple(row) for row in np.asarray(fields["probe_trace"], float)]
         if t.rng is not None:
             _set_rng_words(t.rng, fields["rng_state"])
 
@@ -340,7 +343,7 @@ def draw_tissue(region: CardiacRegion, folder: Path) -> Path:
     shape = tuple(k + 1 for k in t.divisions)
     act = t.activation.reshape(shape, order="F")
     V = t.V.reshape(shape, order="F")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4))
     title = f"{t.cell.name}, t = {t.t:.4g} ms"
     if len(shape) == 1:
         x = t.nodes[:, 0]
@@ -362,6 +365,11 @@ def draw_tissue(region: CardiacRegion, folder: Path) -> Path:
                             extent=extent, levels=8)
     axes[0].set_title("activation time, z = 0" if len(shape) == 3 else "activation time")
     axes[1].set_title(title)
+    trace = np.array(t.trace)
+    for k, name in enumerate(region.points):
+        axes[2].plot(trace[:, 0], trace[:, k + 1], lw=1, label=name)
+    axes[2].set(xlabel="t (ms)", ylabel="V (mV)", title="potential at the points")
+    axes[2].legend(fontsize=7, ncol=3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -94,6 +94,9 @@ def conductivity_tensor(fibre, along, across) -> np.ndarray:
     return across * np.eye(len(f)) + (along - across) * np.outer(f, f)
 
 
+TRACE_INTERVAL = 0.5  # ms between recorded probe potentials
+
+
 class MonodomainTissue:
     """Cells of ``cell`` (a CellModel) at the nodes of a box ``size`` (mm, d = 1..3) split
     into ``divisions``, conductivity ``sigma`` (d, d) mS/mm, ``chi`` 1/mm, ``Cm`` µF/mm^2.
@@ -125,6 +128,8 @@ class MonodomainTissue:
         self.last_upstroke = np.full(n, np.nan)
         self.upstrokes = np.zeros(n, np.int64)
         self._solvers = {}
+        self.probes = np.zeros(0, np.int64)  # nodes whose V the trace records
+        self.trace = []  # rows (t, V at the probes...), at most one per TRACE_INTERVAL
 
     @property
     def V(self) -> np.ndarray:
@@ -167,6 +172,8 @@ class MonodomainTissue:
             self._diffuse(h)
         self._record(before, self.y[0], h)
         self.t += h
+        if len(self.probes) and (not self.trace or self.t >= self.trace[-1][0] + TRACE_INTERVAL):
+            self.trace.append((self.t, *self.y[0, self.probes]))
 
     def _record(self, before, after, h):
         up = (before < 0.0) & (after >= 0.0)
