@@ -106,7 +106,7 @@ KEY_DOCS = {
 CHOICES = {"cell_model": CELL_MODELS, "splitting": ("godunov", "strang")}
 
 
-def make_cell(name: str, stochastic: bool = False):
+def make_cell(name: str):
     """The :class:`CellModel` called ``name`` in a case; the pacemaker module on first use."""
     if name == "tp06_epi":
         from qc_sim.regions.cardiac_tp06 import TP06Epi
@@ -152,13 +152,10 @@ def check(spec: Spec, case_dir) -> list:
         return ok
 
     d = len(spec.size)
-    if spec.cell_model == "maltsev_lakatta":
-        try:
-            cell = make_cell(spec.cell_model)
-        except InputError as exc:
-            return [("cell_model", str(exc))]
-    else:
+    try:
         cell = make_cell(spec.cell_model)
+    except InputError as exc:
+        return [("cell_model", str(exc))]
     if not need(1 <= d <= 3 and all(L > 0 for L in spec.size), "size",
                 f"1 to 3 positive lengths (mm), got {list(spec.size)}"):
         return problems
