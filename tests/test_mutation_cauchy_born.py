@@ -153,9 +153,11 @@ def test_a_multi_lattice_is_refused_and_round_off_in_a_basis_is_not_one():
     noisy = Lattice("fcc", A, A * np.eye(3), np.array(
         [[0.9999999999999999, 0, 0], [half, 0.5, 0], [0.5, 0, half], [0, -0.5, 0.5]]))
     assert is_bravais(noisy)
-    F = np.diag([0.75, 1.0, 1.02])
-    W = CauchyBorn(lennard_jones(1.0, 1.0, RC), noisy).energy(F)
-    assert W == pytest.approx(lattice_sum(F), rel=1e-12)
+    # compressed along y: the site (0, 2.5, 0.5) a, written as cell 3 plus (0, -0.5, 0.5),
+    # comes within the cutoff (the shell's cells must reach one further for it)
+    F, rc = np.diag([1.0, 0.71, 1.02]), 3.15
+    W = CauchyBorn(lennard_jones(1.0, 1.0, rc), noisy).energy(F)
+    assert W == pytest.approx(lattice_sum(F, rc=rc), rel=1e-12)
     third = Lattice("sc3", 1.0, np.diag([3.0, 1.0, 1.0]),
                     np.array([[0, 0, 0], [0.333333, 0, 0], [0.666667, 0, 0]]))
     assert is_bravais(third)
