@@ -61,7 +61,8 @@ def _check_geometry(case) -> None:
                          "give their masses in [lattice] masses")
 
 
-MECHANICS = ("lattice", "potential", "dynamics", "coupling", "crack", "indent", "wave")
+MECHANICS = ("lattice", "potential", "dynamics", "coupling", "crack", "indent", "wave",
+             "nucleation")
 REGION_GEOMETRY = {"bar": (2, 3), "plate": (2,), "block": (3,)}  # allowed mesh dimensions
 
 
@@ -234,7 +235,7 @@ def check_case(case) -> None:
     _need(case, dyn.temperature >= 0, "dynamics.temperature", "must be >= 0 (K)")
     _need(case, dyn.damping > 0, "dynamics.damping", f"must be positive (ps), got {dyn.damping}")
     _check_output(case)
-    for section in ("crack", "indent"):
+    for section in ("crack", "indent", "nucleation"):
         _need(case, section not in case.sections or case.coupling is not None, section,
               f"[{section}] is a coupled model: the case needs a [coupling] section")
     if case.coupling is not None:
@@ -289,6 +290,9 @@ def _check_coupling(case) -> None:
               "vacancy or a defect-free model (for now)")
     if case.crack is not None:
         _check_crack(case)
+        return
+    if case.nucleation is not None:
+        _check_nucleation(case)
         return
     if case.wave is not None:
         _check_wave(case)
@@ -347,6 +351,55 @@ def _check_crack(case) -> None:
           f"must be at least k_start ({k.k_start}), got {k.k_end}")
     _need(case, (k.k_end - k.k_start) / k.k_step <= 1000, "crack.k_step",
           "gives more than 1000 load steps")
+
+
+def _check_nucleation(case) -> None:
+    """Nucleation from a surface step: an fcc slab turned x [110], y [001], z [1-10],
+    periodic along z only, statics in the perfect lattice; a step lower than half the slab,
+    strains that rise, NEB settings in range."""
+    lat, c, n = case.lattice, case.coupling, case.nucleation
+    _need(case, lat.kind == "fcc", "lattice.kind",
+          f"the step nucleation case needs an fcc lattice, got {lat.kind!r}")
+    _need(case, [list(o) for o in lat.orientation] == [[1, 1, 0], [0, 0, 1], [1, -1, 0]],
+          "lattice.orientation", "the stepped slab is x [110], y [001], z [1-10]: give "
+          "[[1, 1, 0], [0, 0, 1], [1, -1, 0]]")
+    _need(case, tuple(lat.periodic) == (False, False, True), "lattice.periodic",
+          "the stepped slab is periodic along the step line (z) only: give "
+          "[false, false, true]")
+    _need(case, c.solve == "static" and c.defect == "none" and not c.far_field
+          and c.method != "bqcf", "coupling.method" if c.method == "bqcf" else "coupling.solve",
+          "the NEB needs an energy (bgfc or bqce), statics, no other defect and no far_field "
+          "(the load is [nucleation]'s)")
+    _need(case, isinstance(n.step_layers, int) and 1 <= n.step_layers
+          and n.step_layers < lat.repeats[1], "nucleation.step_layers",
+          f"must be at least 1 and below the slab's height ({lat.repeats[1]} cells, "
+          f"{2 * lat.repeats[1]} planes), got {n.step_layers}")
+    _need(case, n.core_depth >= 0, "nucleation.core_depth", f"must be >= 0 (Å), got {n.core_depth}")
+    _need(case, n.load_step > 0, "nucleation.load_step", f"must be positive, got {n.load_step}")
+    _need(case, -0.2 < n.load_start < n.load_end < 0.3, "nucleation.load_end",
+          f"must exceed load_start ({n.load_start}) and stay below 0.3, got {n.load_end}")
+    _need(case, (n.load_end - n.load_start) / n.load_step <= 1000, "nucleation.load_step",
+          "gives more than 1000 load steps")
+    _need(case, len(n.strains) >= 1 and all(math.isfinite(e) and -0.2 < e < 0.3
+                                             for e in n.strains)
+          and list(n.strains) == sorted(set(n.strains)), "nucleation.strains",
+          f"needs one or more distinct rising strains in (-0.2, 0.3), got {list(n.strains)}")
+    _need(case, n.images >= 1, "nucleation.images", f"must be >= 1, got {n.images}")
+    _need(case, n.spring > 0, "nucleation.spring", f"must be positive (eV/Å^2), got {n.spring}")
+    _need(case, n.neb_fmax > 0, "nucleation.neb_fmax", f"must be positive (eV/Å), got {n.neb_fmax}")
+    _need(case, n.max_iterations >= 1, "nucleation.max_iterations",
+          f"must be >= 1, got {n.max_iterations}")
+    _need(case, n.checkpoint_every >= 0, "nucleation.checkpoint_every",
+          f"must be >= 0, got {n.checkpoint_every}")
+    _need(case, n.json.lower().endswith(".json"), "nucleation.json",
+          f"'{n.json}' must end in .json")
+    for key in ("plot", "saddle"):
+        name = getattr(n, key)
+        _need(case, not name or name.lower().endswith(".png"), f"nucleation.{key}",
+              f"'{name}' must end in .png (or be empty: none)")
+    names = [x for x in (n.json, n.plot, n.saddle) if x]
+    _need(case, len(names) == len(set(os.path.normpath(x) for x in names)), "nucleation.saddle",
+          "json, plot and saddle need their own files")
 
 
 def _check_indent(case) -> None:

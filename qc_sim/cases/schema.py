@@ -111,6 +111,36 @@ class IndentSpec:
 
 
 @dataclass(frozen=True)
+class NucleationSpec:
+    """Dislocation nucleation from a surface step (with [coupling]; issue 30): a slab
+    oriented x [110], y [001], z [1-10] (periodic along z, the step line only), its top
+    (001) face free with a straight step ``step_layers`` (001) planes high along z, loaded
+    uniaxially along x; the core covers the slip plane under the upper terrace from the
+    step to ``core_depth`` Å (and, with ``surfaces``, the layers under both faces). The
+    strain rises from ``load_start`` by ``load_step`` until
+    the step nucleates (the quasi-static athermal strain); a climbing-image NEB of
+    ``images`` inner images at each of ``strains`` gives Q(strain), its power-law fit, the
+    athermal strain and the activation volume, written to ``json``, the energy paths and
+    Q(tau) to ``plot`` and the saddle's atoms to ``saddle``."""
+
+    step_layers: int = 2
+    core_depth: float = 0.0
+    surfaces: bool = True
+    strains: tuple[float, ...] = (0.04, 0.045, 0.05, 0.055)
+    load_start: float = 0.03
+    load_step: float = 0.005
+    load_end: float = 0.1
+    images: int = 5
+    spring: float = 0.1
+    neb_fmax: float = 0.02
+    max_iterations: int = 2000
+    checkpoint_every: int = 50
+    json: str = "step_nucleation.json"
+    plot: str = "step_nucleation.png"
+    saddle: str = "step_nucleation_saddle.png"
+
+
+@dataclass(frozen=True)
 class WaveSpec:
     """A plane wave packet leaving the core of a coupled 2D slab (with [coupling]; the lattice
     periodic along y only): carrier ``wavelength`` (lattice spacings), ``amplitude`` and
@@ -232,6 +262,7 @@ class Case:
     crack: CrackSpec | None = None
     indent: IndentSpec | None = None
     wave: WaveSpec | None = None
+    nucleation: NucleationSpec | None = None
     output: OutputSpec = field(default_factory=OutputSpec)
     region: RegionSpec | None = None
     bone: BoneSpec | None = None
@@ -360,6 +391,26 @@ KEY_DOCS = {
     "crack.k_start": "the first applied stress intensity K_I, MPa m^0.5",
     "crack.k_step": "the increase of K between relaxations, MPa m^0.5",
     "crack.k_end": "the largest K tried if the atoms neither cleave nor emit, MPa m^0.5",
+    "nucleation.step_layers": "the step's height, (001) planes (a/2 each)",
+    "nucleation.core_depth": "how far down the slip plane from the step the atomistic core "
+                             "reaches, Å (0: through the film)",
+    "nucleation.surfaces": "the core also holds the layers under both faces, end to end "
+                           "(Cauchy-Born carries no surface stress)",
+    "nucleation.strains": "applied uniaxial strains of the NEBs (each below the quasi-static "
+                          "nucleation strain)",
+    "nucleation.load_start": "first strain of the quasi-static loading",
+    "nucleation.load_step": "strain increment of the quasi-static loading",
+    "nucleation.load_end": "largest strain the loading tries before giving up",
+    "nucleation.images": "inner images of each climbing-image NEB",
+    "nucleation.spring": "NEB spring constant, eV/Å^2",
+    "nucleation.neb_fmax": "NEB convergence: largest NEB force, eV/Å",
+    "nucleation.max_iterations": "largest number of FIRE iterations per NEB",
+    "nucleation.checkpoint_every": "NEB iterations between checkpoints of the band "
+                                   "([output] checkpoint; 0: none)",
+    "nucleation.json": "file for the results (JSON)",
+    "nucleation.plot": "file for the energy paths and Q(tau) (PNG; empty: none)",
+    "nucleation.saddle": "file for the saddle's atoms coloured by structure (PNG; empty: "
+                         "none)",
     "indent.radius": "the spherical indenter's radius R, Å",
     "indent.stiffness": "its force constant K, eV/Å^3: force K (R - r)^2 on an atom at r < R "
                         "from its centre (LAMMPS fix indent)",
@@ -440,7 +491,7 @@ KEY_DOCS = {
 }
 SECTIONS = {"run": RunSpec, "lattice": LatticeSpec, "potential": PotentialSpec,
             "dynamics": DynamicsSpec, "coupling": CouplingSpec, "crack": CrackSpec,
-            "indent": IndentSpec, "wave": WaveSpec,
+            "indent": IndentSpec, "wave": WaveSpec, "nucleation": NucleationSpec,
             "output": OutputSpec,
             "region": RegionSpec, "bone": BoneSpec, "diffusion": DiffusionSpec}
 

@@ -1,0 +1,765 @@
+"""Dislocation nucleation from a surface step: the activation energy Q by climbing-image NEB
+at several applied strains, in a coupled model or atom by atom (issue 30).
+
+The study, on either model of :mod:`qc_sim.coupling.step` (through :class:`CoupledStep` or
+:class:`AtomisticStep`, which give both the same few calls):
+
+1. **Quasi-static loading.** From the relaxed unloaded slab the uniaxial strain is raised
+   by ``load_step`` (each step an affine move of every degree of freedom, then a
+   relaxation) until the step nucleates on its own: the interior atoms (a lattice constant
+   or more below the lower terrace, away from held atoms) that lose their centrosymmetry
+   (Kelchner, Plimpton & Hamilton, Phys. Rev. B 58 (1998) 11085; above 1 Å^2), more
+   than a lattice constant inside both faces, in the coupled model's core, pass
+   ``NUCLEATED`` per unit cell along the line. The first such strain is the quasi-static
+   athermal strain; its relaxed state carries the dislocation glided away from the step.
+2. **End states** at each NEB strain: the loaded step (from the loading's last state below
+   that strain) and the nucleated state unloaded to that strain, each relaxed.
+3. **CI-NEB** between them (Henkelman, Uberuaga & Jónsson, J. Chem. Phys. 113 (2000)
+   9901), linear initial path, relaxed by FIRE 2.0 exactly as
+   :func:`~qc_sim.solvers.neb.run_neb` does, but with the minimiser's state kept in
+   :class:`BandState` so that a checkpoint of the whole band restarts it bit for bit.
+   ``progress(iteration, max_force, energies)`` is told every iteration.
+4. **Fits.** Q(strain) and Q(tau), tau the resolved shear stress of the homogeneous load on
+   the leading partial's system (:func:`~qc_sim.coupling.step.resolved_shear_stress`);
+   Q = Q0 (1 - tau/tau_ath)^alpha by least squares; the athermal strain where that Q
+   reaches 0; the activation volume Omega = -dQ/dtau (Zhu, Li, Samanta, Leach & Gall,
+   Phys. Rev. Lett. 100 (2008) 025502) in b^3, b = a/sqrt(2).
+
+Q here is the energy of nucleating a straight dislocation along the whole periodic line
+(length L): it and Omega grow with L, unlike the half-loop of a 3D nucleation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qc_sim.coupling.centrosymmetry import CSP_FAULT, centrosymmetry, opposite_pairs
+from qc_sim.solvers.fire import Fire
+from qc_sim.solvers.neb import BAND_FIRE, Band, interpolate
+from qc_sim.solvers.protocol import dot, largest
+
+NUCLEATED = 4  # faulted interior atoms per oriented cell along the line: a dislocation
+EV_PER_GPA_TO_A3 = 160.21766339999998  # 1 eV/GPa in Å^3
+
+
+# -- the two models behind one set of calls ---------------------------------------------
+
+
+class _Watch:
+    """The interior atoms whose centrosymmetry tells a fault: reference sites ``X`` (n, 3),
+    the candidate atoms ``interior`` (indices), the slab (for the periodic line)."""
+
+    def __init__(self, X, interior, slab):
+        from scipy.spatial import cKDTree
+
+        self.L = slab.line_length
+        shift = np.array([X[:, 0].min() - 1.0, X[:, 1].min() - 1.0, 0.0])
+        tree = cKDTree(X - shift, boxsize=[1e6, 1e6, self.L])
+        self.atoms, self.pairs = opposite_pairs(X, interior, tree,
+                                                slab.lattice.nearest_neighbor_distance,
+                                                self.wrap, shift)
+        self.per_cell = len(slab.lattice.basis) // 2 * max(
+            int(round(self.L / slab.lattice.cell[2, 2])), 1)
+
+    def wrap(self, d):
+        d = np.array(d, float)
+        d[..., 2] -= self.L * np.round(d[..., 2] / self.L)
+        return d
+
+    def centrosymmetry(self, x) -> np.ndarray:
+        return centrosymmetry(x, self.atoms, self.pairs, self.wrap)
+
+    def faulted(self, x) -> int:
+        return int((self.centrosymmetry(x) > CSP_FAULT).sum())
+
+
+class CoupledStep:
+    """The coupled stepped slab (a :class:`~qc_sim.coupling.step.StepModel`) for the study:
+    states are node positions (nn, 3)."""
+
+    kind = "coupled"
+
+    def __init__(self, step, fmax: float = 1e-3):
+        self.step = step
+        self.model = step.model
+        self.slab = step.slab
+        self.fmax = float(fmax)
+        g = self.model.geometry
+        y, a = g.atom_sites[:, 1], self.slab.lattice.a
+        deep = (g.atom_beta == 1.0) & (y < self.slab.lower_terrace - a + 1e-6) & (y > a)
+        self.watch = _Watch(g.atom_sites, np.flatnonzero(deep), self.slab)
+
+    @property
+    def dofs(self) -> int:
+        return 3 * int(self.model.free.sum())
+
+    @property
+    def strain(self) -> float:
+        return self.step.strain
+
+    def initial(self):
+        return self.model.geometry.mesh.nodes.copy()
+
+    def load(self, strain, state):
+        return self.step.load(strain, state)
+
+    def relax(self, state):
+        """(relaxed state, energy eV, converged)."""
+        from qc_sim.coupling.statics import relax
+
+        self.model.y = np.array(state, float)
+        r = relax(self.model, fmax=self.fmax)
+        return self.model.y.copy(), r.energy, r.converged
+
+    def positions(self, state):
+        return self.step.atom_positions(state)
+
+    def reference_sites(self):
+        return self.model.geometry.atom_sites
+
+    def images(self, states):
+        from qc_sim.coupling.model import CoupledImage
+
+        return [CoupledImage(self.model, y) for y in states]
+
+    def batch(self):
+        return None
+
+    @property
+    def band_params(self) -> Fire:
+        """FIRE 2.0 for the band with its time step capped at 1.5/sqrt(lambda_max), the
+        largest eigenvalue of the mesh's elastic stiffness: a coarse element is stiffer per
+        node than a bond (lambda_max about 120 eV/Å^2 against about 20), and the band's
+        default dt_max of 1 (unit masses) blows the images up through its far field."""
+        if getattr(self, "_params", None) is None:
+            from scipy.sparse import csr_matrix
+            from scipy.sparse.linalg import eigsh
+
+            lam = float(eigsh(csr_matrix(self.model.stiffness()), k=1, which="LA",
+                              return_eigenvectors=False)[0])
+            cap = 1.5 / math.sqrt(lam)
+            self._params = Fire(dt=min(0.1, cap), dt_max=min(1.0, cap), n_delay=20)
+        return self._params
+
+    def state_of(self, image):
+        return image.y.copy()
+
+
+class AtomisticStep:
+    """The fully atomistic stepped slab (a :class:`~qc_sim.coupling.step.AtomisticSlab`):
+    states are atom positions (n, 3)."""
+
+    kind = "atomistic"
+
+    def __init__(self, slab_model, fmax: float = 1e-3):
+        self.step = slab_model
+        self.system = slab_model.system
+        self.slab = slab_model.slab
+        self.fmax = float(fmax)
+        X = slab_model.reference
+        fixed = np.asarray(self.system.fixed, bool)
+        deep = ~fixed & (X[:, 1] < self.slab.lower_terrace - self.slab.lattice.a + 1e-6)
+        deep &= ((X[:, 0] > 2 * self.slab.lattice.a) & (X[:, 0] < self.slab.hi[0]
+                 - 2 * self.slab.lattice.a) & (X[:, 1] > self.slab.lattice.a))
+        self.watch = _Watch(X, np.flatnonzero(deep), self.slab)
+
+    @property
+    def dofs(self) -> int:
+        return 3 * int((~np.asarray(self.system.fixed, bool)).sum())
+
+    @property
+    def strain(self) -> float:
+        return self.step.strain
+
+    def initial(self):
+        return self.step.reference.copy()
+
+    def load(self, strain, state):
+        return self.step.load(strain, state)
+
+    def relax(self, state):
+        from qc_sim.solvers import fire, lbfgs
+
+        self.system.set_positions(np.array(state, float))
+        r = lbfgs(self.system, fmax=self.fmax, max_steps=20_000)
+        if not r.converged:
+            r = fire(self.system, fmax=self.fmax, max_steps=50_000)
+        return np.asarray(self.system.positions, float).copy(), r.energy, r.converged
+
+    def positions(self, state):
+        return np.asarray(state, float)
+
+    def reference_sites(self):
+        return self.step.reference
+
+    def images(self, states):
+        from qc_sim.atomistic.system import AtomisticSystem
+
+        s = self.system
+        out = []
+        for x in states:
+            im = AtomisticSystem(s.atoms, s.potential, s.device, skin=s.skin,
+                                 fixed=np.asarray(s.fixed))
+            im.set_positions(np.array(x, float))
+            out.append(im)
+        return out
+
+    def batch(self):
+        from qc_sim.atomistic.replicas import batch_energy_forces
+
+        return batch_energy_forces
+
+    band_params = BAND_FIRE
+
+    def state_of(self, image):
+        return np.asarray(image.positions, float).copy()
+
+
+# -- the loading ---------------------------------------------------------------------------
+
+
+@dataclass
+class Loading:
+    """The quasi-static loading: strains, energies (eV) and faulted atoms of each relaxed
+    state, the first strain that nucleated (None if none did), and the states."""
+
+    strains: list = field(default_factory=list)
+    energies: list = field(default_factory=list)
+    faulted: list = field(default_factory=list)
+    states: list = field(default_factory=list)
+    nucleation_strain: float | None = None
+    nucleated_state: np.ndarray | None = None
+
+
+def load_until_nucleation(problem, start: float, step: float, end: float,
+                          on_step=None) -> Loading:
+    """Raise the strain from ``start`` by ``step`` to ``end``, relaxing at each, until the
+    faulted interior atoms reach :data:`NUCLEATED` per cell along the line (the strain is
+    first ramped from 0 to ``start`` by ``step``: one jump can nucleate early)."""
+    out = Loading()
+    state = problem.initial()
+    for k in range(1, int(math.ceil(abs(start) / step - 1e-9))):  # ramp up to the start
+        state = problem.relax(problem.load(math.copysign(k * step, start), state))[0]
+    n = int(math.floor((end - start) / step + 1e-9)) + 1
+    threshold = NUCLEATED * problem.watch.per_cell
+    for k in range(n):
+        strain = start + k * step
+        state, energy, _ = problem.relax(problem.load(strain, state))
+        faulted = problem.watch.faulted(problem.positions(state))
+        out.strains.append(strain)
+        out.energies.append(energy)
+        out.faulted.append(faulted)
+        if on_step is not None:
+            on_step(strain, energy, faulted)
+        if faulted >= threshold:
+            out.nucleation_strain, out.nucleated_state = strain, state
+            break
+        out.states.append(state)
+    return out
+
+
+def end_states(problem, loading: Loading, strain: float):
+    """(initial, final, their energies, final's faulted atoms) at ``strain``: the loaded
+    step from the loading's last state below it, the nucleated state unloaded to it."""
+    below = [k for k, s in enumerate(loading.strains[:len(loading.states)]) if s <= strain]
+    start = loading.states[below[-1]] if below else problem.initial()
+    problem.step.strain = loading.strains[below[-1]] if below else 0.0
+    initial, e0, _ = problem.relax(problem.load(strain, start))
+    problem.step.strain = loading.nucleation_strain
+    final, e1, _ = problem.relax(problem.load(strain, loading.nucleated_state))
+    return initial, final, e0, e1, problem.watch.faulted(problem.positions(final))
+
+
+# -- the band, restartable ---------------------------------------------------------------
+
+
+@dataclass
+class BandState:
+    """FIRE's state over a band: the inner images' degrees of freedom ``y``, velocity ``v``,
+    time step, mixing, the downhill count and the iteration: all a checkpoint needs."""
+
+    y: np.ndarray
+    v: np.ndarray
+    dt: float
+    alpha: float
+    downhill: int
+    iteration: int
+
+    def to_arrays(self, prefix: str = "") -> dict:
+        return {prefix + "y": self.y, prefix + "v": self.v,
+                prefix + "scalars": np.array([self.dt, self.alpha, self.downhill,
+                                              self.iteration], float)}
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str = "") -> "BandState":
+        dt, alpha, downhill, iteration = arrays[prefix + "scalars"]
+        return cls(np.array(arrays[prefix + "y"]), np.array(arrays[prefix + "v"]), float(dt),
+                   float(alpha), int(downhill), int(iteration))
+
+
+@dataclass(frozen=True)
+class BandResult:
+    energies: np.ndarray  # (n_images,) eV relative to the first
+    coordinate: np.ndarray  # (n_images,) Å, cumulative image distance
+    barrier: float
+    converged: bool
+    iterations: int
+    evaluations: int
+    saddle: int  # index of the highest image
+
+
+def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | None = None,
+               params: Fire = BAND_FIRE, progress=None, checkpoint=None,
+               every: int = 50) -> tuple[BandResult, BandState]:
+    """FIRE on ``band`` until its largest NEB force is at most ``fmax`` eV/Å, step for step
+    the arithmetic of :func:`qc_sim.solvers.fire.fire` (so :func:`run_neb` and this agree
+    to the bit), resumable from ``state``. ``progress(iteration, max_force, energies)`` is
+    told each iteration; ``checkpoint(state)`` every ``every`` iterations and at the end."""
+    xp = band.xp
+    if state is None:
+        y = band.get_dofs()
+        state = BandState(y, xp.zeros_like(y), params.dt, params.alpha_start, 0, 0)
+    else:
+        band.set_dofs(state.y)
+    y, v = state.y, state.v
+    dt, alpha, downhill = state.dt, state.alpha, state.downhill
+    energy, f = band.energy_forces()
+    converged = False
+    step = state.iteration
+    while True:
+        fm = band.max_force(f)
+        if progress is not None:
+            progress(step, fm, band.energies - band.energies[0])
+        if fm <= fmax:
+            converged = True
+            break
+        if step >= max_iterations:
+            break
+        if dot(band, f, v) > 0.0:
+            downhill += 1
+            if downhill > params.n_min:
+                dt = min(dt * params.f_inc, params.dt_max)
+                alpha *= params.f_alpha
+        else:
+            downhill = 0
+            if step >= params.n_delay:
+                dt = max(dt * params.f_dec, params.dt_min)
+                alpha = params.alpha_start
+            y = y - (0.5 * dt) * v
+            v = xp.zeros_like(v)
+        v = v + dt * f
+        fnorm = math.sqrt(dot(band, f, f))
+        if fnorm > 0.0:
+            v = (1.0 - alpha) * v + (alpha * math.sqrt(dot(band, v, v)) / fnorm) * f
+        dy = dt * v
+        biggest = largest(band, dy)
+        if biggest > params.max_move:
+            dy = dy * (params.max_move / biggest)
+        y = y + dy
+        band.set_dofs(y)
+        energy, f = band.energy_forces()
+        step += 1
+        if checkpoint is not None and step % every == 0:
+            checkpoint(BandState(y, v, dt, alpha, downhill, step))
+    final = BandState(y, v, dt, alpha, downhill, step)
+    if checkpoint is not None:
+        checkpoint(final)
+    r = band.image_dofs()
+    gaps = [float(xp.sqrt(xp.vdot(b - a, b - a))) for a, b in zip(r[:-1], r[1:])]
+    energies = band.energies - band.energies[0]
+    return BandResult(energies, np.concatenate([[0.0], np.cumsum(gaps)]),
+                      float(energies.max()), converged, step, band.evaluations,
+                      int(np.argmax(energies))), final
+
+
+def make_band(problem, initial, final, n_inner: int, spring: float) -> Band:
+    """A climbing-image band of ``n_inner`` images linearly between the end states."""
+    inner = interpolate(np.asarray(initial, float).reshape(-1),
+                        np.asarray(final, float).reshape(-1), n_inner)
+    shape = np.shape(initial)
+    images = problem.images([initial] + [y.reshape(shape) for y in inner] + [final])
+    return Band(images, k=spring, climb=True, evaluate_batch=problem.batch())
+
+
+# -- fits ----------------------------------------------------------------------------------
+
+
+def fit_power_law(tau, Q):
+    """(Q0 eV, tau_ath GPa, alpha) of Q = Q0 (1 - tau/tau_ath)^alpha by least squares in
+    log Q (every Q must be positive): a scan over tau_ath beyond the largest tau, Q0 and
+    alpha linear in the logs at each."""
+    tau, Q = np.asarray(tau, float), np.asarray(Q, float)
+    if len(tau) < 3 or np.any(Q <= 0):
+        raise ValueError("the fit needs at least three positive barriers")
+    best = None
+    top = tau.max()
+    for t_ath in top * (1.0 + np.geomspace(1e-4, 3.0, 4000)):
+        A = np.stack([np.ones_like(tau), np.log1p(-tau / t_ath)], axis=1)
+        coef, *_ = np.linalg.lstsq(A, np.log(Q), rcond=None)
+        err = float(((A @ coef - np.log(Q)) ** 2).sum())
+        if best is None or err < best[0]:
+            best = (err, float(np.exp(coef[0])), float(t_ath), float(coef[1]))
+    return best[1], best[2], best[3]
+
+
+def activation_volume(tau, Q0, tau_ath, alpha):
+    """Omega = -dQ/dtau (Å^3) of the fit at ``tau`` (GPa)."""
+    tau = np.asarray(tau, float)
+    return EV_PER_GPA_TO_A3 * Q0 * alpha / tau_ath * (1.0 - tau / tau_ath) ** (alpha - 1.0)
+
+
+# -- the whole study -----------------------------------------------------------------------
+
+
+@dataclass
+class StrainPoint:
+    """The NEB at one strain: strain, resolved shear stress tau (GPa), barrier Q (eV), the
+    energy profile, its convergence, and the saddle's state."""
+
+    strain: float
+    tau: float
+    barrier: float
+    energies: np.ndarray
+    coordinate: np.ndarray
+    converged: bool
+    iterations: int
+    final_energy: float
+    final_faulted: int
+    seconds: float
+    saddle_state: np.ndarray = None
+
+
+@dataclass
+class NucleationResult:
+    """What :func:`nucleation_study` measured (``to_json`` for the numbers)."""
+
+    kind: str
+    dofs: int
+    loading: Loading
+    points: list
+    fit: dict
+    seconds: dict
+    b: float
+    line_length: float
+    figures: dict = field(default_factory=dict)
+
+    @property
+    def strains(self) -> np.ndarray:
+        return np.array([p.strain for p in self.points])
+
+    @property
+    def barriers(self) -> np.ndarray:
+        return np.array([p.barrier for p in self.points])
+
+    @property
+    def stresses(self) -> np.ndarray:
+        return np.array([p.tau for p in self.points])
+
+    def to_json(self) -> dict:
+        return {"model": self.kind, "dofs": self.dofs, "b_A": self.b,
+                "line_length_A": self.line_length,
+                "quasi_static": {"strains": self.loading.strains,
+                                 "energies_eV": self.loading.energies,
+                                 "faulted": self.loading.faulted,
+                                 "nucleation_strain": self.loading.nucleation_strain},
+                "neb": [{"strain": p.strain, "tau_GPa": p.tau, "barrier_eV": p.barrier,
+                         "energies_eV": np.asarray(p.energies).tolist(),
+                         "coordinate_A": np.asarray(p.coordinate).tolist(),
+                         "converged": p.converged, "iterations": p.iterations,
+                         "final_energy_eV": p.final_energy,
+                         "final_faulted": p.final_faulted, "seconds": p.seconds}
+                        for p in self.points],
+                "fit": self.fit, "seconds": self.seconds, "figures": self.figures}
+
+
+def nucleation_study(problem, material, strains, load_start: float, load_step: float,
+                     load_end: float, n_inner: int = 7, spring: float = 0.1,
+                     neb_fmax: float = 0.02, max_iterations: int = 2000, progress=None,
+                     checkpoint=None, every: int = 50, log=None,
+                     band_params: Fire | None = None) -> NucleationResult:
+    """The whole study on ``problem`` (:class:`CoupledStep` or :class:`AtomisticStep`).
+    ``checkpoint``: a path (.npz) where the band (and the finished strains) is written every
+    ``every`` iterations, and from which a run restarts when it exists. ``log(str)`` hears
+    one line per loading step and per finished NEB. ``band_params``: FIRE's for the band
+    (default the problem's own; a comparison of two models gives both the same)."""
+    from qc_sim.coupling.step import resolved_shear_stress, uniaxial_strain
+
+    say = log or (lambda s: None)
+    t0 = time.perf_counter()
+    loading = load_until_nucleation(
+        problem, load_start, load_step, load_end,
+        on_step=lambda e, E, n: say(f"load strain {e:.4f}: energy {E:.6f} eV, "
+                                    f"{n} faulted atoms"))
+    if loading.nucleation_strain is None:
+        raise RuntimeError(f"the step did not nucleate up to strain {load_end:g}: raise "
+                           "load_end")
+    t_load = time.perf_counter() - t0
+    done = _read_done(checkpoint)
+    points = []
+    for k, strain in enumerate(strains):
+        t1 = time.perf_counter()
+        if strain >= loading.nucleation_strain:
+            raise ValueError(f"NEB strain {strain:g} is not below the quasi-static "
+                             f"nucleation strain {loading.nucleation_strain:g}")
+        initial, final, e0, e1, faulted = end_states(problem, loading, strain)
+        if faulted < NUCLEATED * problem.watch.per_cell:
+            raise RuntimeError(f"at strain {strain:g} the nucleated state falls back to the "
+                               "step when unloaded: raise the NEB strains")
+        band = make_band(problem, initial, final, n_inner, spring)
+        state = _read_band(checkpoint, k, done)
+
+        def save(s, k=k):
+            _write_checkpoint(checkpoint, k, s, points)
+
+        if k in done:
+            r = done[k]
+            points.append(r)
+            say(f"NEB strain {strain:.4f}: from the checkpoint, Q = {r.barrier:.4f} eV")
+            continue
+        result, _ = relax_band(band, neb_fmax, max_iterations, state,
+                               band_params or problem.band_params,
+                               progress=(None if progress is None else
+                                         lambda i, fm, e, s=strain: progress(i, fm, e)),
+                               checkpoint=save if checkpoint else None, every=every)
+        saddle = problem.state_of(band.images[result.saddle])
+        F = uniaxial_strain(material, strain)
+        p = StrainPoint(float(strain), resolved_shear_stress(material, F), result.barrier,
+                        result.energies, result.coordinate, result.converged,
+                        result.iterations, float(e1 - e0), faulted,
+                        time.perf_counter() - t1, saddle)
+        points.append(p)
+        if checkpoint:
+            _write_checkpoint(checkpoint, k, None, points)
+        say(f"NEB strain {strain:.4f}: Q = {p.barrier:.4f} eV (tau {p.tau:.3f} GPa), "
+            f"{'converged' if p.converged else 'NOT converged'} in {p.iterations} "
+            f"iterations, {p.seconds:.1f} s")
+    fit = fit_result(points, material, loading, problem.slab)
+    return NucleationResult(problem.kind, problem.dofs, loading, points, fit,
+                            {"loading": t_load, "total": time.perf_counter() - t0},
+                            problem.slab.burgers, problem.slab.line_length)
+
+
+def fit_result(points, material, loading, slab) -> dict:
+    """The power-law fit, the athermal strain and the activation volumes (b^3)."""
+    from scipy.optimize import brentq
+
+    from qc_sim.coupling.step import resolved_shear_stress, uniaxial_strain
+
+    tau = np.array([p.tau for p in points])
+    Q = np.array([p.barrier for p in points])
+    out = {"nucleation_strain_quasi_static": loading.nucleation_strain}
+    if len(points) < 3 or np.any(Q <= 0):
+        return out
+    Q0, tau_ath, alpha = fit_power_law(tau, Q)
+
+    def tau_of(e):
+        return resolved_shear_stress(material, uniaxial_strain(material, e)) - tau_ath
+
+    hi = 1.5 * max(p.strain for p in points) + 0.05
+    try:
+        e_ath = brentq(tau_of, 0.0, hi, xtol=1e-7)
+    except ValueError:
+        e_ath = None
+    b3 = slab.burgers ** 3
+    omega = activation_volume(tau, Q0, tau_ath, alpha) / b3
+    step = (loading.strains[1] - loading.strains[0]) if len(loading.strains) > 1 else None
+    out.update({"Q0_eV": Q0, "tau_ath_GPa": tau_ath, "alpha": alpha,
+                "athermal_strain_fit": e_ath,
+                "athermal_strain_agrees": (None if e_ath is None or step is None else
+                                           bool(abs(e_ath - loading.nucleation_strain)
+                                                <= step + 1e-12)),
+                "activation_volume_b3": omega.tolist(),
+                "activation_volume_per_b_of_line_b3": (omega * slab.burgers
+                                                        / slab.line_length).tolist()})
+    return out
+
+
+# -- checkpoints -----------------------------------------------------------------------------
+
+
+def _write_checkpoint(path, k, state, points) -> None:
+    """The band of strain ``k`` (or none, between strains) and the finished strains' numbers,
+    atomically (written to a temporary name, then renamed)."""
+    arrays = {"strain_index": np.array([k]), "finished": np.array([len(points)])}
+    if state is not None:
+        arrays.update(state.to_arrays("band_"))
+    for i, p in enumerate(points):
+        arrays[f"point{i}_scalars"] = np.array([p.strain, p.tau, p.barrier, p.converged,
+                                                p.iterations, p.final_energy, p.final_faulted,
+                                                p.seconds])
+        arrays[f"point{i}_energies"] = np.asarray(p.energies)
+        arrays[f"point{i}_coordinate"] = np.asarray(p.coordinate)
+        arrays[f"point{i}_saddle"] = np.asarray(p.saddle_state)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _read_done(path) -> dict:
+    if not path or not Path(path).exists():
+        return {}
+    with np.load(path) as f:
+        out = {}
+        for i in range(int(f["finished"][0])):
+            s = f[f"point{i}_scalars"]
+            out[i] = StrainPoint(float(s[0]), float(s[1]), float(s[2]),
+                                 np.array(f[f"point{i}_energies"]),
+                                 np.array(f[f"point{i}_coordinate"]), bool(s[3]), int(s[4]),
+                                 float(s[5]), int(s[6]), float(s[7]),
+                                 np.array(f[f"point{i}_saddle"]))
+        return out
+
+
+def _read_band(path, k, done) -> BandState | None:
+    if not path or not Path(path).exists() or k in done:
+        return None
+    with np.load(path) as f:
+        if int(f["strain_index"][0]) != k or "band_y" not in f:
+            return None
+        return BandState.from_arrays(f, "band_")
+
+
+__all__ = ["CoupledStep", "AtomisticStep", "Loading", "load_until_nucleation", "end_states",
+           "BandState", "BandResult", "relax_band", "make_band", "fit_power_law",
+           "activation_volume", "StrainPoint", "NucleationResult", "nucleation_study",
+           "NUCLEATED", "build_problems", "run_nucleation", "plot_paths", "plot_saddle"]
+
+
+# -- the case --------------------------------------------------------------------------------
+
+
+def build_problems(case, device=None, atomistic: bool = False):
+    """(problem, material) of a case with [coupling] and [nucleation]: the coupled model,
+    or with ``atomistic`` the same film atom by atom."""
+    from qc_sim.backend import get_device
+    from qc_sim.cases.build import build_potential
+    from qc_sim.coupling.step import build_atomistic_slab, build_step_model, stepped_slab
+
+    device = device or get_device(case.run.backend)
+    lat, c, n = case.lattice, case.coupling, case.nucleation
+    potential = build_potential(case)
+    slab = stepped_slab(lat.a, lat.repeats, n.step_layers)
+    species = lat.species[0]
+    if atomistic:
+        model = build_atomistic_slab(slab, potential, species, device)
+        return AtomisticStep(model, fmax=c.fmax), model.material
+    step = build_step_model(slab, potential, species, c.core_radius * lat.a,
+                            n.core_depth or None, c.width * lat.a, c.method, c.rate,
+                            c.fine_margin * lat.a, surfaces=n.surfaces, device=device)
+    return CoupledStep(step, fmax=c.fmax), step.material
+
+
+def run_nucleation(case, progress=None, checkpoint=None, device=None, log=None,
+                   atomistic: bool = False) -> NucleationResult:
+    """The case's study (:func:`nucleation_study`) on its coupled model (or, with
+    ``atomistic``, on the same film atom by atom); writes [nucleation] json, plot and saddle
+    beside the case and names them in the result's ``figures``. ``checkpoint``: a path
+    (.npz) for the band's checkpoints, restarted from when it exists."""
+    n = case.nucleation
+    t0 = time.perf_counter()
+    problem, material = build_problems(case, device, atomistic)
+    t_build = time.perf_counter() - t0
+    result = nucleation_study(problem, material, list(n.strains), n.load_start, n.load_step,
+                              n.load_end, n.images, n.spring, n.neb_fmax, n.max_iterations,
+                              progress=progress, checkpoint=checkpoint,
+                              every=n.checkpoint_every or 10**9, log=log)
+    result.seconds["build"] = t_build
+    base = Path(case.path).parent
+    if n.plot:
+        result.figures["plot"] = str(plot_paths(result, base / n.plot))
+    if n.saddle:
+        result.figures["saddle"] = str(plot_saddle(problem, result, base / n.saddle))
+    out = base / n.json
+    out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    result.figures["json"] = str(out)
+    return result
+
+
+def plot_paths(result: NucleationResult, path, others=()) -> Path:
+    """The energy paths (left) and Q against tau (right, with the fit) of ``result`` and of
+    ``others`` (more results, e.g. the atomistic one, drawn dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
+    for k, r in enumerate((result, *others)):
+        style = "-o" if k == 0 else "--s"
+        for p in r.points:
+            s = np.asarray(p.coordinate)
+            ax.plot(s / max(s[-1], 1e-12), p.energies, style, ms=3,
+                    label=f"{r.kind}, strain {p.strain:.3f}")
+        bx.plot(r.stresses, r.barriers, style[1:], label=f"{r.kind} NEB")
+        f = r.fit
+        if "Q0_eV" in f:
+            t = np.linspace(min(r.stresses.min(), 0.8 * f["tau_ath_GPa"]), f["tau_ath_GPa"],
+                            100)
+            bx.plot(t, f["Q0_eV"] * (1 - t / f["tau_ath_GPa"]) ** f["alpha"], ":",
+                    label=f"{r.kind} fit, alpha {f['alpha']:.2f}")
+    ax.set_xlabel("reaction coordinate (normalised)")
+    ax.set_ylabel("E - E(step) (eV)")
+    ax.legend(fontsize=6)
+    bx.set_xlabel("resolved shear stress tau (GPa)")
+    bx.set_ylabel("activation energy Q (eV)")
+    bx.legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_saddle(problem, result: NucleationResult, path, point: int = -1) -> Path:
+    """The saddle of NEB ``point`` (default the last strain), its atoms in the xy plane
+    coloured by structure from the centrosymmetry: fcc (< 1 Å^2), stacking fault and
+    partial core (1-20 Å^2), surface (> 20 Å^2); the coupled model's nodes grey."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.spatial import cKDTree
+
+    p = result.points[point]
+    x = problem.positions(p.saddle_state)
+    X = problem.reference_sites()
+    slab = problem.slab
+    L = slab.line_length
+    tree = cKDTree(X - [X[:, 0].min() - 1.0, X[:, 1].min() - 1.0, 0.0],
+                   boxsize=[1e6, 1e6, L])
+    r = 1.2 * slab.lattice.nearest_neighbor_distance
+    csp = np.zeros(len(X))
+    for i, nb in enumerate(tree.query_ball_point(X - [X[:, 0].min() - 1.0,
+                                                      X[:, 1].min() - 1.0, 0.0], r)):
+        nb = [j for j in nb if j != i]
+        R = problem.watch.wrap(x[nb] - x[i])
+        if len(R) < 12:
+            csp[i] = 99.0
+            continue
+        R = R[np.argsort((R * R).sum(axis=1))[:12]]
+        pairs = np.linalg.norm(R[:, None] + R[None], axis=2)
+        np.fill_diagonal(pairs, np.inf)
+        csp[i] = float(np.sort((pairs.min(axis=1)) ** 2)[:12:2].sum())
+    colour = np.where(csp < 1.0, "#9bbbd9", np.where(csp < 20.0, "#d62728", "#444444"))
+    fig, ax = plt.subplots(figsize=(8, 8 * slab.hi[1] / slab.hi[0] + 1.2))
+    if problem.kind == "coupled":
+        ax.scatter(p.saddle_state[:, 0], p.saddle_state[:, 1], s=1, c="0.75")
+    ax.scatter(x[:, 0], x[:, 1], s=6, c=colour)
+    ax.set_aspect("equal")
+    ax.set_title(f"{problem.kind} saddle at strain {p.strain:.3f}: Q = {p.barrier:.3f} eV "
+                 "(blue fcc, red fault/partial, black surface)", fontsize=8)
+    ax.set_xlabel("x [110] (Å)")
+    ax.set_ylabel("y [001] (Å)")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
