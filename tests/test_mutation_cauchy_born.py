@@ -33,13 +33,21 @@ def test_near_its_smallest_stretch_the_material_is_the_full_lattice_sum_in_any_u
     (-2.5, +-0.5, 0) a and their kin along each axis, 2.55 a away (the shell reaches the
     cutoff over 0.7, 2.9 a), come within the cutoff: W still equals the sum over the whole
     lattice. The same crystal in a length unit 0.3 times as large (sigma, a and the cutoff
-    scaled; nearest neighbours 0.33 apart) has W / 0.3^3."""
+    scaled; nearest neighbours 0.33 apart) has W / 0.3^3. A stretch of exactly min_stretch
+    is accepted, one below it refused."""
     rc = 3.15
     for F in (np.diag([0.71, 1.0, 1.0]), np.diag([1.0, 1.0, 0.71])):
         W = CauchyBorn(lennard_jones(1.0, 1.0, rc), fcc(A)).energy(F)
         assert W == pytest.approx(lattice_sum(F, rc=rc), rel=1e-12)
         small = CauchyBorn(lennard_jones(1.0, 0.3, 0.3 * rc), fcc(0.3 * A)).energy(F)
         assert small == pytest.approx(W / 0.3**3, rel=1e-12)
+    # a principal stretch of exactly min_stretch is what the shell is built for: accepted
+    # (0.75 along x, exact in binary, and a shear in yz that sends F to the SVD)
+    F = np.array([[0.75, 0.0, 0.0], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
+    material = CauchyBorn(lennard_jones(1.0, 1.0, rc), fcc(A), min_stretch=0.75)
+    assert material.energy(F) == pytest.approx(lattice_sum(F, rc=rc), rel=1e-12)
+    with pytest.raises(ValueError, match="principal stretch 0.740 is below the 0.75"):
+        material.energy(F @ np.diag([0.74 / 0.75, 1.0, 1.0]))
 
 
 def test_the_material_of_the_second_species_takes_its_own_parameters():
