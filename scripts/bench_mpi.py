@@ -93,7 +93,7 @@ def crack_worker(evaluations: int) -> None:
     from qc_sim.backend import cpu, get_device
     from qc_sim.cases.build import build_potential
     from qc_sim.cases.schema import load_case
-    from qc_sim.cli.crack import crack_model
+    from qc_sim.simulation.models import crack_model
     from qc_sim.continuum.crack_field import MPA_SQRT_M
 
     comm = MPI.COMM_WORLD

@@ -1,8 +1,8 @@
-"""Write the case-file key tables into README.md between its case-keys markers, from the
-schema (qc_sim.cases.schema): the README's tables are generated, never written by hand.
+"""Write the case-file key tables into docs/cases.md between its case-keys markers, from the
+schema (qc_sim.cases.schema): the tables are generated, never written by hand.
 
-    python scripts/case_keys.py          # rewrite README.md
-    python scripts/case_keys.py --check  # exit 1 if README.md is out of date
+    python scripts/case_keys.py          # rewrite docs/cases.md
+    python scripts/case_keys.py --check  # exit 1 if docs/cases.md is out of date
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ def updated(readme: str) -> str:
     head, _, rest = readme.partition(BEGIN)
     _, _, tail = rest.partition(END)
     if not rest:
-        raise SystemExit(f"README.md has no line {BEGIN!r}")
+        raise SystemExit(f"docs/cases.md has no line {BEGIN!r}")
     return f"{head}{BEGIN}\n{case_keys_markdown()}{END}{tail}"
 
 
 def main() -> int:
-    path = Path(__file__).resolve().parents[1] / "README.md"
+    path = Path(__file__).resolve().parents[1] / "docs" / "cases.md"
     text = path.read_text()
     new = updated(text)
     if "--check" in sys.argv[1:]:

@@ -24,7 +24,7 @@ from bench_md import commit, machine  # noqa: E402
 
 def main(argv=None) -> int:
     from qc_sim.cases.schema import load_case
-    from qc_sim.cli.indent import indentation
+    from qc_sim.simulation.indent import indentation
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--case", default="cases/al_indent.toml")
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
                    depth_step=args.depth_step or case.indent.depth_step,
                    position=tuple(args.position or case.indent.position))
     case = replace(case, indent=spec)
-    figures = indentation(case, args.backend, out=sys.stderr)
+    figures = indentation(case, args.backend, log=lambda line: print(line, file=sys.stderr)).figures
     print(json.dumps({"benchmark": "nanoindentation", "commit": commit(), "machine": machine(),
                       "case": args.case,
                       "lattice": asdict(case.lattice), "coupling": asdict(case.coupling),

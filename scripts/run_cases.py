@@ -279,7 +279,7 @@ def lomer_dipole_twin(case: Path, fmax: float | None = None) -> dict:
     from qc_sim.backend import get_device
     from qc_sim.cases.build import build_potential
     from qc_sim.cases.schema import load_case
-    from qc_sim.cli.coupled import dipole_model
+    from qc_sim.simulation.models import dipole_model
     from qc_sim.coupling.dipoles import ORIENTATION
     from qc_sim.geometry import fcc
     from qc_sim.geometry.crystal import build_crystal

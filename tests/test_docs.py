@@ -19,11 +19,11 @@ def test_every_case_key_is_documented_and_nothing_else():
     assert keys == set(KEY_DOCS)
 
 
-def test_readme_key_tables_are_generated_from_the_schema():
+def test_the_case_key_tables_are_generated_from_the_schema():
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "case_keys.py"), "--check"],
                          capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, "README.md's key tables are stale: run scripts/case_keys.py"
-    readme = (ROOT / "README.md").read_text()
+    assert out.returncode == 0, "docs/cases.md's key tables are stale: run scripts/case_keys.py"
+    readme = (ROOT / "docs" / "cases.md").read_text()
     for key in KEY_DOCS:
         section, name = key.split(".")
         block = readme.split(f"**[{section}]**", 1)[1].split("**[", 1)[0]
@@ -59,8 +59,8 @@ def test_the_tools_the_docs_name_for_each_trajectory_are_those_the_tests_open_it
     import qc_sim.io.h5md
     import qc_sim.io.xyz
 
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("### Trajectories and the tools that open them", 1)[1]
+    readme = (ROOT / "docs" / "running.md").read_text()
+    table = readme.split("## Trajectories and the tools that open them", 1)[1]
     for key, tools in OPENED.items():
         assert _tools(KEY_DOCS[f"output.{key}"]) <= tools, key
         row = next(line for line in table.splitlines() if line.startswith(f"| `{key}` |"))
@@ -79,3 +79,13 @@ def test_the_tools_the_docs_name_for_each_trajectory_are_those_the_tests_open_it
                  'mdanalysis.Universe(str(tmp_path / spec.output.trajectory))'):
         assert call in tests, call
     assert "gsd.hoomd.open" in (ROOT / "tests" / "test_restart.py").read_text()
+
+
+def test_the_readme_is_short_and_names_nothing_outside_the_repository():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    assert "../" not in readme and "DESIGN.md" not in readme
+    for path in re.findall(r"`((?:docs|scripts|cases|qc_sim|kernels)/[^`*\s]+)`", readme):
+        assert (ROOT / path).exists(), path

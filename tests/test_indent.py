@@ -144,15 +144,14 @@ def test_the_shipped_indentation_against_hertz_at_small_depth(lammps_potentials)
     load sits below Hertz's with the Hill-averaged E* = 94.2 GPa, by the ratio recorded in
     docs/validation.md (0.638 at 1 Å, 0.758 at 1.5 Å; the relaxation leaves the load to
     about 9 contact atoms x 1e-3 eV/Å, 0.3 %), and no core atom faults."""
-    import io
     from dataclasses import replace
 
     from qc_sim.cases.schema import load_case
-    from qc_sim.cli.indent import indentation
+    from qc_sim.simulation.indent import indentation
 
     case = load_case(ROOT / "cases" / "al_indent.toml")
     case = replace(case, indent=replace(case.indent, max_depth=1.5, csv=""))
-    figures = indentation(case, "cpu", out=io.StringIO())
+    figures = indentation(case, "cpu").figures
     assert figures["E_star"] == pytest.approx(94.21, abs=0.01)
     ratio = {row["depth_A"]: row["load_nN"] / row["hertz_nN"] for row in figures["table"][1:]}
     assert ratio[1.0] == pytest.approx(0.6377, abs=0.003)

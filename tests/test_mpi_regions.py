@@ -1,4 +1,4 @@
-"""Region cases on MPI ranks (qc_sim.cli.region with a communicator), launched as
+"""Region cases on MPI ranks (qc_sim.simulation.region with a communicator), launched as
 ``mpiexec -n N`` subprocesses with a timeout: a small Komarova bone plate and the two
 diffusion cases (the second homogenises its microstructure first, its cell problems spread
 over the ranks) print the serial thermo lines and end in the serial state, bit for bit, on

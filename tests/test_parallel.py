@@ -1,4 +1,4 @@
-"""The reproducible sum every global reduction goes through (DESIGN section 6): the exact
+"""The reproducible sum every global reduction goes through (docs/design.md section 7): the exact
 sum rounded once, so no order and no partition over ranks changes a bit."""
 
 from __future__ import annotations

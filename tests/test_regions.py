@@ -1,4 +1,4 @@
-"""The region interface (DESIGN section 7): the mechanical regions speak it too, and a region
+"""The region interface (docs/design.md section 8): the mechanical regions speak it too, and a region
 restarts bitwise from its state fields."""
 
 from __future__ import annotations

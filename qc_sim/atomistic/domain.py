@@ -1,4 +1,4 @@
-"""A rank's share of an atomistic system (DESIGN section 6): the atoms it owns (those in
+"""A rank's share of an atomistic system (docs/design.md section 7): the atoms it owns (those in
 its RCB box) and the ghosts it needs (every atom within a cutoff plus the skin of the box,
 by minimum image), computed with the very kernels and neighbour lists of a serial run.
 

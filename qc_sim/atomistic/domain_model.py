@@ -1,5 +1,5 @@
 """A rank's share of an atomistic system as a :class:`~qc_sim.solvers.protocol.Minimizable`
-(DESIGN section 6): FIRE relaxes a crystal split over the ranks of ``comm`` and gives the
+(docs/design.md section 7): FIRE relaxes a crystal split over the ranks of ``comm`` and gives the
 same bits on any rank count.
 
 The degrees of freedom of a rank are the positions of the atoms it owns, sorted by global

@@ -1,4 +1,4 @@
-"""The nudged elastic band over MPI ranks (DESIGN section 6): the inner images spread over
+"""The nudged elastic band over MPI ranks (docs/design.md section 7): the inner images spread over
 rank partitions, each image split over the ranks of its partition.
 
 The ranks of ``comm`` form ``min(ranks, inner images)`` partitions of consecutive ranks, and

@@ -1,7 +1,7 @@
 """Counter-based random numbers: Langevin noise and Maxwell-Boltzmann velocities.
 
 Every number is a pure function of (seed, step, global atom id), so a restarted or
-re-partitioned run draws the same numbers on every backend (DESIGN section 3). This is
+re-partitioned run draws the same numbers on every backend (docs/design.md section 2.4). This is
 the NumPy twin of ``kernels/qc_random.h``, whose header comment is the specification:
 
 - key = (seed low, seed high), counter = (gid low, gid high | block << 31, step low,

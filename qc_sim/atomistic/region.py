@@ -1,4 +1,4 @@
-"""The atomistic region on the region interface (DESIGN section 7,
+"""The atomistic region on the region interface (docs/design.md section 8,
 :class:`qc_sim.regions.base.Region`): an :class:`AtomisticSystem` with its dynamical state
 (velocities, step, time, optional Langevin thermostat), advanced by velocity Verlet or BAOAB.
 The run loop, the checkpoints and the neighbours see only the interface."""

@@ -54,7 +54,7 @@ class AtomisticSystem:
         self.fixed = device.asarray(fixed)
         self.free_weights = device.asarray(~fixed, dtype=np.float64)  # (n,): 1 free, 0 fixed
         self.n_fixed = int(fixed.sum())
-        # a rank's share (DESIGN section 6): forces for the first ``rows`` atoms (the owned
+        # a rank's share (docs/design.md section 7): forces for the first ``rows`` atoms (the owned
         # ones) only; ``halo(a)`` fills the ghost rows of a per-atom array from their owners
         # (EAM's F'(rho) between its two kernels)
         self.rows, self.halo = rows, halo

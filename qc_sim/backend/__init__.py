@@ -1,4 +1,4 @@
-"""Backends: where arrays live and how kernels run (DESIGN section 5).
+"""Backends: where arrays live and how kernels run (docs/design.md section 2).
 
 Only this package imports CuPy or loads the compiled CPU libraries. Everything else
 receives a :class:`Device` and uses ``device.xp`` and ``device.kernels(name)``.

@@ -1,4 +1,4 @@
-"""The region of a [region] case (DESIGN section 7), built from its checked specification."""
+"""The region of a [region] case (docs/design.md section 8), built from its checked specification."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Case files (TOML) as typed dataclasses, checked completely before anything is allocated.
 
 Every error is an :class:`~qc_sim.errors.InputError` whose one-line message names the file,
-the key path and the allowed values. The schema grows with each capability (DESIGN
-section 8); today a case describes an atomistic crystal, its potential and an MD run.
+the key path and the allowed values. A case describes an atomistic run, a coupled model
+and its study (statics, dynamics, a crack, an indentation, a wave packet) or a region
+physics; plug-in region physics bring their own sections (:mod:`qc_sim.cases.plugins`).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class DynamicsSpec:
 
 @dataclass(frozen=True)
 class CouplingSpec:
-    """A coupled atomistic-continuum model of the lattice's domain (DESIGN sections 1-2):
+    """A coupled atomistic-continuum model of the lattice's domain (docs/design.md section 6):
     a spherical core (circular in 2D) around ``center`` (Å; default the domain centre)."""
 
     method: str = "bgfc"
@@ -176,7 +177,7 @@ class OutputSpec:
 
 @dataclass(frozen=True)
 class RegionSpec:
-    """A case of one region physics beside mechanics (DESIGN section 7): ``physics`` names it,
+    """A case of one region physics beside mechanics (docs/design.md section 8): ``physics`` names it,
     and its own section ([bone], [diffusion]) holds its parameters; the run advances it to
     ``end_time`` in steps of ``dt`` (days for bone, seconds for diffusion)."""
 
@@ -350,7 +351,7 @@ KEY_DOCS = {
                                        "temperature)",
     "dynamics.damping": "Langevin damping time, ps",
     "dynamics.thermo": "steps between thermo lines (0: start and end only)",
-    "coupling.method": "coupling of atoms and continuum (DESIGN section 2)",
+    "coupling.method": "coupling of atoms and continuum (docs/design.md section 6)",
     "coupling.core_radius": "radius of the atomistic core, lattice constants",
     "coupling.width": "handshake width, lattice constants",
     "coupling.center": "centre of the core, Å (default: the site nearest the box centre)",

@@ -124,7 +124,7 @@ def _main(argv=None) -> int:
                 print(f"{path}: {frames} frames of {atoms} atoms")
             return 0
         if args.command == "patch-test":
-            from qc_sim.cli.coupled import run_patch_test
+            from qc_sim.cli.patch_test import run_patch_test
 
             return run_patch_test(args)
         if args.command == "validate":
@@ -169,6 +169,7 @@ def _run_job(args, comm=None) -> int:
     from qc_sim.cases.schema import load_case, parse_case
     from qc_sim.io.checkpoint import read_checkpoint
     from qc_sim.io.claims import claim_outputs, continuation
+    from qc_sim.simulation.run import newest_checkpoint, same_case
 
     lead = comm is None or comm.Get_rank() == 0
     if args.command == "run":
@@ -194,83 +195,16 @@ def _run_job(args, comm=None) -> int:
 
 def _start(args, case, comm) -> int:
     """A fresh run of ``case`` (the file ``args.case``)."""
-    kw = {} if comm is None else {"comm": comm}
-    if case.region is not None:
-        from qc_sim.cli.region import run_region
+    from qc_sim.cli.run import run
 
-        return run_region(args.case, backend=args.backend, steps=args.steps, **kw)
-    if case.coupling is not None:
-        from qc_sim.cli.coupled import run_coupled
-
-        return run_coupled(args.case, backend=args.backend, steps=args.steps, **kw)
-    if comm is None:
-        from qc_sim.cli.run import run_case
-
-        return run_case(args.case, backend=args.backend, steps=args.steps)
-    from qc_sim.cli.run_mpi import run_case_on_ranks
-
-    return run_case_on_ranks(args.case, comm, backend=args.backend, steps=args.steps)
+    return run(case, backend=args.backend, steps=args.steps, comm=comm)
 
 
 def _continue(args, path, cp, comm) -> int:
     """Continue the checkpoint ``cp`` read from ``path``."""
-    if comm is None:
-        from qc_sim.cli.run import restart_case
+    from qc_sim.cli.run import restart
 
-        return restart_case(path, backend=args.backend, steps=args.steps, cp=cp)
-    if cp.kind == "coupled":
-        from qc_sim.cli.coupled import run_coupled
-
-        return run_coupled(None, backend=args.backend, steps=args.steps, restart=cp, comm=comm)
-    if cp.kind == "region":
-        from qc_sim.cli.region import run_region
-
-        return run_region(None, backend=args.backend, steps=args.steps, restart=cp, comm=comm)
-    if cp.kind != "atoms":
-        raise InputError(f"{path}: a {cp.kind} checkpoint restarts on one rank")
-    from qc_sim.cli.run_mpi import run_case_on_ranks
-
-    return run_case_on_ranks(path, comm, backend=args.backend, steps=args.steps, restart=cp)
-
-
-def same_case(path, cp, case) -> None:
-    """``--resume`` continues only a checkpoint of the same case: one written by a case of
-    other text (another job's in a shared directory, or this case since edited) is refused,
-    naming both."""
-    from qc_sim.io.claims import case_sha256
-
-    mine = case_sha256(case.text)
-    if cp.case_sha256 == mine:
-        return
-    run = f", run {cp.run_id}" if cp.run_id else ""
-    raise InputError(f"{path}: written by case {cp.case_path} (sha256 {cp.case_sha256[:12]}"
-                     f"{run}), not by {case.path} (sha256 {mine[:12]}): --resume continues "
-                     f"only its own case's checkpoint (`qc-sim restart {path}` continues that "
-                     "run with its own case)")
-
-
-def newest_checkpoint(case, read=False):
-    """The newest readable checkpoint of ``case`` (its [output] checkpoint, then NAME.1,
-    NAME.2, ...), or None; a damaged one is passed over with a note on stderr. ``read``:
-    (its path, the checkpoint read)."""
-    from pathlib import Path
-
-    from qc_sim.io.checkpoint import read_checkpoint
-
-    if not case.output.checkpoint:
-        raise InputError(f"{case.path}: --resume needs an [output] checkpoint in the case")
-    path = Path(case.output.checkpoint)
-    for candidate in [path] + [path.with_name(f"{path.name}.{k}")
-                               for k in range(1, case.output.keep + 1)]:
-        if not candidate.is_file():
-            continue
-        try:
-            cp = read_checkpoint(candidate)
-            return (candidate, cp) if read else candidate
-        except InputError as exc:
-            print(f"qc-sim: passing over {candidate}: {str(exc).split(': ', 1)[-1]}",
-                  file=sys.stderr)
-    return None
+    return restart(path, cp, backend=args.backend, steps=args.steps, comm=comm)
 
 
 def _on_ranks(args, comm, rank, size) -> int:

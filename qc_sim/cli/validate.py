@@ -36,15 +36,15 @@ def validate_case(path, backend=None, out=None) -> int:
                 + (f", {len(mesh.elements)} elements, {mesh.n_nodes} nodes" if mesh is not None
                    else ""))
     elif case.coupling is None:
-        from qc_sim.cli.run import _build
+        from qc_sim.simulation.atomistic import build_system
 
-        device, potential, atoms, _ = _build(case, backend)
+        device, potential, atoms, _ = build_system(case, backend)
         what = (f"{len(atoms)} atoms, {potential.__class__.__name__} (cutoff "
                 f"{potential.cutoff:.3f} Å), {device.describe()}")
     else:
-        from qc_sim.cli.coupled import _model
+        from qc_sim.simulation.models import coupled_model
 
-        case, model, _ = _model(path, backend, check=True, case=case)
+        model, _ = coupled_model(case, backend, check=True)
         g = model.geometry
         worst = max(r["max_ghost_force"] for r in model.patch_results)
         kind = ("crack" if case.crack is not None else "indentation" if case.indent is not None

@@ -1,2 +1,2 @@
 """The continuum region: Cauchy-Born and linear-elastic materials on P1 simplex meshes
-(DESIGN section 4)."""
+(docs/design.md section 5)."""

@@ -1,5 +1,5 @@
 """The Cauchy-Born material: the strain-energy density of a simple Bravais lattice under a
-homogeneous deformation, from the interatomic potential itself (DESIGN section 4).
+homogeneous deformation, from the interatomic potential itself (docs/design.md section 5).
 
     W(F) = E_site({|F R_j|}) / Omega_0,      P = dW/dF = sum_j dE/dr_j (F R_j) (x) R_j / (r_j Omega_0)
 
@@ -40,7 +40,7 @@ class CauchyBorn:
     compresses further raises ValueError (sites beyond the shell could enter the cutoff).
     """
 
-    physics = "cauchy_born"  # the name a region of this material has (DESIGN section 7)
+    physics = "cauchy_born"  # the name a region of this material has (docs/design.md section 8)
 
     def __init__(self, potential, lattice: Lattice, species: int = 0, min_stretch: float = 0.7,
                  device=None):

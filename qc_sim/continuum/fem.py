@@ -213,7 +213,7 @@ class ContinuumRegion:
                                  f"that axis onto itself (F[i, {p}] = 0 for i != {p})")
             self.period[p] = F[p, p] * self.mesh.period[p]
 
-    # -- the region interface (DESIGN section 7, qc_sim.regions.base.Region) ------------------
+    # -- the region interface (docs/design.md section 8, qc_sim.regions.base.Region) ------------------
 
     @property
     def physics(self) -> str:

@@ -12,7 +12,7 @@ class LinearElastic:
     """``C`` (d, d, d, d) in eV/Å^3 (eV/Å^2 in 2D); build it from a potential with
     :meth:`from_cauchy_born`."""
 
-    physics = "linear_elastic"  # the name a region of this material has (DESIGN section 7)
+    physics = "linear_elastic"  # the name a region of this material has (docs/design.md section 8)
 
     def __init__(self, C):
         self.C = np.asarray(C, float)

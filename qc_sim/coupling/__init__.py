@@ -1,4 +1,4 @@
-"""The blended atomistic-continuum handshake (DESIGN sections 1 and 2): one model whose
+"""The blended atomistic-continuum handshake (docs/design.md section 6): one model whose
 degrees of freedom are the nodes of a mesh that reaches atomistic resolution around the
 region of interest, atoms there and in the handshake, padding atoms slaved to the mesh,
 and the couplings bqce, bgfc and bqcf with the patch test that checks their promises."""

@@ -1,5 +1,5 @@
 """A mode-I crack in a coupled model, loaded by its K field until the atoms at the tip
-either cleave or emit a dislocation (DESIGN section 2; the showcase of issue 5).
+either cleave or emit a dislocation (docs/design.md section 6.4; the showcase of issue 5).
 
 The crystal is oriented with x the direction of propagation, y the crack-plane normal and z
 the front, periodic along z (a straight front). The tip sits between two atomic planes and

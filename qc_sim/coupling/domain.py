@@ -1,4 +1,4 @@
-"""A coupled model split over MPI ranks (DESIGN section 6): nodes, elements and atoms owned
+"""A coupled model split over MPI ranks (docs/design.md section 7): nodes, elements and atoms owned
 by the ranks of a cost-weighted RCB, each computed by its owner, the forces on a node summed
 by the node's owner in the serial order, so statics, dynamics and the patch test give the
 same bits on any rank count.

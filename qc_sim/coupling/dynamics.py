@@ -1,6 +1,6 @@
 """Dynamics of a coupled model: velocity Verlet on the node positions (atoms of core and
 handshake, coarse nodes) with a lumped mass per node: an atom's mass where the node is an
-atom (beta > 0), the lumped finite-element mass elsewhere (DESIGN section 4). With bgfc the
+atom (beta > 0), the lumped finite-element mass elsewhere (docs/design.md section 6.4). With bgfc the
 forces derive from an energy, and ``E_bgfc + kinetic`` is conserved.
 """
 

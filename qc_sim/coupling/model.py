@@ -1,4 +1,4 @@
-"""The coupled model: energies and forces of bqce, bgfc and bqcf (DESIGN section 2) on the
+"""The coupled model: energies and forces of bqce, bgfc and bqcf (docs/design.md section 6) on the
 solver protocol, and the patch test that checks what each coupling promises.
 
     bqce:  E = sum_i beta_i E_i(x(y)) + sum_T (1 - beta_T) V_T W(F_T(y))
@@ -32,7 +32,7 @@ from qc_sim.coupling.geometry import CONTINUUM, CORE, HANDSHAKE, ZONE_NAMES, Cou
 from qc_sim.geometry import Atoms, Box
 
 METHODS = ("bqce", "bgfc", "bqcf")
-GHOST_TOLERANCE = 1e-8  # eV/Å: DESIGN section 2
+GHOST_TOLERANCE = 1e-8  # eV/Å: docs/design.md section 6
 
 
 class GhostForceError(RuntimeError):

@@ -1,5 +1,5 @@
 """A plane longitudinal wave packet leaving the atomistic core of a coupled model: how much of
-its energy the handshake and the coarse mesh reflect back (DESIGN section 4; the showcase
+its energy the handshake and the coarse mesh reflect back (docs/design.md section 6.4; the showcase
 of issue 5).
 
 The model is a 2D triangular slab periodic along y, so the packet is a plane wave with no

@@ -1,4 +1,4 @@
-"""HDF5 checkpoints that restart a run exactly (DESIGN section 8).
+"""HDF5 checkpoints that restart a run exactly (docs/design.md section 9).
 
 A checkpoint holds the whole state of a run keyed by global id (positions and velocities of
 atoms, or of a coupled model's nodes; ``kind`` says which), named extra fields (for example

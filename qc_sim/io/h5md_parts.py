@@ -1,4 +1,4 @@
-"""A trajectory written by several MPI ranks without gathering (DESIGN section 6), and its
+"""A trajectory written by several MPI ranks without gathering (docs/design.md section 7), and its
 merge into the files the case names: the H5MD one (MDAnalysis, h5py) and the GSD one (OVITO).
 
 Each rank appends the atoms it owns at each frame to its own part file ``NAME.partK`` (NAME
@@ -229,3 +229,27 @@ def merge_trajectory(path, out=None, before: int | None = None) -> list[tuple[Pa
                     pass
                 if tmp != o:
                     tmp.unlink(missing_ok=True)
+
+
+def merge_leftover_parts(name, before: int, log=None) -> list:
+    """Merge the frames before step ``before`` (a restart's first step) of the parts that a
+    run on ranks, stopped before it merged them, left under ``name``, into the files they
+    belong to, then remove the parts: what was merged (nothing when there are none);
+    ``log`` (a callable taking a line) is told what was merged."""
+    if not part_path(name, 0).exists():
+        return []
+    merged = merge_trajectory(name, before=before)
+    remove_parts(name)
+    if log is not None:
+        for path, frames, atoms in merged:
+            log(f"trajectory {path}: {frames} frames of {atoms} atoms merged from the parts "
+                "a stopped run left")
+    return merged
+
+
+def remove_parts(name, first: int = 0) -> None:
+    """Remove the parts ``name.partK`` from ``first`` on."""
+    k = first
+    while part_path(name, k).exists():
+        part_path(name, k).unlink()
+        k += 1

@@ -1,7 +1,7 @@
 """The particle trajectories a run writes, by format: H5MD (``.h5md``; MDAnalysis, h5py) and
 GSD (``.gsd``; OVITO, the ``gsd`` package), written frame by frame and continued by a
 restart; on several MPI ranks as per-rank parts merged at the end
-(:mod:`qc_sim.io.h5md_parts`)."""
+(:mod:`qc_sim.io.h5md_parts`, which also merges and removes the parts a stopped run left)."""
 
 from __future__ import annotations
 
@@ -33,30 +33,3 @@ def parts_name(output) -> str:
     """The name the per-rank parts of a run on several ranks are called after (NAME.partK):
     the H5MD trajectory's, or the GSD one's when there is no H5MD."""
     return output.trajectory or output.gsd
-
-
-def merge_leftover_parts(name, before: int, out=None) -> list:
-    """Merge the frames before step ``before`` (a restart's first step) of the parts that a
-    run on ranks, stopped before it merged them, left under ``name``, into the files they
-    belong to, then remove the parts: what was merged (nothing when there are none)."""
-    from qc_sim.io.h5md_parts import merge_trajectory, part_path
-
-    if not part_path(name, 0).exists():
-        return []
-    merged = merge_trajectory(name, before=before)
-    remove_parts(name)
-    if out is not None:
-        for path, frames, atoms in merged:
-            print(f"trajectory {path}: {frames} frames of {atoms} atoms merged from the parts "
-                  "a stopped run left", file=out)
-    return merged
-
-
-def remove_parts(name, first: int = 0) -> None:
-    """Remove the parts ``name.partK`` from ``first`` on."""
-    from qc_sim.io.h5md_parts import part_path
-
-    k = first
-    while part_path(name, k).exists():
-        part_path(name, k).unlink()
-        k += 1

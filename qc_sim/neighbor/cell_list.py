@@ -14,8 +14,8 @@ Upper rows (``half=True``): the compiled CPU backend on one OpenMP thread keeps,
 the partners of higher global id, and its kernels walk the rows in id order adding each bond to
 both atoms. Every atom then receives its bonds in the order of its full row with the same
 terms, so the results are bitwise the full-row ones with half the pair work (LAMMPS's half
-lists, made order-exact). DESIGN section 3 speaks of full lists only; this is the one place
-where the code goes further, and it keeps DESIGN's promise (the same bits on any split).
+lists, made order-exact). The plan we started from spoke of full lists only; this is the one place
+where the code goes further, and it keeps that plan's promise (the same bits on any split).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Parallel runs (DESIGN section 6): the one seam through which global sums pass, so that no
+"""Parallel runs (docs/design.md section 7): the one seam through which global sums pass, so that no
 partition of the work over ranks (or over threads, or a reordering of atoms) changes a
 result by a single bit."""
 

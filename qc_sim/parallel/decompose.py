@@ -1,5 +1,5 @@
-"""Cost-weighted recursive coordinate bisection (RCB) of a domain over ranks (DESIGN
-section 6).
+"""Cost-weighted recursive coordinate bisection (RCB) of a domain over ranks (docs/design.md
+section 7).
 
 The entities of a run (atoms, nodes, elements, handshake entities) are points with a cost
 each, measured per kernel (an atom costs far more than a coarse node, and a coupled model's

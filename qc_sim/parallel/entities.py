@@ -1,5 +1,5 @@
-"""A region's entities (elements, shells, nodes, points) split over MPI ranks (DESIGN
-section 6): who owns which global id, and the exact gather of per-entity rows.
+"""A region's entities (elements, shells, nodes, points) split over MPI ranks (docs/design.md
+section 7): who owns which global id, and the exact gather of per-entity rows.
 
 The split is the cost-weighted recursive coordinate bisection of
 :func:`~qc_sim.parallel.decompose.rcb` over the entities' positions, weighted by the

@@ -1,4 +1,4 @@
-"""The MPI seam (DESIGN section 6): whether this process was started by an MPI launcher, its
+"""The MPI seam (docs/design.md section 7): whether this process was started by an MPI launcher, its
 rank and the rank count, and the guard that turns an exception on any rank into the end of
 the whole job (an uncaught exception on one rank otherwise leaves the others waiting in a
 collective for ever). Nothing else imports mpi4py."""

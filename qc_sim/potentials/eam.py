@@ -68,7 +68,7 @@ class Eam:
                 weights=None, halo=None):
         """ForceResult of the energy, or of sum_i w_i E_i with per-atom ``weights``.
 
-        A rank's share (DESIGN section 6) has list rows for its owned atoms only (the first
+        A rank's share (docs/design.md section 7) has list rows for its owned atoms only (the first
         ``len(nlist.counts)``); ``halo(fp)`` then fills the embedding derivatives F'(rho) of
         the ghosts (the rows after) from their owners before the forces, and the ghosts'
         forces, site energies and virials come back zero."""

@@ -52,7 +52,7 @@ class PairPotential:
     def site_terms(self, r, species: int = 0):
         """Energy of a site of ``species`` whose neighbours (all of that species) lie at
         distances ``r`` (..., m) Å, and its derivative in each distance: (E (...), dE/dr
-        (..., m)). Half of each bond is the site's (DESIGN section 2). The Cauchy-Born
+        (..., m)). Half of each bond is the site's (docs/design.md section 6). The Cauchy-Born
         material evaluates the potential through this call."""
         r = np.asarray(r, float)
         p = self.params[species, species]

@@ -1,4 +1,4 @@
-"""The region interface (DESIGN section 7): what every region physics offers the run loop,
+"""The region interface (docs/design.md section 8): what every region physics offers the run loop,
 the checkpoints, its neighbours and the load balancer.
 
 A region is a piece of the domain with a physics. It owns state arrays and offers

@@ -202,7 +202,7 @@ class BoneRegion:
         rank's after each step. The cell models are the per-entity part of a step; the
         elasticity solve that follows needs every element's density and is repeated on every
         rank from the gathered state (the same bits everywhere: see
-        :mod:`qc_sim.cli.region`). The stimulus law is one vectorised update of every
+        :mod:`qc_sim.simulation.region`). The stimulus law is one vectorised update of every
         element, cheaper than the gather that splitting it would need."""
         self.share = share
 

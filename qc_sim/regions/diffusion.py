@@ -1,5 +1,5 @@
 """Diffusion-reaction in a spherical particle (a battery electrode particle), with the
-Damköhler model reduction of DESIGN section 7.
+Damköhler model reduction of docs/design.md section 8.
 
     dc/dt = D lap c in r < a,   c(r, 0) = c0,
     at r = a:  D dc/dr = alpha (c_eq - c)    "full": surface reaction (Crank's surface

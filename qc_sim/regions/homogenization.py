@@ -1,4 +1,4 @@
-"""Homogenisation of a microstructure: the periodic cell problem (DESIGN section 7).
+"""Homogenisation of a microstructure: the periodic cell problem (docs/design.md section 8).
 
 For each unit macroscopic gradient e_j, solve on the representative volume Y
 

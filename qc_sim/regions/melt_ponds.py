@@ -271,7 +271,7 @@ class MeltPondGrid:
     def picture(self, folder) -> Path:
         from qc_sim.regions.melt_ponds_picture import draw
 
-        return draw(self, Path(folder))
+        return draw(self, Path(folder), HISTORY)
 
 
 def shipped_scheme(spec: Spec) -> LevelIcePonds:

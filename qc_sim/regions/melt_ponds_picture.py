@@ -7,19 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def draw(region, folder: Path) -> Path:
+def draw(region, folder: Path, columns) -> Path:
     """Four panels into ``folder/melt_ponds.png``: pond fraction, albedo and cumulative melt
     against time (grid means; resolved ensemble dashed; no-feedback twin dotted), and the
-    cells' ice thickness and melt at the end against their longwave offset."""
+    cells' ice thickness and melt at the end against their longwave offset. ``columns``: the
+    names of ``region.history``'s columns."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from qc_sim.regions.melt_ponds import HISTORY
 
     folder.mkdir(parents=True, exist_ok=True)
-    h = {name: region.history[:, k] for k, name in enumerate(HISTORY)}
+    h = {name: region.history[:, k] for k, name in enumerate(columns)}
     day = region.spec.start_day + h["time"]
     resolved = region.members is not None
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
