@@ -76,6 +76,7 @@ class Spec:
     stimulus_period: float = 0.0
     theta: float = 1.0
     splitting: str = "godunov"
+    solver: str = "direct"
     stochastic: bool = False
     seed: int = 0
 
@@ -100,10 +101,14 @@ KEY_DOCS = {
     "stimulus_period": "stimulus period, ms (0: one stimulus)",
     "theta": "diffusion time scheme: 1 backward Euler, 0.5 Crank-Nicolson",
     "splitting": "operator splitting: godunov (reaction, diffusion) or strang",
+    "solver": "diffusion solve: direct (SuperLU, factorised once), dct (exact by cosine "
+              "transforms, fibres along a grid axis; for fine 3D grids) or cg (conjugate "
+              "gradients)",
     "stochastic": "stochastic channel gating (maltsev_lakatta only)",
     "seed": "seed of the stochastic gating's generator",
 }
-CHOICES = {"cell_model": CELL_MODELS, "splitting": ("godunov", "strang")}
+CHOICES = {"cell_model": CELL_MODELS, "splitting": ("godunov", "strang"),
+           "solver": ("direct", "dct", "cg")}
 
 
 def make_cell(name: str):
@@ -187,6 +192,8 @@ def check(spec: Spec, case_dir) -> list:
     need(spec.stimulus_period == 0 or spec.stimulus_period > spec.stimulus_duration,
          "stimulus_period", f"must exceed stimulus_duration ({spec.stimulus_duration} ms)")
     need(0.5 <= spec.theta <= 1.0, "theta", f"must be in [0.5, 1], got {spec.theta}")
+    need(spec.solver != "dct" or sum(f != 0 for f in spec.fibre) == 1, "solver",
+         f"dct needs the fibres along a grid axis, got fibre {list(spec.fibre)}")
     need(not spec.stochastic or spec.cell_model in STOCHASTIC_MODELS, "stochastic",
          f"cell model {spec.cell_model} has deterministic gates only")
     need(spec.seed >= 0, "seed", f"must be >= 0, got {spec.seed}")
@@ -212,7 +219,7 @@ def build(spec: Spec, case_dir=None, backend=None):
         stimulus=spec.stimulus_amplitude * 1e-3,  # µA/cm^3 -> µA/mm^3
         stimulus_start=spec.stimulus_start, stimulus_duration=spec.stimulus_duration,
         stimulus_period=spec.stimulus_period, dt=spec.dt, theta=spec.theta,
-        splitting=spec.splitting, rng=rng)
+        splitting=spec.splitting, solver=spec.solver, rng=rng)
     return CardiacRegion(tissue)
 
 
