@@ -277,9 +277,10 @@ def test_bad_cardiac_values_end_with_one_line(tmp_path, capsys, extra, key):
         if text.count(f"\n{name} =") > 1:
             text = text.replace(f"\n{name} =", f"\n#{name} =", 1)
     case.write_text(text + "\n")
-    assert main(["validate", str(case)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert key in err and len(err.splitlines()) == 1, err
+    for command in ("validate", "run"):
+        assert main([command, str(case)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert key in err and len(err.splitlines()) == 1, err
 
 
 def test_a_missing_pacemaker_module_is_one_line(tmp_path, capsys, monkeypatch):
