@@ -105,8 +105,8 @@ def test_coupled_neb_matches_the_atomistic_neb_of_the_same_film(small):
         initial, final = _ends(problem, slab)
         assert problem.watch.faulted(problem.positions(initial)) == 0
         assert problem.watch.faulted(problem.positions(final)) >= 4 * problem.watch.per_cell
-        band = make_band(problem, initial, final, 5, 0.1)
-        result, _ = relax_band(band, 0.002, 5000, params=coupled.band_params)
+        band = make_band(problem, initial, final, 5, 1.0)
+        result, _ = relax_band(band, 0.002, 5000, params=coupled.band_params, climb_at=0.05)
         assert result.converged, (problem.kind, result)
         barriers[problem.kind] = result.barrier
         problem.load(0.0, initial)

@@ -132,7 +132,7 @@ class NucleationSpec:
     load_step: float = 0.005
     load_end: float = 0.1
     images: int = 5
-    spring: float = 0.1
+    spring: float = 1.0
     neb_fmax: float = 0.02
     max_iterations: int = 2000
     checkpoint_every: int = 50

@@ -13,7 +13,8 @@ The study, on either model of :mod:`qc_sim.coupling.step` (through :class:`Coupl
    ``NUCLEATED`` per unit cell along the line. The first such strain is the quasi-static
    athermal strain; its relaxed state carries the dislocation glided away from the step.
 2. **End states** at each NEB strain: the loaded step (from the loading's last state below
-   that strain) and the nucleated state unloaded to that strain, each relaxed.
+   that strain) and the film slipped by the leading partial from the step through to the
+   bottom face (a stacking-fault ribbon), each relaxed (:func:`end_states`).
 3. **CI-NEB** between them (Henkelman, Uberuaga & Jónsson, J. Chem. Phys. 113 (2000)
    9901), linear initial path, relaxed by FIRE 2.0 exactly as
    :func:`~qc_sim.solvers.neb.run_neb` does, but with the minimiser's state kept in
@@ -124,10 +125,30 @@ class CoupledStep:
     def reference_sites(self):
         return self.model.geometry.atom_sites
 
+    def seed_sites(self):
+        return self.model.geometry.mesh.nodes
+
+    @property
+    def held(self):
+        return ~self.model.free
+
     def images(self, states):
+        """One CoupledImage per state, each over a shallow copy of the model with its own
+        AtomisticSystem (its own neighbour list: one list shared by images that differ by
+        more than the skin would be rebuilt at every evaluation)."""
+        import copy
+
+        from qc_sim.atomistic.system import AtomisticSystem
         from qc_sim.coupling.model import CoupledImage
 
-        return [CoupledImage(self.model, y) for y in states]
+        out = []
+        for y in states:
+            model = copy.copy(self.model)
+            atoms = self.model.atoms
+            model.atoms = AtomisticSystem(atoms.atoms, atoms.potential, atoms.device,
+                                          skin=atoms.skin)
+            out.append(CoupledImage(model, y))
+        return out
 
     def batch(self):
         return None
@@ -199,6 +220,13 @@ class AtomisticStep:
     def reference_sites(self):
         return self.step.reference
 
+    def seed_sites(self):
+        return self.step.reference
+
+    @property
+    def held(self):
+        return np.asarray(self.system.fixed, bool)
+
     def images(self, states):
         from qc_sim.atomistic.system import AtomisticSystem
 
@@ -267,13 +295,20 @@ def load_until_nucleation(problem, start: float, step: float, end: float,
 
 def end_states(problem, loading: Loading, strain: float):
     """(initial, final, their energies, final's faulted atoms) at ``strain``: the loaded
-    step from the loading's last state below it, the nucleated state unloaded to it."""
+    step from the loading's last state below it, relaxed; the film slipped by the leading
+    partial (:func:`~qc_sim.coupling.step.slip_seed` added to the loaded step), relaxed.
+    (The loading's own nucleated state, unloaded, is no end state for a band: above the
+    athermal strain the partial runs and more slip can follow it, and a straight band to
+    that state starts the climbing image up a wall.)"""
+    from qc_sim.coupling.step import slip_seed
+
     below = [k for k, s in enumerate(loading.strains[:len(loading.states)]) if s <= strain]
     start = loading.states[below[-1]] if below else problem.initial()
     problem.step.strain = loading.strains[below[-1]] if below else 0.0
     initial, e0, _ = problem.relax(problem.load(strain, start))
-    problem.step.strain = loading.nucleation_strain
-    final, e1, _ = problem.relax(problem.load(strain, loading.nucleated_state))
+    seed = slip_seed(problem.slab, problem.seed_sites())
+    seed[problem.held] = 0.0
+    final, e1, _ = problem.relax(initial + seed)
     return initial, final, e0, e1, problem.watch.faulted(problem.positions(final))
 
 
@@ -291,17 +326,18 @@ class BandState:
     alpha: float
     downhill: int
     iteration: int
+    climbing: bool = True
 
     def to_arrays(self, prefix: str = "") -> dict:
         return {prefix + "y": self.y, prefix + "v": self.v,
                 prefix + "scalars": np.array([self.dt, self.alpha, self.downhill,
-                                              self.iteration], float)}
+                                              self.iteration, self.climbing], float)}
 
     @classmethod
     def from_arrays(cls, arrays, prefix: str = "") -> "BandState":
-        dt, alpha, downhill, iteration = arrays[prefix + "scalars"]
+        dt, alpha, downhill, iteration, climbing = arrays[prefix + "scalars"]
         return cls(np.array(arrays[prefix + "y"]), np.array(arrays[prefix + "v"]), float(dt),
-                   float(alpha), int(downhill), int(iteration))
+                   float(alpha), int(downhill), int(iteration), bool(climbing))
 
 
 @dataclass(frozen=True)
@@ -317,27 +353,46 @@ class BandResult:
 
 def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | None = None,
                params: Fire = BAND_FIRE, progress=None, checkpoint=None,
-               every: int = 50) -> tuple[BandResult, BandState]:
+               every: int = 50, climb_at: float | None = None, climb_min: float = 0.05,
+               blow_up: float = 50.0) -> tuple[BandResult, BandState]:
     """FIRE on ``band`` until its largest NEB force is at most ``fmax`` eV/Å, step for step
     the arithmetic of :func:`qc_sim.solvers.fire.fire` (so :func:`run_neb` and this agree
     to the bit), resumable from ``state``. ``progress(iteration, max_force, energies)`` is
-    told each iteration; ``checkpoint(state)`` every ``every`` iterations and at the end."""
+    told each iteration; ``checkpoint(state)`` every ``every`` iterations and at the end.
+    ``climb_at``: the highest image climbs only once the band's largest force is below it
+    (a climbing image switched on far from the ridge can run up a wall: its tangent points
+    from its neighbour to itself, and it has no spring); None: as the band says. A band
+    whose highest image is less than ``climb_min`` eV above the first when climbing is due
+    (a barrier nearly gone, whose ridge the climbing image cannot find) stays a plain NEB;
+    one whose highest image passes ``blow_up`` eV stops, not converged."""
     xp = band.xp
     if state is None:
         y = band.get_dofs()
-        state = BandState(y, xp.zeros_like(y), params.dt, params.alpha_start, 0, 0)
+        state = BandState(y, xp.zeros_like(y), params.dt, params.alpha_start, 0, 0,
+                          band.climb and climb_at is None)
     else:
         band.set_dofs(state.y)
     y, v = state.y, state.v
     dt, alpha, downhill = state.dt, state.alpha, state.downhill
+    climbing = state.climbing
+    band.climb = climbing
     energy, f = band.energy_forces()
     converged = False
     step = state.iteration
     while True:
         fm = band.max_force(f)
+        if not climbing and climb_at is not None and fm <= climb_at:
+            if band.energies[1:-1].max() - band.energies[0] < climb_min:
+                climb_at = None  # a plain NEB from here on
+            else:
+                climbing = band.climb = True
+                energy, f = band.energy_forces()
+                fm = band.max_force(f)
+        if band.energies[1:-1].max() - band.energies[0] > blow_up:
+            break
         if progress is not None:
             progress(step, fm, band.energies - band.energies[0])
-        if fm <= fmax:
+        if fm <= fmax and (climbing or climb_at is None):
             converged = True
             break
         if step >= max_iterations:
@@ -367,8 +422,8 @@ def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | 
         energy, f = band.energy_forces()
         step += 1
         if checkpoint is not None and step % every == 0:
-            checkpoint(BandState(y, v, dt, alpha, downhill, step))
-    final = BandState(y, v, dt, alpha, downhill, step)
+            checkpoint(BandState(y, v, dt, alpha, downhill, step, climbing))
+    final = BandState(y, v, dt, alpha, downhill, step, climbing)
     if checkpoint is not None:
         checkpoint(final)
     r = band.image_dofs()
@@ -483,7 +538,8 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
                      load_end: float, n_inner: int = 7, spring: float = 0.1,
                      neb_fmax: float = 0.02, max_iterations: int = 2000, progress=None,
                      checkpoint=None, every: int = 50, log=None,
-                     band_params: Fire | None = None) -> NucleationResult:
+                     band_params: Fire | None = None,
+                     climb_at: float | None = 0.05) -> NucleationResult:
     """The whole study on ``problem`` (:class:`CoupledStep` or :class:`AtomisticStep`).
     ``checkpoint``: a path (.npz) where the band (and the finished strains) is written every
     ``every`` iterations, and from which a run restarts when it exists. ``log(str)`` hears
@@ -506,8 +562,9 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
     for k, strain in enumerate(strains):
         t1 = time.perf_counter()
         if strain >= loading.nucleation_strain:
-            raise ValueError(f"NEB strain {strain:g} is not below the quasi-static "
-                             f"nucleation strain {loading.nucleation_strain:g}")
+            say(f"NEB strain {strain:.4f}: skipped, at or above the quasi-static "
+                f"nucleation strain {loading.nucleation_strain:.4f}")
+            continue
         initial, final, e0, e1, faulted = end_states(problem, loading, strain)
         if faulted < NUCLEATED * problem.watch.per_cell:
             raise RuntimeError(f"at strain {strain:g} the nucleated state falls back to the "
@@ -524,7 +581,7 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
             say(f"NEB strain {strain:.4f}: from the checkpoint, Q = {r.barrier:.4f} eV")
             continue
         result, _ = relax_band(band, neb_fmax, max_iterations, state,
-                               band_params or problem.band_params,
+                               band_params or problem.band_params, climb_at=climb_at,
                                progress=(None if progress is None else
                                          lambda i, fm, e, s=strain: progress(i, fm, e)),
                                checkpoint=save if checkpoint else None, every=every)
@@ -547,15 +604,18 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
 
 
 def fit_result(points, material, loading, slab) -> dict:
-    """The power-law fit, the athermal strain and the activation volumes (b^3)."""
+    """The power-law fit over the converged NEBs with a barrier left, the athermal strain
+    and the activation volumes (b^3)."""
     from scipy.optimize import brentq
 
     from qc_sim.coupling.step import resolved_shear_stress, uniaxial_strain
 
-    tau = np.array([p.tau for p in points])
-    Q = np.array([p.barrier for p in points])
-    out = {"nucleation_strain_quasi_static": loading.nucleation_strain}
-    if len(points) < 3 or np.any(Q <= 0):
+    used = [p for p in points if p.converged and p.barrier > 0]  # Q = 0: no barrier left
+    tau = np.array([p.tau for p in used])
+    Q = np.array([p.barrier for p in used])
+    out = {"nucleation_strain_quasi_static": loading.nucleation_strain,
+           "fitted_strains": [p.strain for p in used]}
+    if len(used) < 3:
         return out
     Q0, tau_ath, alpha = fit_power_law(tau, Q)
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env python
+"""The barrier of dislocation nucleation from a surface step against the resolved shear
+stress, coupled and atomistic, for each film of scripts/step_nucleation.py's JSON; the
+power-law fits dotted; the quasi-static nucleation stress marked.
+
+    python scripts/plot_step_nucleation.py [RESULTS.json] [--out docs/step_nucleation_q_tau.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("results", nargs="?",
+                   default=str(ROOT / "scripts" / "results" / "step_nucleation_xeon.json"))
+    p.add_argument("--out", default=str(ROOT / "docs" / "step_nucleation_q_tau.png"))
+    args = p.parse_args(argv)
+    data = json.loads(Path(args.results).read_text())
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, film in enumerate(data["films"]):
+        c = colours[k % len(colours)]
+        size = "x".join(f"{v:.0f}" for v in film["size_A"][:2])
+        for name, style in (("atomistic", "o-"), ("coupled", "s--")):
+            r = film[name]
+            tau = np.array([p["tau_GPa"] for p in r["neb"]])
+            Q = np.array([p["barrier_eV"] for p in r["neb"]])
+            ax.plot(tau, Q, style, color=c, ms=4, label=f"{size} Å {name} ({r['dofs']} dofs)")
+            f = r["fit"]
+            if "Q0_eV" in f:
+                t = np.linspace(tau.min(), f["tau_ath_GPa"], 100)
+                ax.plot(t, f["Q0_eV"] * (1 - t / f["tau_ath_GPa"]) ** f["alpha"], ":",
+                        color=c, lw=0.8)
+        diff = np.array(film["barrier_difference_eV"])
+        tau = [p["tau_GPa"] for p in film["atomistic"]["neb"]][:len(diff)]
+        bx.plot(tau, diff, "o-", color=c, label=f"{size} Å")
+    ax.set_xlabel("resolved shear stress on the partial's system, tau (GPa)")
+    ax.set_ylabel("activation energy Q (eV)")
+    ax.legend(fontsize=6)
+    bx.axhspan(-0.02, 0.02, color="0.9")
+    bx.set_xlabel("tau (GPa)")
+    bx.set_ylabel("Q coupled - Q atomistic (eV)")
+    bx.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=120)
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
