@@ -104,8 +104,8 @@ def _action_potential(dt, duration=300.0):
 
 def test_tp06_action_potential_and_rush_larsen_convergence():
     """The epicardial AP from the resting state: a spike-and-dome AP of APD90 290 ms on the
-    first beat (ten Tusscher & Panfilov 2006 report epicardial APD90 about 300 ms at slow
-    pacing; our 1 Hz steady state, scripts/cardiac_tp06_cell.py, is in docs/cardiac.md);
+    first beat (our 1 Hz steady state, 306.6 ms at dt 0.05, is scripts/cardiac_tp06_cell.py's;
+    ten Tusscher et al. 2004 quote ~270 ms measured in human tissue);
     Rush–Larsen's APD90 moves by < 1 ms from dt = 0.1 to 0.05 ms, while the peak, set by
     forward Euler on V in the upstroke, falls from ~50 mV towards ~39 mV as dt -> 0."""
     peak1, apd1 = _action_potential(0.1)
@@ -117,7 +117,7 @@ def test_tp06_action_potential_and_rush_larsen_convergence():
 
 def test_tp06_rests_at_its_initial_state():
     """Unstimulated, the epicardial cell stays within 0.5 mV of the CellML resting state
-    (-85.23 mV) for 50 ms (the paper's resting potential is about -86 mV)."""
+    (-85.23 mV) for 50 ms."""
     cell = TP06Epi()
     y = cell.initial_state(3)
     for _ in range(500):
@@ -212,7 +212,7 @@ def test_n_version_benchmark_at_half_a_millimetre():
     """The whole benchmark at dx = 0.5 mm, dt = 0.05 ms: P8 at 142.6 ms; cardiacFoam's
     implicit finite-volume TP06 run at the same dx gives 142.9 ms (dt 0.01 ms; solids4foam/
     cardiacFoam, tutorials/NiedererEtAl2011/.../reference/niederer_hex_activation.csv), both
-    far above the ~45 ms of dx = 0.1 mm: the coarse grid's error the paper's figure 6 shows."""
+    far above the ~45-52 ms of dx = 0.1 mm (scripts/results/cardiac_n_version_xeon.json)."""
     region = cardiac.build(cardiac.Spec())
     while math.isnan(region.point_activation()["P8"]):
         region.advance(1.0)

@@ -227,7 +227,7 @@ _CORNER_BITS = {1: (0,), 2: (1, 0), 3: (1, 0, 2)}  # bit of the corner number pe
 
 
 def niederer_points(size) -> dict:
-    """name -> point (mm) of Niederer et al. (2011, Fig. 1b): P1..P8 the slab's corners,
+    """name -> point (mm) of Niederer et al. (2011, the set-up figure): P1..P8 the corners,
     P1 (0,0,0), P2 (0,Ly,0), P3 (Lx,0,0), P4 (Lx,Ly,0), P5..P8 the same at z = Lz, and P9
     the centre; a sheet or a strand has its corners numbered likewise, then its centre."""
     d = len(size)
