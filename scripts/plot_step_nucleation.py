@@ -17,6 +17,42 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def tables(data) -> str:
+    """The results as Markdown: per film, sizes, degrees of freedom, wall times, the
+    quasi-static nucleation strain and the fit; per strain, both barriers."""
+    rows = ["| film (Å) | model | dofs | wall (s) | quasi-static nucleation strain | Q0 (eV) "
+            "| tau_ath (GPa) | alpha | athermal strain from the fit |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for film in data["films"]:
+        size = " x ".join(f"{v:.1f}" for v in film["size_A"])
+        for name in ("atomistic", "coupled"):
+            r, f = film[name], film[name]["fit"]
+            fit = [f.get("Q0_eV"), f.get("tau_ath_GPa"), f.get("alpha"),
+                   f.get("athermal_strain_fit")]
+            rows.append(f"| {size} | {name} | {r['dofs']} | {r['wall_seconds']:.0f} | "
+                        f"{r['quasi_static']['nucleation_strain']} | "
+                        + " | ".join("–" if v is None else f"{v:.4g}" for v in fit) + " |")
+    strains = [p["strain"] for p in data["films"][0]["atomistic"]["neb"]]
+    out = "\n".join(rows) + "\n\n"
+    head = "| film (Å) | " + " | ".join(f"strain {e:g}" for e in strains) + " |"
+    out += head + "\n| --- |" + " --- |" * len(strains) + "\n"
+    for film in data["films"]:
+        size = " x ".join(f"{v:.1f}" for v in film["size_A"][:2])
+        a = {p["strain"]: p for p in film["atomistic"]["neb"]}
+        c = {p["strain"]: p for p in film["coupled"]["neb"]}
+        cells = []
+        for e in strains:
+            if e in a and e in c:
+                cells.append(f"{c[e]['barrier_eV']:.4f} / {a[e]['barrier_eV']:.4f} "
+                             f"({c[e]['barrier_eV'] - a[e]['barrier_eV']:+.4f})")
+            else:
+                cells.append("–")
+        out += f"| {size} | " + " | ".join(cells) + " |\n"
+    taus = [p["tau_GPa"] for p in data["films"][0]["atomistic"]["neb"]]
+    out += "| tau (GPa) | " + " | ".join(f"{t:.3f}" for t in taus) + " |\n"
+    return out
+
+
 def main(argv=None) -> int:
     import matplotlib
 
@@ -27,8 +63,12 @@ def main(argv=None) -> int:
     p.add_argument("results", nargs="?",
                    default=str(ROOT / "scripts" / "results" / "step_nucleation_xeon.json"))
     p.add_argument("--out", default=str(ROOT / "docs" / "step_nucleation_q_tau.png"))
+    p.add_argument("--table", action="store_true", help="print the Markdown tables only")
     args = p.parse_args(argv)
     data = json.loads(Path(args.results).read_text())
+    if args.table:
+        print(tables(data))
+        return 0
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, film in enumerate(data["films"]):

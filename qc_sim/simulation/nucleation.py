@@ -580,11 +580,16 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
             points.append(r)
             say(f"NEB strain {strain:.4f}: from the checkpoint, Q = {r.barrier:.4f} eV")
             continue
-        result, _ = relax_band(band, neb_fmax, max_iterations, state,
-                               band_params or problem.band_params, climb_at=climb_at,
-                               progress=(None if progress is None else
-                                         lambda i, fm, e, s=strain: progress(i, fm, e)),
-                               checkpoint=save if checkpoint else None, every=every)
+        try:
+            result, _ = relax_band(band, neb_fmax, max_iterations, state,
+                                   band_params or problem.band_params, climb_at=climb_at,
+                                   progress=(None if progress is None else
+                                             lambda i, fm, e, s=strain: progress(i, fm, e)),
+                                   checkpoint=save if checkpoint else None, every=every)
+        except ValueError as exc:  # an element squeezed past the Cauchy-Born shell
+            say(f"NEB strain {strain:.4f}: the band blew up ({exc})")
+            e = np.full(len(band.images), np.nan)
+            result = BandResult(e, e, float("nan"), False, 0, band.evaluations, 0)
         saddle = problem.state_of(band.images[result.saddle])
         F = uniaxial_strain(material, strain)
         p = StrainPoint(float(strain), resolved_shear_stress(material, F), result.barrier,
@@ -755,10 +760,16 @@ def plot_paths(result: NucleationResult, path, others=()) -> Path:
     for k, r in enumerate((result, *others)):
         style = "-o" if k == 0 else "--s"
         for p in r.points:
+            if not p.converged:
+                continue
             s = np.asarray(p.coordinate)
             ax.plot(s / max(s[-1], 1e-12), p.energies, style, ms=3,
                     label=f"{r.kind}, strain {p.strain:.3f}")
-        bx.plot(r.stresses, r.barriers, style[1:], label=f"{r.kind} NEB")
+        ok = np.array([p.converged for p in r.points], bool)
+        bx.plot(r.stresses[ok], r.barriers[ok], style[1:], label=f"{r.kind} NEB")
+        if (~ok).any():
+            bx.plot(r.stresses[~ok], np.clip(r.barriers[~ok], 0, None), "x", color="0.4",
+                    label=f"{r.kind} NEB not converged")
         f = r.fit
         if "Q0_eV" in f:
             t = np.linspace(min(r.stresses.min(), 0.8 * f["tau_ath_GPa"]), f["tau_ath_GPa"],
@@ -778,8 +789,9 @@ def plot_paths(result: NucleationResult, path, others=()) -> Path:
     return path
 
 
-def plot_saddle(problem, result: NucleationResult, path, point: int = -1) -> Path:
-    """The saddle of NEB ``point`` (default the last strain), its atoms in the xy plane
+def plot_saddle(problem, result: NucleationResult, path, point: int | None = None) -> Path:
+    """The saddle of NEB ``point`` (default the converged one of the highest strain with a
+    barrier left), its atoms in the xy plane
     coloured by structure from the centrosymmetry: fcc (< 1 Å^2), stacking fault and
     partial core (1-20 Å^2), surface (> 20 Å^2); the coupled model's nodes grey."""
     import matplotlib
@@ -788,6 +800,9 @@ def plot_saddle(problem, result: NucleationResult, path, point: int = -1) -> Pat
     import matplotlib.pyplot as plt
     from scipy.spatial import cKDTree
 
+    if point is None:
+        good = [k for k, q in enumerate(result.points) if q.converged and q.barrier > 0]
+        point = good[-1] if good else -1
     p = result.points[point]
     x = problem.positions(p.saddle_state)
     X = problem.reference_sites()
