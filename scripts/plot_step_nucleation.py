@@ -42,7 +42,9 @@ def tables(data) -> str:
         c = {p["strain"]: p for p in film["coupled"]["neb"]}
         cells = []
         for e in strains:
-            if e in a and e in c:
+            if e in a and e in c and not (a[e]["converged"] and c[e]["converged"]):
+                cells.append("not converged")
+            elif e in a and e in c:
                 cells.append(f"{c[e]['barrier_eV']:.4f} / {a[e]['barrier_eV']:.4f} "
                              f"({c[e]['barrier_eV'] - a[e]['barrier_eV']:+.4f})")
             else:
@@ -78,15 +80,18 @@ def main(argv=None) -> int:
             r = film[name]
             tau = np.array([p["tau_GPa"] for p in r["neb"]])
             Q = np.array([p["barrier_eV"] for p in r["neb"]])
+            ok = np.array([p["converged"] for p in r["neb"]], bool)
+            tau, Q = tau[ok], Q[ok]
             ax.plot(tau, Q, style, color=c, ms=4, label=f"{size} Å {name} ({r['dofs']} dofs)")
             f = r["fit"]
             if "Q0_eV" in f:
                 t = np.linspace(tau.min(), f["tau_ath_GPa"], 100)
                 ax.plot(t, f["Q0_eV"] * (1 - t / f["tau_ath_GPa"]) ** f["alpha"], ":",
                         color=c, lw=0.8)
-        diff = np.array(film["barrier_difference_eV"])
-        tau = [p["tau_GPa"] for p in film["atomistic"]["neb"]][:len(diff)]
-        bx.plot(tau, diff, "o-", color=c, label=f"{size} Å")
+        diff = np.array(film["barrier_difference_eV"], float)
+        tau = np.array([p["tau_GPa"] for p in film["atomistic"]["neb"]][:len(diff)])
+        bx.plot(tau[np.isfinite(diff)], diff[np.isfinite(diff)], "o-", color=c,
+                label=f"{size} Å")
     ax.set_xlabel("resolved shear stress on the partial's system, tau (GPa)")
     ax.set_ylabel("activation energy Q (eV)")
     ax.legend(fontsize=6)

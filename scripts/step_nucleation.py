@@ -130,9 +130,13 @@ def main(argv=None) -> int:
     p.add_argument("--margin", type=float, default=1.0, help="all-sites margin, a")
     p.add_argument("--rate", type=float, default=0.5)
     p.add_argument("--lammps", action="store_true", help="LAMMPS neb on the smallest film")
+    p.add_argument("--compression", action="store_true",
+                   help="load in compression: the strains, the step and the end negated")
     p.add_argument("--out", default=str(Path(__file__).parent / "results"
                                         / "step_nucleation_xeon.json"))
     args = p.parse_args(argv)
+    sign = -1.0 if args.compression else 1.0
+    args.strains = [sign * abs(e) for e in args.strains]
     device = get_device("cpu")
     potential_file = potentials_dir() / "Cu_mishin1.eam.alloy"
     potential = Eam.from_file(potential_file)
@@ -140,6 +144,7 @@ def main(argv=None) -> int:
            "machine": machine(), "omp_threads": os.environ.get("OMP_NUM_THREADS", ""),
            "height_cells": args.height, "step_layers": args.layers, "strains": args.strains,
            "images": args.images, "neb_fmax": args.fmax, "core_radius_a": args.radius,
+           "load": "compression" if args.compression else "tension",
            "films": []}
     for k, nx in enumerate(args.widths):
         coupled, atomistic, material, built, built_atoms = film(nx, args.height, args, device,
@@ -150,8 +155,9 @@ def main(argv=None) -> int:
         for name, problem, build in (("atomistic", atomistic, built_atoms),
                                      ("coupled", coupled, built)):
             t0 = time.perf_counter()
-            r = nucleation_study(problem, material, args.strains, args.load_step,
-                                 args.load_step, 0.12, args.images, 0.1, args.fmax, 20_000,
+            r = nucleation_study(problem, material, args.strains, sign * args.load_step,
+                                 sign * args.load_step, sign * 0.12, args.images, 1.0,
+                                 args.fmax, 20_000,
                                  band_params=params,
                                  log=lambda s, n=name: print(f"[{nx}] {n}: {s}",
                                                              file=sys.stderr, flush=True))
@@ -164,7 +170,8 @@ def main(argv=None) -> int:
         if args.lammps and k == 0:
             from qc_sim.simulation.nucleation import load_until_nucleation
 
-            loading = load_until_nucleation(atomistic, args.load_step, args.load_step, 0.12)
+            loading = load_until_nucleation(atomistic, sign * args.load_step,
+                                            sign * args.load_step, sign * 0.12)
             strain = args.strains[0]
             initial, final, *_ = end_states(atomistic, loading, strain)
             row["lammps_neb"] = {"strain": strain,

@@ -46,12 +46,12 @@ def _ends(problem, slab):
     from qc_sim.coupling.step import slip_seed
 
     state = problem.initial()
-    for strain in np.arange(0.01, STRAIN + 1e-9, 0.01):  # a jump to the strain can nucleate
+    for strain in np.sign(STRAIN) * np.arange(0.01, abs(STRAIN) + 1e-9, 0.01):  # no jump
         state = problem.relax(problem.load(strain, state))[0]
     initial = state
     reference = (problem.model.geometry.mesh.nodes if problem.kind == "coupled"
                  else problem.reference_sites())
-    final = problem.relax(initial + slip_seed(slab, reference))[0]
+    final = problem.relax(initial + slip_seed(slab, reference, np.sign(STRAIN)))[0]
     return initial, final
 
 

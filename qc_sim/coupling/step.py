@@ -150,19 +150,20 @@ def slab_sites(slab: StepSlab, lo=None, hi=None) -> np.ndarray:
     return x[~slab.notch(x)]
 
 
-def slip_seed(slab: StepSlab, points) -> np.ndarray:
+def slip_seed(slab: StepSlab, points, sense: float = 1.0) -> np.ndarray:
     """(n, 3) Å a displacement that has slipped the film on the plane under the upper
     terrace by the 90-degree partial's b_p = a/sqrt(6) along the trace, down-left (the sense
     tension along x drives): the part left of the plane moves by b_p, ramped linearly to 0
     at the held face x = 0; the part right of it stays. Relaxed, it is the state after the
     partial has glided through the film (a stacking fault from the step to the bottom face)
-    without the loading that nucleates it."""
+    without the loading that nucleates it. ``sense`` -1: the opposite slip, the one
+    compression drives."""
     p = np.asarray(points, float)
     d = slab.slip_directions()[1]
     x_plane = slab.corner[0] + (p[:, 1] - slab.corner[1]) * d[0] / d[1]
     phi = np.where(p[:, 0] < x_plane, np.clip(p[:, 0] / x_plane, 0.0, 1.0), 0.0)
     out = np.zeros((len(p), 3))
-    out[:, :2] = (slab.lattice.a / np.sqrt(6.0)) * phi[:, None] * d
+    out[:, :2] = (np.sign(sense) * slab.lattice.a / np.sqrt(6.0)) * phi[:, None] * d
     return out
 
 

@@ -302,11 +302,12 @@ def end_states(problem, loading: Loading, strain: float):
     that state starts the climbing image up a wall.)"""
     from qc_sim.coupling.step import slip_seed
 
-    below = [k for k, s in enumerate(loading.strains[:len(loading.states)]) if s <= strain]
+    below = [k for k, s in enumerate(loading.strains[:len(loading.states)])
+             if abs(s) <= abs(strain) + 1e-12]
     start = loading.states[below[-1]] if below else problem.initial()
     problem.step.strain = loading.strains[below[-1]] if below else 0.0
     initial, e0, _ = problem.relax(problem.load(strain, start))
-    seed = slip_seed(problem.slab, problem.seed_sites())
+    seed = slip_seed(problem.slab, problem.seed_sites(), np.sign(strain))
     seed[problem.held] = 0.0
     final, e1, _ = problem.relax(initial + seed)
     return initial, final, e0, e1, problem.watch.faulted(problem.positions(final))
@@ -561,7 +562,7 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
     points = []
     for k, strain in enumerate(strains):
         t1 = time.perf_counter()
-        if strain >= loading.nucleation_strain:
+        if abs(strain) >= abs(loading.nucleation_strain):
             say(f"NEB strain {strain:.4f}: skipped, at or above the quasi-static "
                 f"nucleation strain {loading.nucleation_strain:.4f}")
             continue
