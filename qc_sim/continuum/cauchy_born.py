@@ -63,7 +63,8 @@ class CauchyBorn:
         self.shell = sites[keep][order][:, : self.dim]  # (m, dim) Å
         self.volume = lattice.atomic_volume  # Å^3 per site (Å^2 in 2D)
         self.device = device  # compiled backends run kernels/cauchy_born.cu
-        self._kernel_args = None
+        self._kernel_args = None  # (kernel name in kernels/cauchy_born.cu, its arguments)
+        self._expansions = {}  # F0's bytes -> TaylorCauchyBorn about F0
 
     def _check(self, F):
         """Raise if a principal stretch of F is below ``min_stretch``. The squared stretches
@@ -105,29 +106,26 @@ class CauchyBorn:
             pot, s = self.potential, self.species
             if isinstance(pot, Eam):
                 t = pot.tables
-                self._kernel_args = ("eam", (
+                self._kernel_args = ("cb_eam", (
                     dev.asarray(np.array([t.nrho, t.nr], np.int32)),
                     dev.asarray(np.array([1 / t.drho, 1 / t.dr, t.rhomax, t.cutoff**2])),
                     dev.asarray(t.frho_spline[t.type2frho[s]].reshape(-1)),
                     dev.asarray(t.rhor_spline[t.type2rhor[s, s]].reshape(-1)),
                     dev.asarray(t.z2r_spline[t.type2z2r[s, s]].reshape(-1))))
             else:
-                self._kernel_args = ("pair", (STYLES[pot.style],
-                                              dev.asarray(pot.params[s, s].copy())))
+                self._kernel_args = ("cb_pair", (STYLES[pot.style],
+                                                 dev.asarray(pot.params[s, s].copy())))
             self._device_shell = dev.asarray(self.shell)
-        kind, args = self._kernel_args
+        name, args = self._kernel_args
         shell = self._device_shell
-        if kind == "eam":
-            k.cb_eam(ne, d, flat, shell, len(self.shell), *args, 1.0 / self.volume, W, P)
-        else:
-            k.cb_pair(ne, d, flat, shell, len(self.shell), *args, 1.0 / self.volume, W, P)
+        getattr(k, name)(ne, d, flat, shell, len(self.shell), *args, 1.0 / self.volume, W, P)
         W, P = dev.to_host(W), dev.to_host(P)
         return W.reshape(F.shape[:-2]), P.reshape(F.shape)
 
     def expansion(self, F0=None) -> "TaylorCauchyBorn":
         """The :class:`TaylorCauchyBorn` expansion about F0 (default I), made once per F0."""
         F0 = np.eye(self.dim) if F0 is None else np.asarray(F0, float)
-        cache = self.__dict__.setdefault("_expansions", {})
+        cache = self._expansions
         key = F0.tobytes()
         if key not in cache:
             cache[key] = TaylorCauchyBorn(self, F0)
