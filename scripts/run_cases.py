@@ -119,9 +119,13 @@ def headline(case: Path, text: str, folder: Path) -> dict:
                                 "dense bone under the load; docs/validation.md, Bone "
                                 "remodelling)" if "plate" in name else
                                 "beam theory: dense bone in the outer fibres (docs/validation.md)")
-        else:
+        elif name.startswith("diffusion_"):
             fig["reference"] = ("the analytic and reduced models of tests/test_diffusion.py "
                                 "(docs/validation.md, Diffusion-reaction)")
+        else:  # a plug-in region physics: its own page has the references
+            physics = re.search(r'physics\s*=\s*"(\w+)"', src).group(1)
+            page = {"cardiac": "docs/cardiac.md"}.get(physics, f"docs/{physics}.md")
+            fig["reference"] = f"{page} (docs/validation.md, Region physics plug-ins)"
         return fig
     if "[coupling]" not in src:  # atomistic dynamics
         rows = _rows(text, 8)
@@ -433,6 +437,8 @@ def _headline_text(name: str, f: dict) -> tuple[str, str]:
         last = {k: v for k, v in f["last"].items() if k not in ("step", "time")}
         key = next(iter(last))
         against = ("tests/test_diffusion.py's analytic models" if key == "uptake" else
+                   f.get("reference", "qualitative (docs: Bone remodelling)")
+                   if "plug-ins" in f.get("reference", "") else
                    "qualitative (docs: Bone remodelling)")
         return f"{key} {last[key]:.5g} at t = {f['last'].get('time', 0):g}", against
     return "", ""

@@ -79,7 +79,7 @@ def run(case, backend=None, steps=None, comm=None) -> int:
                           log=printer(bar=bar), progress=bar)
     finally:
         bar.close()
-    return result.status
+    return getattr(result, "status", 0)  # a study without a stop signal's path: 0
 
 
 def restart(path, cp, backend=None, steps=None, comm=None) -> int:

@@ -47,7 +47,9 @@ def validate_case(path, backend=None, out=None) -> int:
         model, _ = coupled_model(case, backend, check=True)
         g = model.geometry
         worst = max(r["max_ghost_force"] for r in model.patch_results)
-        kind = ("crack" if case.crack is not None else "indentation" if case.indent is not None
+        kind = ("stepped film" if getattr(case, "nucleation", None) is not None
+                else "crack" if case.crack is not None
+                else "indentation" if case.indent is not None
                 else "wave packet slab" if case.wave is not None
                 else case.coupling.defect.replace("_", " ")
                 if case.coupling.defect != "none" else "perfect lattice")

@@ -80,7 +80,7 @@ class CoupledModel(NodeDofs):
         # operator (once per set of Taylor elements) since the model was built
         self.clock = {"atoms": 0.0, "continuum": 0.0, "handshake": 0.0,
                       "taylor_assembly": 0.0}
-        self.device = device or get_device("auto")
+        self.device = device or get_device()  # None: QC_SIM_BACKEND, else auto
         self.xp = np
         self.dim = d = g.dim
         mesh = g.mesh

@@ -91,6 +91,8 @@ def run_coupled(case, backend=None, steps=None, restart=None, comm=None, log=Non
         from qc_sim.simulation.wave import run_wave
 
         return run_wave(case, backend=backend, comm=comm, log=log)
+    if restart is None and getattr(case, "nucleation", None) is not None:
+        return _nucleation(case, backend, comm, log)
     if ranks > 1:
         from qc_sim.coupling.domain import DomainCoupledModel
         from qc_sim.errors import InputError
@@ -117,6 +119,28 @@ def run_coupled(case, backend=None, steps=None, restart=None, comm=None, log=Non
         return coupled_dynamics(case, model, serial, steps=steps, restart=restart, comm=comm,
                                 log=log, progress=progress)
     return relax_coupled(case, model, serial, defect, comm=comm, log=log)
+
+
+def _nucleation(case, backend, comm, log):
+    """The surface-step nucleation study (:func:`qc_sim.simulation.nucleation.
+    run_nucleation`) on one rank: a line every 10 NEB iterations; the band checkpointed to
+    the case's [output] checkpoint (as .npz), from which a second run of the case goes on."""
+    from qc_sim.backend import get_device
+    from qc_sim.errors import InputError
+    from qc_sim.simulation.nucleation import run_nucleation
+
+    if comm is not None and comm.Get_size() > 1:
+        raise InputError(f"{case.path}: [nucleation] runs on one rank (for now)")
+
+    def every_tenth(iteration, max_force, energies):
+        if iteration % 10 == 0:
+            log(f"NEB iteration {iteration:>6d}: largest force {max_force:.3e} eV/Å, highest "
+                f"image {float(max(energies)):.5f} eV above the first")
+
+    checkpoint = (str(Path(case.output.checkpoint).with_suffix(".npz"))
+                  if case.output.checkpoint else None)
+    return run_nucleation(case, progress=every_tenth, checkpoint=checkpoint,
+                          device=get_device(backend or case.run.backend), log=log)
 
 
 def same_case(path, cp, case) -> None:

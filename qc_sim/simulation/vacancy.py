@@ -24,7 +24,7 @@ def vacancy_model(potential, element: str, cells: int, core_radius: float = 2.0,
     from qc_sim.geometry import lattice as lattices
     from qc_sim.properties.bulk import equilibrium_lattice
 
-    device = get_device("auto") if device is None else device
+    device = get_device() if device is None else device  # None: QC_SIM_BACKEND, else auto
     if a is None:
         a, _ = equilibrium_lattice(potential, element, lattice, device)
     kind = {"fcc": lattices.fcc, "bcc": lattices.bcc}[lattice](a)
