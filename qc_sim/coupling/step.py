@@ -34,8 +34,11 @@ elements that cannot carry a slip.)
 
 The coupled model's atomistic core is the union of cylinders (along z) about points of the
 slip trace from the step's re-entrant corner to ``core_depth`` Å down (default: through
-the film), so the step, the nucleation, the glide and the exit are all atoms; the handshake
-and graded Cauchy-Born elements carry the rest. The mesh keeps the notch empty (coarse
+the film), so the step, the nucleation, the glide and the exit are all atoms; with
+``surfaces`` also about both faces' lines from end to end (a Cauchy-Born continuum carries
+no surface stress, and in a thin film the faces' surface stress moves the stress at the
+step), the box then reaching a held shell beyond each x face. The handshake and graded
+Cauchy-Born elements carry the rest. The mesh keeps the notch empty (coarse
 nodes that fall in it are moved onto the lower terrace's top plane, the elements left
 spanning it removed); the twin without surfaces (for the patch test and bgfc's correction)
 is the film continued to y = -H below and 2H above.
