@@ -388,5 +388,5 @@ def build_atomistic_slab(slab: StepSlab, potential, species: str, device,
 
 
 __all__ = ["StepSlab", "StepModel", "AtomisticSlab", "stepped_slab", "slab_sites",
-           "uniaxial_strain", "resolved_shear_stress", "slip_seed", "step_geometry", "build_step_model",
-           "build_atomistic_slab", "ORIENTATION", "SCHMID"]
+           "uniaxial_strain", "resolved_shear_stress", "slip_seed", "step_geometry",
+           "build_step_model", "build_atomistic_slab", "ORIENTATION", "SCHMID"]
