@@ -140,6 +140,9 @@ def test_vacancy_formation_energy_converges_to_the_atomistic_value(lammps_potent
     assert errors[0] < 0.01 and errors[1] < errors[0]
 
 
+# slow (issue 22's 6-minute default run): 10,000 steps; the default run keeps
+# test_coupled_nve_energy_error_is_second_order_in_the_step (the same integrator and model)
+@pytest.mark.slow
 def test_coupled_nve_with_bgfc_conserves_energy():
     """Done-when: the coupled NVE run with bgfc conserves energy over 10,000 steps (2D LJ in
     eV and Å with unit masses: 0.2 fs steps; random initial kick), bounded against the
@@ -247,6 +250,10 @@ def test_the_handshake_damping_band_takes_energy_out():
     assert calls == []
 
 
+# slow (issue 22's 6-minute default run): two NEBs on a 16-cell cube; the default run keeps
+# the coupled NEB against the atomistic one on a small stepped film (tests/test_step_nucleation.py)
+# and the NEB bitwise on one to four ranks (tests/test_mpi.py)
+@pytest.mark.slow
 def test_coupled_neb_gives_the_atomistic_vacancy_migration_barrier(lammps_potentials):
     """Done-when: the vacancy migration barrier of the coupled model (bgfc, core 2a) is within
     0.01 eV of the fully atomistic barrier on the same clamped domain, a 16-cell cube (both

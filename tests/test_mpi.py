@@ -439,6 +439,9 @@ def test_the_indentation_on_ranks_gives_the_same_table_on_two_and_three(mpiexec,
     assert load == pytest.approx(pinned, abs=tolerance)
 
 
+# slow (issue 22's 6-minute default run): a whole packet crossing on ranks; the default run
+# keeps coupled dynamics bitwise on one to four ranks
+@pytest.mark.slow
 def test_the_wave_packet_on_ranks_reflects_the_serial_fraction(mpiexec, tmp_path):
     """mpiexec -n 1, 2 and 3 qc-sim run of the shipped wave packet made small (test_cli's
     pinned settings): each rank advances its own nodes (the damping band and masses its
