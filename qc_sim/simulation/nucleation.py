@@ -727,7 +727,8 @@ def run_nucleation(case, progress=None, checkpoint=None, device=None, log=None,
                    atomistic: bool = False) -> NucleationResult:
     """The case's study (:func:`nucleation_study`) on its coupled model (or, with
     ``atomistic``, on the same film atom by atom); writes [nucleation] json, plot and saddle
-    beside the case and names them in the result's ``figures``. ``checkpoint``: a path
+    (relative to the working directory, as every output) and names them in the result's
+    ``figures``. ``checkpoint``: a path
     (.npz) for the band's checkpoints, restarted from when it exists."""
     n = case.nucleation
     t0 = time.perf_counter()
@@ -738,7 +739,7 @@ def run_nucleation(case, progress=None, checkpoint=None, device=None, log=None,
                               progress=progress, checkpoint=checkpoint,
                               every=n.checkpoint_every or 10**9, log=log)
     result.seconds["build"] = t_build
-    base = Path(case.path).parent
+    base = Path(".")  # like every output of a run: relative to the working directory
     from qc_sim.simulation.nucleation_plots import plot_paths, plot_saddle
 
     if n.plot:
