@@ -185,6 +185,10 @@ def _bgfc(dipole_box, radius):
     return g, model
 
 
+# slow (issue 22's 6-minute default run): three coupled dipoles and their atomistic twin;
+# the default run keeps the small dipoles' pinned energies (tests/test_cli.py) and the atomistic
+# dipole itself (test_the_atomistic_dipole_stays_where_it_was_put)
+@pytest.mark.slow
 def test_bgfc_errors_on_the_dipole_fall_as_the_core_grows(dipole_box):
     """bgfc against the atomistic dipole, cores of 6a and 9a (handshake 2a, mesh graded
     as 1/R): the largest displacement error falls from 3.3e-3 to 2.0e-3 Å and the
