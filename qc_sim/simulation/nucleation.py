@@ -42,9 +42,8 @@ from pathlib import Path
 import numpy as np
 
 from qc_sim.coupling.centrosymmetry import CSP_FAULT, centrosymmetry, opposite_pairs
-from qc_sim.solvers.fire import Fire
+from qc_sim.solvers.fire import Fire, fire_step
 from qc_sim.solvers.neb import BAND_FIRE, Band, interpolate
-from qc_sim.solvers.protocol import dot, largest
 
 NUCLEATED = 4  # faulted interior atoms per oriented cell along the line: a dislocation
 EV_PER_GPA_TO_A3 = 160.21766339999998  # 1 eV/GPa in Å^3
@@ -398,27 +397,7 @@ def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | 
             break
         if step >= max_iterations:
             break
-        if dot(band, f, v) > 0.0:
-            downhill += 1
-            if downhill > params.n_min:
-                dt = min(dt * params.f_inc, params.dt_max)
-                alpha *= params.f_alpha
-        else:
-            downhill = 0
-            if step >= params.n_delay:
-                dt = max(dt * params.f_dec, params.dt_min)
-                alpha = params.alpha_start
-            y = y - (0.5 * dt) * v
-            v = xp.zeros_like(v)
-        v = v + dt * f
-        fnorm = math.sqrt(dot(band, f, f))
-        if fnorm > 0.0:
-            v = (1.0 - alpha) * v + (alpha * math.sqrt(dot(band, v, v)) / fnorm) * f
-        dy = dt * v
-        biggest = largest(band, dy)
-        if biggest > params.max_move:
-            dy = dy * (params.max_move / biggest)
-        y = y + dy
+        y, v, dt, alpha, downhill = fire_step(band, y, v, f, dt, alpha, downhill, step, params)
         band.set_dofs(y)
         energy, f = band.energy_forces()
         step += 1

@@ -42,6 +42,37 @@ class Fire:
     max_move: float = 0.2
 
 
+def fire_step(model, y, v, f, dt: float, alpha: float, downhill: int, step: int,
+              params: Fire):
+    """One FIRE update from the state (``y``, ``v``, ``dt``, ``alpha``, ``downhill``) at
+    iteration ``step`` with forces ``f``: the new (y, v, dt, alpha, downhill). The power
+    test, the time-step and alpha updates, the half step back when uphill, the velocity mix
+    and the move limit, with every reduction through ``model`` (so a band or a model split
+    over ranks steps to the same bits); the caller sets ``y`` and evaluates."""
+    xp = model.xp
+    if dot(model, f, v) > 0.0:
+        downhill += 1
+        if downhill > params.n_min:
+            dt = min(dt * params.f_inc, params.dt_max)
+            alpha *= params.f_alpha
+    else:
+        downhill = 0
+        if step >= params.n_delay:
+            dt = max(dt * params.f_dec, params.dt_min)
+            alpha = params.alpha_start
+        y = y - (0.5 * dt) * v
+        v = xp.zeros_like(v)
+    v = v + dt * f
+    fnorm = math.sqrt(dot(model, f, f))
+    if fnorm > 0.0:
+        v = (1.0 - alpha) * v + (alpha * math.sqrt(dot(model, v, v)) / fnorm) * f
+    dy = dt * v
+    biggest = largest(model, dy)
+    if biggest > params.max_move:
+        dy = dy * (params.max_move / biggest)
+    return y + dy, v, dt, alpha, downhill
+
+
 def fire(model, fmax: float = 1e-3, max_steps: int = 10_000, params: Fire = Fire(),
          on_step=None) -> MinimizeResult:
     """Minimise ``model`` until its max force is at most ``fmax`` eV/Å or ``max_steps``."""
@@ -59,27 +90,8 @@ def fire(model, fmax: float = 1e-3, max_steps: int = 10_000, params: Fire = Fire
             return finished("FIRE", True, step, evaluations, energy, fm, fmax)
         if step == max_steps:
             break
-        if dot(model, f, v) > 0.0:
-            downhill += 1
-            if downhill > params.n_min:
-                dt = min(dt * params.f_inc, params.dt_max)
-                alpha *= params.f_alpha
-        else:
-            downhill = 0
-            if step >= params.n_delay:
-                dt = max(dt * params.f_dec, params.dt_min)
-                alpha = params.alpha_start
-            y = y - (0.5 * dt) * v
-            v = xp.zeros_like(v)
-        v = v + dt * f
-        fnorm = math.sqrt(dot(model, f, f))
-        if fnorm > 0.0:
-            v = (1.0 - alpha) * v + (alpha * math.sqrt(dot(model, v, v)) / fnorm) * f
-        dy = dt * v
-        biggest = largest(model, dy)
-        if biggest > params.max_move:
-            dy = dy * (params.max_move / biggest)
-        y = y + dy
+        y, v, dt, alpha, downhill = fire_step(model, y, v, f, dt, alpha, downhill, step,
+                                              params)
         model.set_dofs(y)
         energy, f = model.energy_forces()
         evaluations += 1
