@@ -436,9 +436,9 @@ def _headline_text(name: str, f: dict) -> tuple[str, str]:
     if "last" in f:
         last = {k: v for k, v in f["last"].items() if k not in ("step", "time")}
         key = next(iter(last))
+        reference = f.get("reference", "")
         against = ("tests/test_diffusion.py's analytic models" if key == "uptake" else
-                   f.get("reference", "qualitative (docs: Bone remodelling)")
-                   if "plug-ins" in f.get("reference", "") else
+                   reference if "plug-ins" in reference else
                    "qualitative (docs: Bone remodelling)")
         return f"{key} {last[key]:.5g} at t = {f['last'].get('time', 0):g}", against
     return "", ""

@@ -562,8 +562,7 @@ def coupled_domain(case):
     inside = bool(np.all((asked >= 0) & (asked <= hi)))
     _need(case, inside, "coupling.center", f"{list(asked)} Å lies outside the domain "
           f"[0, {', '.join(f'{h:.4g}' for h in hi)}] Å")
-    sites = lattices.sites_in_box(kind, asked - cell, asked + cell)[0]
-    return kind, hi, sites[np.argmin(np.linalg.norm(sites - asked, axis=1))]
+    return kind, hi, lattices.nearest_site(kind, asked)
 
 
 def check_coupled_room(case, reach: float) -> None:

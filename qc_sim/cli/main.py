@@ -184,13 +184,13 @@ def _run_job(args, comm=None) -> int:
             if lead:
                 print(f"resuming from {found}", file=sys.stderr)
                 print(continuation(found, cp), flush=True)
-            return _continue(args, found, cp, comm)
+            return _continue(args, found, cp, None, comm)  # the case as the run wrote it
     cp = read_checkpoint(args.checkpoint)
     case = parse_case(cp.case_text, Path(cp.case_path))
     with claim_outputs(case, comm, restart=cp):
         if lead:
             print(continuation(args.checkpoint, cp), flush=True)
-        return _continue(args, args.checkpoint, cp, comm)
+        return _continue(args, args.checkpoint, cp, case, comm)
 
 
 def _start(args, case, comm) -> int:
@@ -200,11 +200,12 @@ def _start(args, case, comm) -> int:
     return run(case, backend=args.backend, steps=args.steps, comm=comm)
 
 
-def _continue(args, path, cp, comm) -> int:
-    """Continue the checkpoint ``cp`` read from ``path``."""
+def _continue(args, path, cp, case, comm) -> int:
+    """Continue the checkpoint ``cp`` read from ``path`` (``case``: its case parsed from the
+    checkpoint, or None to parse it here)."""
     from qc_sim.cli.run import restart
 
-    return restart(path, cp, backend=args.backend, steps=args.steps, comm=comm)
+    return restart(path, cp, case, backend=args.backend, steps=args.steps, comm=comm)
 
 
 def _on_ranks(args, comm, rank, size) -> int:

@@ -79,26 +79,24 @@ def run(case, backend=None, steps=None, comm=None) -> int:
                           log=printer(bar=bar), progress=bar)
     finally:
         bar.close()
-    return getattr(result, "status", 0)  # a study without a stop signal's path: 0
+    return result.status
 
 
-def restart(path, cp, backend=None, steps=None, comm=None) -> int:
-    """``qc-sim restart`` (or ``run --resume``) of the checkpoint ``cp`` read from ``path``."""
-    from qc_sim.simulation.run import restart_case
-
-    lead = comm is None or comm.Get_rank() == 0
-    if comm is not None and cp.kind not in ("atoms", "coupled", "region"):
-        from qc_sim.errors import InputError
-
-        raise InputError(f"{path}: a {cp.kind} checkpoint restarts on one rank")
-    from qc_sim.cases.schema import parse_case
+def restart(path, cp, case=None, backend=None, steps=None, comm=None) -> int:
+    """``qc-sim restart`` (or ``run --resume``) of the checkpoint ``cp`` read from ``path``;
+    ``case``: the case it carries, if the caller has parsed it already."""
     from pathlib import Path
 
-    mode = parse_case(cp.case_text, Path(cp.case_path)).output.progress
-    bar = ProgressBar(mode if lead else "never")
+    from qc_sim.cases.schema import parse_case
+    from qc_sim.simulation.run import restart_case
+
+    if case is None:
+        case = parse_case(cp.case_text, Path(cp.case_path))
+    lead = comm is None or comm.Get_rank() == 0
+    bar = ProgressBar(case.output.progress if lead else "never")
     try:
         result = restart_case(cp, backend=backend, steps=steps, comm=comm,
-                              log=printer(bar=bar), progress=bar)
+                              log=printer(bar=bar), progress=bar, case=case, path=path)
     finally:
         bar.close()
     return result.status

@@ -105,6 +105,14 @@ def sites_in_box(lattice: Lattice, lo, hi, open_hi=None, within=None):
     return x[inside], cell_index[inside], basis_index[inside]
 
 
+def nearest_site(lattice: Lattice, point) -> np.ndarray:
+    """The lattice site nearest ``point`` (d,) Å (searched within one cell of it)."""
+    point = np.asarray(point, float)
+    cell = np.diag(lattice.cell)[: len(point)]
+    sites = sites_in_box(lattice, point - cell, point + cell)[0]
+    return sites[np.argmin(np.linalg.norm(sites - point, axis=1))]
+
+
 def in_box(x, lo, hi, open_hi=None) -> np.ndarray:
     """(n,) True where points ``x`` (n, d) lie in [lo, hi] (1e-9 Å tolerance), [lo, hi) along
     the axes flagged in ``open_hi``."""

@@ -486,6 +486,12 @@ class NucleationResult:
     figures: dict = field(default_factory=dict)
 
     @property
+    def status(self) -> int:
+        """The exit status, as every run's result has: 0 (the study stops on no signal; a
+        second run resumes from its band checkpoint)."""
+        return 0
+
+    @property
     def strains(self) -> np.ndarray:
         return np.array([p.strain for p in self.points])
 

@@ -35,15 +35,21 @@ def run_case(case, backend=None, steps=None, comm=None, log=None, progress=None)
     return run_md_on_ranks(case, comm, backend=backend, steps=steps, log=log)
 
 
-def restart_case(checkpoint, backend=None, steps=None, comm=None, log=None, progress=None):
+def restart_case(checkpoint, backend=None, steps=None, comm=None, log=None, progress=None,
+                 case=None, path=None):
     """Continue a checkpoint (a path or a read :class:`~qc_sim.io.checkpoint.Checkpoint`)
-    with the case it carries: to the case's end, or ``steps`` more steps."""
+    with the case it carries (``case``: that case, when the caller has parsed it already):
+    to the case's end, or ``steps`` more steps. ``path`` names a read checkpoint in
+    messages."""
     from qc_sim.cases.schema import parse_case
     from qc_sim.io.checkpoint import Checkpoint, read_checkpoint
 
-    path = checkpoint
-    cp = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint)
-    case = parse_case(cp.case_text, Path(cp.case_path))
+    if isinstance(checkpoint, Checkpoint):
+        cp, path = checkpoint, path or "the checkpoint"
+    else:
+        cp, path = read_checkpoint(checkpoint), checkpoint
+    if case is None:
+        case = parse_case(cp.case_text, Path(cp.case_path))
     if cp.kind == "coupled":
         return run_coupled(case, backend=backend, steps=steps, restart=cp, comm=comm, log=log,
                            progress=progress)

@@ -98,10 +98,11 @@ def vacancy_formation_energy(case, model, serial, result, comm=None) -> float:
     defect-free twin relaxed as the model was
     (:func:`qc_sim.simulation.vacancy.vacancy_formation_energy`); on ranks the twin is split
     over them too (its energy the blended one for bqcf)."""
-    if comm is None:
-        from qc_sim.simulation.vacancy import vacancy_formation_energy as formation
+    from qc_sim.simulation.vacancy import formation_energy, vacancy_formation_energy
 
-        return formation(serial, result.energy, case.coupling.fmax, case.coupling.precondition)
+    if comm is None:
+        return vacancy_formation_energy(serial, result.energy, case.coupling.fmax,
+                                        case.coupling.precondition)
     from qc_sim.coupling.domain import DomainCoupledModel
     from qc_sim.solvers import fire, lbfgs
 
@@ -110,6 +111,4 @@ def vacancy_formation_energy(case, model, serial, result, comm=None) -> float:
     if serial.method != "bgfc":
         (fire if serial.method == "bqcf" else lbfgs)(twin, fmax=case.coupling.fmax,
                                                      max_steps=20_000)
-    e_perfect = twin.evaluate(twin.y)[0]
-    site = serial.material.energy(np.eye(serial.dim)) * serial.material.volume
-    return float(e_vacancy - e_perfect + site)
+    return formation_energy(serial, e_vacancy, twin.evaluate(twin.y)[0])

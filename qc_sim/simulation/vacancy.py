@@ -30,8 +30,7 @@ def vacancy_model(potential, element: str, cells: int, core_radius: float = 2.0,
     kind = {"fcc": lattices.fcc, "bcc": lattices.bcc}[lattice](a)
     cell = np.diag(kind.cell)[:3]
     hi = cells * cell
-    sites = lattices.sites_in_box(kind, hi / 2 - cell, hi / 2 + cell)[0]
-    centre = sites[np.argmin(np.linalg.norm(sites - hi / 2, axis=1))]
+    centre = lattices.nearest_site(kind, hi / 2)
     reach = 2 * potential.cutoff
     geometry = build_geometry(kind, np.zeros(3), hi, centre, core_radius * a, width * a,
                               reach=reach, rate=rate, vacancies=[centre], fine_zone=fine_zone,
@@ -64,6 +63,11 @@ def vacancy_formation_energy(model, energy: float | None = None, fmax: float = 1
             relax(twin, fmax=fmax)
         else:
             (fire if model.method == "bqcf" else lbfgs)(twin, fmax=fmax, max_steps=20_000)
-    e_perfect = energy_of(twin.y)[0]
+    return formation_energy(model, e_vacancy, energy_of(twin.y)[0])
+
+
+def formation_energy(model, e_vacancy: float, e_perfect: float) -> float:
+    """E_f = E(vacancy) - E(twin) + the site energy of the perfect crystal (eV: the energy
+    density of the model's material at F = I times its volume per site)."""
     site = model.material.energy(np.eye(model.dim)) * model.material.volume
     return float(e_vacancy - e_perfect + site)
