@@ -205,8 +205,9 @@ def check(spec: Spec, case_dir) -> list:
     return problems
 
 
-def build(spec: Spec, case_dir=None, backend=None):
-    """The :class:`CardiacRegion` of a checked [cardiac] section."""
+def build(spec: Spec, case_dir=None, backend=None, *, stencil="q1"):
+    """The :class:`CardiacRegion` of a checked [cardiac] section; ``stencil`` the spatial
+    operator of :class:`MonodomainTissue` ("q1", cases always; "fd" for comparisons)."""
     cell = make_cell(spec.cell_model)
     along, across = monodomain_conductivities(spec)
     sigma = conductivity_tensor(spec.fibre, along, across)
@@ -219,7 +220,7 @@ def build(spec: Spec, case_dir=None, backend=None):
         stimulus=spec.stimulus_amplitude * 1e-3,  # µA/cm^3 -> µA/mm^3
         stimulus_start=spec.stimulus_start, stimulus_duration=spec.stimulus_duration,
         stimulus_period=spec.stimulus_period, dt=spec.dt, theta=spec.theta,
-        splitting=spec.splitting, solver=spec.solver, rng=rng)
+        splitting=spec.splitting, solver=spec.solver, rng=rng, stencil=stencil)
     return CardiacRegion(tissue)
 
 

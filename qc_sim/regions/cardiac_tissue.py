@@ -9,7 +9,9 @@ lumped, so every node carries one cell and the reaction needs no projection. The
 of a constant tensor sigma on a uniform grid is a sum of Kronecker products of 1D matrices
 (stiffness S, mass M and the mixed C_ij = int phi_i' phi_j), so it is assembled exactly for
 any fibre direction: K = sum_ab sigma_ab (x)_k A_k^{ab}, A_k = S along a = b = k, C along a,
-C^T along b, M elsewhere.
+C^T along b, M elsewhere. ``stencil="fd"`` lumps that cross-axis M too, giving the 7-point
+finite-difference stencil of a conductivity along the axes (for comparison with
+finite-difference and finite-volume codes; not a case key).
 
 Time: operator splitting (Godunov: reaction then diffusion; Strang: half diffusion, reaction,
 half diffusion; Qu & Garfinkel, IEEE TBME 46: 1166, 1999, and Sundnes et al., Computing the
@@ -54,12 +56,25 @@ def _line_matrices(h, k):
     return S.tocsr(), M.tocsr(), C.tocsr()
 
 
-def stiffness_and_lumped_mass(size, divisions, sigma):
-    """(K, m): the Q1 stiffness (n, n) of conductivity tensor ``sigma`` (d, d) mS/mm and the
-    lumped mass (n,) mm^d of the grid."""
+STENCILS = ("q1", "fd")
+
+
+def stiffness_and_lumped_mass(size, divisions, sigma, stencil="q1"):
+    """(K, m): the stiffness (n, n) of conductivity tensor ``sigma`` (d, d) mS/mm and the
+    lumped mass (n,) mm^d of the grid. ``stencil`` "q1": trilinear elements, the consistent
+    1D mass along the axes a term does not differentiate (a 27-point stencil in 3D); "fd":
+    that 1D mass lumped too, which for a conductivity along the axes is the 3/5/7-point
+    finite-difference stencil, sum_a sigma_a (V_{i+1} - 2 V_i + V_{i-1}) / dx_a^2 times the
+    lumped mass (what a cell-centred finite-volume code with two-point fluxes solves on an
+    orthogonal grid). Both are exact on linear fields and equal in 1D."""
+    if stencil not in STENCILS:
+        raise ValueError(f"stencil must be one of {STENCILS}, got {stencil!r}")
     d = len(size)
     h = [L / k for L, k in zip(size, divisions)]
     lines = [_line_matrices(hk, k) for hk, k in zip(h, divisions)]
+    if stencil == "fd":
+        lines = [(S, sp.diags(np.asarray(M.sum(axis=1)).ravel()).tocsr(), C)
+                 for S, M, C in lines]
     K = None
     for a in range(d):
         for b in range(d):
@@ -103,9 +118,10 @@ class _DCTSolve:
     stiffness and consistent mass satisfy S v_k = m s_k v_k and M v_k = m mu_k v_k for
     v_k(i) = cos(pi k i / N), with m the lumped mass, s_k = (2 - 2 cos(pi k / N)) / dx^2 and
     mu_k = (4 + 2 cos(pi k / N)) / 6; so K = m * (sum_a sigma_a s^a prod_b mu^b) in the
-    cosine basis, and (M_L/h + theta K') V = b is V = C^-1[C(b / m) / (1/h + theta lam)]."""
+    cosine basis, and (M_L/h + theta K') V = b is V = C^-1[C(b / m) / (1/h + theta lam)]
+    (mu_k = 1 for the "fd" stencil)."""
 
-    def __init__(self, divisions, size, sigma_diag, mass, h, theta, chi_cm):
+    def __init__(self, divisions, size, sigma_diag, mass, h, theta, chi_cm, stencil="q1"):
         from scipy import fft
 
         self.fft, self.shape, self.mass = fft, tuple(k + 1 for k in divisions), mass
@@ -114,7 +130,8 @@ class _DCTSolve:
         for k, L in zip(divisions, size):
             c = np.cos(np.pi * np.arange(k + 1) / k)
             stiff.append((2.0 - 2.0 * c) / (L / k) ** 2)
-            mass_1d.append((4.0 + 2.0 * c) / 6.0)
+            # the "fd" stencil lumps the cross-axis 1D mass: mu_k = 1
+            mass_1d.append((4.0 + 2.0 * c) / 6.0 if stencil == "q1" else np.ones(k + 1))
         lam = np.zeros(self.shape)
         for a in range(d):
             term = np.ones(self.shape)
@@ -147,17 +164,23 @@ class MonodomainTissue:
     of the diffusion (1 backward Euler, 0.5 Crank–Nicolson), ``splitting`` "godunov" or
     "strang"; ``solver`` of the diffusion, "direct" (SuperLU), "dct" (cosine transforms,
     sigma diagonal) or "cg"; ``rng`` a numpy
-    Generator for stochastic cells (None: deterministic).
+    Generator for stochastic cells (None: deterministic); ``stencil`` the spatial operator,
+    "q1" (trilinear elements, the default) or "fd" (the cross-axis mass lumped too: the
+    7-point stencil of finite-difference and two-point-flux finite-volume codes; see
+    :func:`stiffness_and_lumped_mass`).
     """
 
     def __init__(self, cell, size, divisions, sigma, chi, Cm, *, stimulated=None,
                  stimulus=0.0, stimulus_start=0.0, stimulus_duration=0.0, stimulus_period=0.0,
-                 dt=0.01, theta=1.0, splitting="godunov", solver="direct", rng=None):
+                 dt=0.01, theta=1.0, splitting="godunov", solver="direct", rng=None,
+                 stencil="q1"):
         self.cell, self.size, self.divisions = cell, tuple(size), tuple(divisions)
         self.nodes = grid_nodes(size, divisions)
         n = len(self.nodes)
         self.chi_cm = chi * Cm  # µF/mm^3
-        K, self.mass = stiffness_and_lumped_mass(size, divisions, np.asarray(sigma, float))
+        self.stencil = stencil
+        K, self.mass = stiffness_and_lumped_mass(size, divisions, np.asarray(sigma, float),
+                                                 stencil)
         self.K = K / self.chi_cm  # mm^d / ms: diffusion per unit capacitance
         self.stimulated = np.zeros(n, bool) if stimulated is None else np.asarray(stimulated)
         # the cells' stimulus current per unit capacitance, µA/µF, negative depolarises
@@ -195,7 +218,7 @@ class MonodomainTissue:
             rhs = (M - (1.0 - self.theta) * self.K).tocsr() if self.theta < 1.0 else M
             if self.solver == "dct":
                 solve = _DCTSolve(self.divisions, self.size, self.sigma_diag, self.mass, h,
-                                  self.theta, self.chi_cm).solve
+                                  self.theta, self.chi_cm, self.stencil).solve
             elif self.solver == "cg":
                 jacobi = sp.diags(1.0 / A.diagonal())
                 solve = lambda b, A=A, P=jacobi: _cg(A, b, self.y[0], P)  # noqa: E731
