@@ -14,10 +14,12 @@ JSON object (machine, commit, figures) and writes it to ``--out``.
    At the case's 16 cells both take NumPy's per-call overhead; the cost is also measured
    at 4096 cells (same members, 40 days), where the arithmetic sets it.
 3. The albedo feedback: the grid's melt against its twin without the ponds' darkening.
-4. The process model against the published SHEBA evolution: an ensemble under the
-   climatology itself (offset 0): July pond fraction (Tschudi, Curry & Maslanik 2001:
-   25-34 % of the area in July 1998) and the albedo at the end of July (Perovich et al.
-   2002: 0.4 along the albedo line).
+4. The process model against the published SHEBA evolution: ensembles of 32 and 64
+   members under the climatology itself (offset 0): July pond fraction (Tschudi, Curry &
+   Maslanik 2001: 25-34 % of the area in July 1998), the albedo at the end of July
+   (Perovich et al. 2002: 0.4 along the albedo line), the pond stages (onset, stage-I peak,
+   drained minimum, stage-III range; Icepack's science guide: stages I-II about two weeks,
+   stage III 0.15-0.45) and the season every 5 days (pond fraction, albedo, pond depth).
 
     python scripts/melt_ponds_fit.py [cases/melt_ponds_grid.toml] [--out FILE]
 """
@@ -98,22 +100,46 @@ def verify(region, albedo_grid, albedo_resolved):
     }
 
 
-def sheba(spec, scheme):
-    """The process model under the climatology itself (one cell, offset 0)."""
-    one = replace(spec, cells=1, longwave_offset=(0.0, 0.0), members=max(spec.members, 64))
+def sheba(spec, scheme, members=64):
+    """The process model under the climatology itself (one cell, offset 0): its July and
+    end-of-July figures and its season every 5 days (ensemble means of pond fraction,
+    albedo and the mean depth of the ponds where there are any)."""
+    one = replace(spec, cells=1, longwave_offset=(0.0, 0.0), members=members)
     region = melt_ponds.MeltPondGrid(one, scheme, *melt_ponds.draw_members(one))
-    fraction, albedo = {}, {}
+    fraction, albedo, season = {}, {}, []
     for _ in range(int(round(one.fit_days))):
         region.advance(1.0)
         day = one.start_day + region.time
         fraction[day] = float(region.members.pond_fraction.mean())
         albedo[day] = float(region.members.albedo.mean())
+        if round(day) % 5 == 0:
+            area, depth = region.resolved.visible(region.members)
+            ponded = area > 0
+            season.append([day, fraction[day], albedo[day],
+                           float(depth[ponded].mean()) if ponded.any() else 0.0])
     july = [fraction[d] for d in fraction if 180.0 < d <= 210.0]
-    return {"july_mean_pond_fraction": float(np.mean(july)),
+    days = sorted(fraction)
+    onset = next(d for d in days if fraction[d] > 0.05)
+    peak = max((d for d in days if d < onset + 20), key=lambda d: fraction[d])
+    drained = min((d for d in days if peak < d < peak + 40), key=lambda d: fraction[d])
+    return {"members": members,
+            "july_mean_pond_fraction": float(np.mean(july)),
             "july_pond_fraction_range": [float(min(july)), float(max(july))],
             "albedo_end_of_july": albedo[min(albedo, key=lambda d: abs(d - 210.0))],
+            "pond_onset_day": onset, "stage_one_peak_day": peak,
+            "stage_one_peak_fraction": fraction[peak],
+            "stage_two_minimum_day": drained,
+            "stage_two_minimum_fraction": fraction[drained],
+            "stage_three_pond_fraction_range": [
+                float(min(fraction[d] for d in days if drained <= d <= 240.0)),
+                float(max(fraction[d] for d in days if drained <= d <= 240.0))],
+            "season_day_fraction_albedo_depth_m": season,
             "reference_july_pond_fraction": "0.25-0.34 of the area (Tschudi et al. 2001)",
-            "reference_albedo_end_of_july": "0.4 (Perovich et al. 2002)"}
+            "reference_albedo_end_of_july": "0.4 (Perovich et al. 2002)",
+            "reference_stages": "stages I-II about 2 weeks; stage III pond fraction rarely "
+                                "below 0.15 or above 0.45 (Icepack science guide, sealvl "
+                                "ponds, citing Eicken et al. 2004, Polashenski et al. 2012, "
+                                "Landy et al. 2014, Tschudi et al. 2001)"}
 
 
 def cost(spec, scheme, cells=4096, days=40):
@@ -148,7 +174,8 @@ def main(argv=None):
                          "permeable_melt": scheme.permeable_melt},
               "fit": info}
     result["grid_against_resolved"] = verify(*season(spec, scheme))
-    result["process_model_against_sheba"] = sheba(spec, scheme)
+    result["process_model_against_sheba"] = {"members_32": sheba(spec, scheme, 32),
+                                             "members_64": sheba(spec, scheme, 64)}
     result["cost_at_scale"] = cost(spec, scheme)
     text = json.dumps(result, indent=1)
     Path(args.out).write_text(text + "\n")

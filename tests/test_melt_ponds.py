@@ -1,6 +1,6 @@
 """Melt ponds on sea ice (qc_sim.regions.melt_ponds*): the process model's pieces against
-closed forms and an independent root finder, its water budget, its July against the SHEBA
-observations, the fitted scheme against the ensembles it replaces, the albedo feedback,
+closed forms and an independent root finder, its water budget, its season against the
+SHEBA observations, the fitted scheme against the ensembles it replaces, the albedo feedback,
 restarts and bad input."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from scipy.optimize import brentq
 
 from qc_sim.regions import melt_ponds
 from qc_sim.regions.melt_ponds_physics import (
-    EMISSIVITY, KELVIN, STEFAN_BOLTZMANN, T_FREEZE_OCEAN, Columns, ResolvedPonds, climatology,
-    conductance, exponential_pond_area, permeability, snow_albedo, step_columns,
-    surface_balance)
+    ALBEDO_BARE_ICE, EMISSIVITY, KELVIN, STEFAN_BOLTZMANN, T_FREEZE_OCEAN, Columns,
+    ResolvedPonds, climatology, conductance, exponential_pond_area, permeability, snow_albedo,
+    step_columns, surface_balance)
 
 SMALL = replace(melt_ponds.Spec(), cells=3, members=12, longwave_offset=(0.0, 10.0))
 
@@ -82,7 +82,8 @@ def test_the_ponds_hold_all_the_meltwater_when_nothing_drains():
     state = start
     for day in range(135, 195):
         state = step_columns(state, ponds, float(day), 1.0)
-    assert state.melt.min() > 0.3 and state.ice.min() > 0.5
+    # the ice stays far above the 0.05 m floor, below which melt would stop counting
+    assert state.melt.min() > 0.3 and state.ice.min() > 0.3
     assert np.allclose(state.pond_volume, state.melt, rtol=1e-12)
     assert np.all(state.pond_fraction > 0.2)
 
@@ -103,7 +104,7 @@ def small_season():
 
 def test_the_fitted_grid_matches_the_ensembles_it_replaces(small_season):
     """Per cell: seasonal-mean albedo within 0.02 and cumulative melt at the end within 10 %
-    (the case's 16 cells: 0.019 and 9.4 %, scripts/results/melt_ponds_fit.json); the scheme
+    (the case's 16 cells: 0.020 and 5.9 %, scripts/results/melt_ponds_fit.json); the scheme
     updates one column per cell where the ensemble updates ``members``."""
     region, grid, resolved = small_season
     assert region.fit["rms_albedo"] < 0.04
@@ -117,30 +118,48 @@ def test_the_fitted_grid_matches_the_ensembles_it_replaces(small_season):
 def test_the_ponds_albedo_feedback_adds_melt(small_season):
     """Ponds darken the surface, which melts more, which makes more ponds: the grid with
     the feedback melts at least 30 % more than its twin whose radiation ignores the ponds
-    (the case: +48 %)."""
+    (the case: +43 %); where there are ponds at the season's end (snow gone) the surface is
+    darker than bare ice (0.60)."""
     region = small_season[0]
     assert np.all(region.grid.melt > 1.3 * region.twin.melt)
-    assert np.all(region.grid.albedo[region.grid.pond_fraction > 0] < 0.65)
+    assert np.all(region.grid.albedo[region.grid.pond_fraction > 0] < ALBEDO_BARE_ICE)
 
 
-def test_process_model_july_against_sheba():
-    """The process model under the climatology itself (offset 0), mid-May to end of July.
-    Tschudi, Curry & Maslanik (2001, JGR, SHEBA aircraft video) in July 1998:
-    ponds 25-34 % of the area (open water 5-9 %); ours is the pond fraction of level ice,
-    which lacks the ridges and leads of their scenes, so the bound is widened by 0.1.
-    Perovich et al. (2002, JGR 107(C10), doi:10.1029/2000JC000438): the albedo line's mean
-    0.4 at the end of July, from 0.1 (deep ponds) to 0.65 (bare white ice); ours takes 0.65
-    for all bare ice and 0.36 for deep ponds (overcast), so it lies between the line's mean
-    and bare ice (0.57 here, 0.56 with 64 members: 0.16 above the line; docs/melt_ponds.md)."""
+def test_process_model_season_against_sheba():
+    """The process model under the climatology itself (offset 0), mid-May to end of July,
+    against the published SHEBA (1998, multiyear ice) evolution; every albedo of the model
+    is taken from its source, none fitted to these figures (docs/melt_ponds.md).
+
+    Tschudi, Curry & Maslanik (2001, JGR 106(D14), SHEBA aircraft video): ponds 25-34 % of
+    the area in July 1998; ours is the pond fraction of level ice, which lacks the ridges and
+    leads of their scenes, so the bound is widened by 0.1 (ours 0.39 with 32 members, 0.44
+    with 64). Perovich et al. (2002, JGR 107(C10), doi:10.1029/2000JC000438): 0.8-0.9 before
+    the melt, 0.4 along the albedo line at the end of July. Ours: 0.85 (dry snow) before,
+    0.4896 at the end of July with 32 members (0.480 with 64), 0.08-0.09 above the line, a
+    known, documented discrepancy (ponds of one albedo, 0.26, all season; the line's late
+    ponds were as dark as 0.1): the test pins our figure to the members' sampling (1e-4,
+    deterministic draws) and holds it within 0.12 above the observation. The ponds appear
+    (fraction > 0.05) on day 167, peak before day 180 and drain to a minimum 15-30 days
+    after their onset (the published stages I-II last about two weeks: Icepack science
+    guide, citing Eicken et al. 2004, Polashenski et al. 2012, Landy et al. 2014)."""
     spec = replace(melt_ponds.Spec(), cells=1, longwave_offset=(0.0, 0.0), members=32)
     region = melt_ponds.build(spec, None)
-    july = []
+    days, fraction, albedo = [], [], []
     for _ in range(75):  # to day 210, the end of July of the 360-day year
         region.advance(1.0)
-        if spec.start_day + region.time > 180.0:
-            july.append(region.members.pond_fraction.mean())
-    assert 0.25 - 0.1 < np.mean(july) < 0.34 + 0.1
-    assert 0.4 < region.members.albedo.mean() < 0.65
+        days.append(spec.start_day + region.time)
+        fraction.append(region.members.pond_fraction.mean())
+        albedo.append(region.members.albedo.mean())
+    days, fraction, albedo = map(np.array, (days, fraction, albedo))
+    assert albedo[0] == pytest.approx(0.85, abs=1e-4)  # Perovich: 0.8-0.9 before the melt
+    july = fraction[days > 180.0]
+    assert 0.25 - 0.1 < july.mean() < 0.34 + 0.1
+    assert albedo[-1] == pytest.approx(0.48956, abs=1e-4)
+    assert 0.4 < albedo[-1] < 0.4 + 0.12
+    onset = days[np.argmax(fraction > 0.05)]
+    peak = days[np.argmax(np.where(days < onset + 20, fraction, -1.0))]
+    drained = days[np.argmin(np.where((days > peak) & (days < peak + 40), fraction, 2.0))]
+    assert onset == 167.0 and peak < 180.0 and 15.0 <= drained - onset <= 30.0
 
 
 def test_surface_temperature_pin_against_brentq():
@@ -163,14 +182,14 @@ def test_surface_temperature_pin_against_brentq():
 
     roots = [brentq(balance, -60.0, 0.0, args=(k,), xtol=1e-13) for k in range(len(ice))]
     assert region.thermo()["surface_temperature"] == pytest.approx(np.mean(roots), rel=1e-9)
-    assert np.mean(roots) == pytest.approx(-6.013088543567011, rel=1e-9)
+    assert np.mean(roots) == pytest.approx(-6.01308761059239, rel=1e-9)
 
 
 def test_the_step_converges_at_first_order():
     """The explicit step: the grid's cumulative melt after 60 days of melt season against a
-    run of 32 steps a day; halving the step halves the error (first order: 0.057, 0.026,
-    0.010 m at 1, 2, 4 steps a day), and at the case's 4 steps a day it is under 1.5 cm of
-    ~1 m."""
+    run of 32 steps a day; halving the step halves the error (first order: 0.051, 0.027,
+    0.013 m at 1, 2, 4 steps a day), and at the case's 4 steps a day it is under 1.5 cm of
+    1.1-1.4 m."""
     def melt(steps_per_day):
         spec = replace(SMALL, members=0, steps_per_day=steps_per_day, start_day=150.0,
                        feedback_twin=False)

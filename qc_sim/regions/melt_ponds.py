@@ -50,11 +50,11 @@ class Spec:
     scheme: str = "shipped"
     fit_days: float = 120.0
     steps_per_day: int = 4
-    pond_retained: float = 0.5552
-    pond_aspect: float = 0.62773
-    drainage_days: float = 3.6456
-    sea_roughness: float = 0.15788
-    permeable_melt: float = 0.28672
+    pond_retained: float = 0.9637
+    pond_aspect: float = 1.60217
+    drainage_days: float = 8.5642
+    sea_roughness: float = 0.09502
+    permeable_melt: float = 0.32884
     feedback_twin: bool = True
 
 

@@ -27,10 +27,14 @@ per unit area ``v_p`` (m), upper-ice temperature (degC) and the cumulative surfa
    permeability after the melt begins; the base melts by the ocean heat flux less
    conduction.
 
-Albedos (overcast, broadband; compiled in NEMO-SI3 ``icealb.F90``): dry snow 0.85, melting
-snow 0.72, bare ice 0.65 (Perovich et al. 2002, SHEBA); snow-depth dependence
-exp(-h_s/0.02 m) dry, exp(-h_s/0.03 m) melting (Grenfell & Perovich 2004); pond albedo
-0.36 - (0.36 - 0.65) exp(-h_p/0.05 m) (Lecomte et al. 2015).
+Albedos (broadband): dry snow 0.85, melting snow 0.72 (Perovich et al. 2002, SHEBA, as
+compiled in NEMO-SI3 ``icealb.F90``); bare ice 0.60 and ponds 0.26, the SHEBA July 1998
+surface-type albedos of Tschudi, Curry & Maslanik (2001, JGR 106(D14), by regressing the
+aircraft albedo on the imaged pond, ice and open-water fractions; 0.60 is also NEMO-SI3's
+default bare-ice albedo with explicit ponds, inside its compiled range 0.54-0.65, and 0.26
+inside its ponded-ice range 0.10-0.30); snow-depth dependence exp(-h_s/0.02 m) dry,
+exp(-h_s/0.03 m) melting (Grenfell & Perovich 2004); pond albedo
+0.26 - (0.26 - 0.60) exp(-h_p/0.05 m) (the depth law of Lecomte et al. 2015).
 """
 
 from __future__ import annotations
@@ -64,8 +68,11 @@ FLETCHER_KCAL_CM2 = np.array([
 ])
 KCAL_CM2_MONTH_TO_W_M2 = 1e4 * 4184.0 / (30 * SECONDS_PER_DAY)
 
-ALBEDO_DRY_SNOW, ALBEDO_MELTING_SNOW, ALBEDO_BARE_ICE = 0.85, 0.72, 0.65
-ALBEDO_DEEP_POND, POND_ALBEDO_DEPTH = 0.36, 0.05  # -, m
+# dry and melting snow: Perovich et al. (2002), SHEBA, as compiled in NEMO-SI3 icealb.F90;
+# bare ice and deep ponds: Tschudi, Curry & Maslanik (2001), SHEBA July 1998 (0.60, 0.26);
+# the pond albedo's depth scale: Lecomte et al. (2015), as in icealb.F90
+ALBEDO_DRY_SNOW, ALBEDO_MELTING_SNOW, ALBEDO_BARE_ICE = 0.85, 0.72, 0.60
+ALBEDO_DEEP_POND, POND_ALBEDO_DEPTH = 0.26, 0.05  # -, m
 
 
 @dataclass(frozen=True)
