@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from qc_sim.regions import tendon
-from qc_sim.regions.tendon_fibril import (fibril_modulus, shear_lag_efficiency,
+from qc_sim.regions.tendon_fibril import (PUBLISHED_FIBRILS, calibrate_stiffness_ratio,
+                                          fibril_modulus, shear_lag_efficiency,
                                           shear_lag_efficiency_fe)
 from qc_sim.regions.tendon_material import UniaxialLaw
 from qc_sim.regions.tendon_recruitment import RecruitmentLaw, ShearerCrimp, TriangularCrimp
@@ -51,9 +52,25 @@ def shear_lag():
     errors = {n: abs(shear_lag_efficiency_fe(1.0, 10.0, n) - exact) for n in (10, 20, 40, 80, 160)}
     keys = sorted(errors)
     orders = [math.log2(errors[a] / errors[b]) for a, b in zip(keys, keys[1:])]
-    sweep = {n: float(fibril_modulus(n, 700.0, 1.0, 10.0)) for n in (0.25, 0.5, 1, 2, 4, 8)}
+    eta = tendon.Spec().crosslink_stiffness_ratio
+    sweep = {n: float(fibril_modulus(n, 700.0, 1.0, eta)) for n in (0.25, 0.5, 1, 2, 4, 8)}
     return {"efficiency_cox": exact, "fe_errors": errors, "orders": orders,
-            "fibril_modulus_by_crosslinks_MPa": sweep}
+            "fibril_modulus_by_crosslinks_MPa": sweep, "crosslink_stiffness_ratio": eta,
+            "calibration": calibration()}
+
+
+def calibration():
+    """eta fitted to the published fibril moduli beside crosslink content (tendon_fibril's
+    PUBLISHED_FIBRILS), and what the former default eta = 10 gives on the same points."""
+    fit = calibrate_stiffness_ratio()
+    return {"eta": fit["eta"], "chi2": fit["chi2"], "chi2_at_eta_10": fit["chi2_of"](10.0),
+            "chi2_at_shipped": fit["chi2_of"](tendon.Spec().crosslink_stiffness_ratio),
+            "points": {name: {"crosslinks_per_molecule": list(PUBLISHED_FIBRILS[name][0]),
+                              "modulus_GPa": list(PUBLISHED_FIBRILS[name][1]),
+                              "standard_error_GPa": list(PUBLISHED_FIBRILS[name][2]),
+                              "scale_GPa": row["scale"], "law_GPa": row["law"].tolist(),
+                              "residuals_in_se": row["residuals"].tolist()}
+                       for name, row in fit["studies"].items()}}
 
 
 def specimen_ramp():

@@ -260,7 +260,7 @@ class Spec:
     crosslinks: float = 1.0
     reference_crosslinks: float = 1.0
     fibril_modulus: float = 700.0
-    crosslink_stiffness_ratio: float = 10.0
+    crosslink_stiffness_ratio: float = 16400.0
     fibre_fraction: float = 0.7
     crimp: str = "shearer"
     outer_crimp_angle: float = 15.1
