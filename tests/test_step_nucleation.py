@@ -1,5 +1,5 @@
-"""Dislocation nucleation from a surface step (issue 30): the stepped film's coupled model
-keeps its promises, its NEB barrier matches the atomistic NEB of the same film, the band's
+"""Dislocation nucleation from a surface step (issue 30): the stepped block's coupled model
+keeps its promises, its NEB barrier matches the atomistic NEB of the same block, the band's
 checkpoint restarts bit for bit, and the case validates (bad [nucleation] values: one line,
 exit 2)."""
 
@@ -16,7 +16,8 @@ from qc_sim.potentials.eam import Eam
 
 ROOT = Path(__file__).resolve().parents[1]
 A = 3.6149250663890298
-STRAIN = 0.02
+STRAIN = 0.04
+DEPTH = 18.0  # Å down the plane: the end state's partial, past the saddle's ~5 Å
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +25,20 @@ def potential(lammps_potentials):
     return Eam.from_file(lammps_potentials / "Cu_mishin1.eam.alloy")
 
 
-def _models(potential, repeats=(24, 6, 3)):
+def _models(potential, repeats=(32, 20, 3)):
+    """The block (x held, top free with the step, bottom held) coupled as the case builds it
+    (core 1.4 a about the slip trace to DEPTH + 5 Å, 0.6 a under the top face, Taylor
+    elements below 3 % strain) and atom by atom."""
     from qc_sim.coupling.step import build_atomistic_slab, build_step_model, stepped_slab
     from qc_sim.simulation.nucleation import AtomisticStep, CoupledStep
 
     device = get_device("cpu")
-    slab = stepped_slab(A, repeats, 2)
-    step = build_step_model(slab, potential, "Cu", 1.4 * A, None, 1.5 * A, "bgfc", rate=1.0,
-                            margin=0.0, surfaces=True, device=device)
-    film = build_atomistic_slab(slab, potential, "Cu", device, material=step.material)
-    return slab, CoupledStep(step, fmax=1e-3), AtomisticStep(film, fmax=1e-3)
+    slab = stepped_slab(A, repeats, 2, bottom_held=True, centre_depth=DEPTH)
+    step = build_step_model(slab, potential, "Cu", 1.4 * A, DEPTH + 5.0, 1.5 * A, "bgfc",
+                            rate=0.5, margin=0.5 * A, surfaces=True, surface_radius=0.6 * A,
+                            taylor_strain=0.03, device=device)
+    block = build_atomistic_slab(slab, potential, "Cu", device, material=step.material)
+    return slab, CoupledStep(step, fmax=1e-3), AtomisticStep(block, fmax=1e-3)
 
 
 @pytest.fixture(scope="module")
@@ -41,40 +46,44 @@ def small(potential):
     return _models(potential)
 
 
-def _ends(problem, slab):
-    """The relaxed step and the relaxed slipped film (:func:`slip_seed`) at STRAIN."""
-    from qc_sim.coupling.step import slip_seed
+def _ends(problem):
+    """The relaxed step and the partial DEPTH Å down its plane against the pinned obstacle,
+    at STRAIN (end_states on a loading ramped by 0.01: no jump)."""
+    from qc_sim.simulation.nucleation import end_states, load_until_nucleation
 
-    state = problem.initial()
-    for strain in np.sign(STRAIN) * np.arange(0.01, abs(STRAIN) + 1e-9, 0.01):  # no jump
-        state = problem.relax(problem.load(strain, state))[0]
-    initial = state
-    reference = (problem.model.geometry.mesh.nodes if problem.kind == "coupled"
-                 else problem.reference_sites())
-    final = problem.relax(initial + slip_seed(slab, reference, np.sign(STRAIN)))[0]
-    return initial, final
+    loading = load_until_nucleation(problem, 0.01, 0.01, STRAIN - 0.005)
+    assert loading.nucleation_strain is None
+    return end_states(problem, loading, STRAIN, DEPTH)
 
 
-def test_the_stepped_film_keeps_the_couplings_promises(small):
-    """The notch is empty of atoms and nodes, no node on either (001) face is held, every
-    held node lies on an x face; bgfc has no ghost force at its far field on the twin
-    (< 1e-8 eV/Å); the Cauchy-Born lateral strain leaves sigma_yy = 0; the coupled forces
-    are minus the gradient of its energy in a slipped, loaded state."""
-    from qc_sim.coupling.step import resolved_shear_stress, slip_seed, uniaxial_strain
+def test_the_stepped_block_keeps_the_couplings_promises(small):
+    """The notch is empty of atoms and nodes, no node on the top face is held, every held
+    node lies on an x face or the bottom (and the atomistic block's fixed atoms beyond
+    them); bgfc has no ghost force at its far field on the twin (< 1e-8 eV/Å); the
+    Cauchy-Born lateral strain leaves sigma_yy = 0; the coupled forces are minus the
+    gradient of its energy in a loaded state with a partial in it."""
+    from qc_sim.coupling.step import partial_seed, resolved_shear_stress, uniaxial_strain
 
-    slab, coupled, _ = small
+    slab, coupled, atomistic = small
     model = coupled.model
     g = model.geometry
     assert not slab.notch(g.atom_sites).any() and not slab.notch(g.mesh.nodes).any()
     held = g.mesh.nodes[g.held]
-    assert np.all((held[:, 0] < 1e-6) | (held[:, 0] > slab.hi[0] - 1e-6))
+    assert np.all((held[:, 0] < 1e-6) | (held[:, 0] > slab.hi[0] - 1e-6) | (held[:, 1] < 1e-6))
+    assert (held[:, 1] < 1e-6).sum() > 10  # the bottom is held
+    on_x = (held[:, 0] < 1e-6) | (held[:, 0] > slab.hi[0] - 1e-6)
+    assert not np.any((held[:, 1] > slab.lower_terrace - 1e-6) & ~on_x)  # top face free
+    X = atomistic.reference_sites()
+    fixed = np.asarray(atomistic.system.fixed, bool)
+    assert np.array_equal(fixed, (X[:, 0] < 1e-6) | (X[:, 0] > slab.hi[0] - 1e-6)
+                          | (X[:, 1] < 1e-6))
     assert model.patch_results[1]["max_ghost_force"] < 1e-8
     F = uniaxial_strain(coupled.step.material, STRAIN)
     assert abs(coupled.step.material.stress(F)[1, 1]) < 1e-10
     tau = resolved_shear_stress(coupled.step.material, F)
     sigma = coupled.step.material.stress(F)[0, 0] * F[0, 0] / np.linalg.det(F) * 160.2176634
     assert tau == pytest.approx(np.sqrt(2) / 3 * sigma, rel=1e-6)
-    y = coupled.load(STRAIN, g.mesh.nodes) + slip_seed(slab, g.mesh.nodes)
+    y = coupled.load(STRAIN, g.mesh.nodes) + 0.5 * partial_seed(slab, g.mesh.nodes, 8.0)
     y[~model.free] = model.y_far[~model.free]
     e0, f = model.evaluate(y)
     rng = np.random.default_rng(3)
@@ -89,32 +98,104 @@ def test_the_stepped_film_keeps_the_couplings_promises(small):
     coupled.load(0.0, y)
 
 
-def test_coupled_neb_matches_the_atomistic_neb_of_the_same_film(small):
+def test_the_partial_seed_is_a_cut_of_b_p_behind_the_line(small):
+    """partial_seed: across the plane behind the line the two sides differ by b_p = a/sqrt(6)
+    along the trace (the upper terrace's side moved down it, as slip_seed's slip), ahead of
+    the line they do not."""
+    from qc_sim.coupling.step import partial_seed
+
+    slab = small[0]
+    d = slab.slip_directions()[1]
+    normal = np.array([d[1], -d[0]])
+    b_p = A / np.sqrt(6.0)
+    pts = []
+    for t in (5.0, 12.0, 30.0):  # behind (5, 12) and ahead (30) of a line at 20 Å
+        for side in (1.0, -1.0):
+            p = slab.corner + t * d + side * 1e-3 * normal
+            pts.append([p[0], p[1], 0.0])
+    u = partial_seed(slab, np.array(pts), 20.0)[:, :2] @ d
+    assert u[0] - u[1] == pytest.approx(b_p, rel=1e-3)
+    assert u[2] - u[3] == pytest.approx(b_p, rel=1e-3)
+    assert abs(u[4] - u[5]) < 1e-3 * b_p
+    assert u[0] > 0 > u[1]  # the upper terrace's side moved down the trace
+    assert np.sign(u[0] - u[1]) == np.sign((slab.lattice.a / np.sqrt(6.0)) * 1.0)
+
+
+def test_coupled_neb_matches_the_atomistic_neb_of_the_same_block(small):
     """Done-when (small): the CI-NEB barrier of nucleating the partial from the step at a
-    strain of 0.02, coupled (bgfc, the core 1.4 a about the slip trace and under both
-    faces), within 0.02 eV of the same CI-NEB on the same film atom by atom: both from
-    relaxed end states (the loaded step, and the film slipped by the partial, each relaxed
-    in its own model), 5 inner images, the same FIRE (the coupled model's time step cap),
-    to a largest NEB force of 0.002 eV/Å (at 0.02 eV/Å the climbing image of either model
-    lands anywhere within about 0.05 eV of the saddle)."""
-    from qc_sim.simulation.nucleation import make_band, relax_band
+    strain of 0.04 on an 82 x 72 Å block, coupled (bgfc; atoms about the slip trace, the
+    step and a thin layer under the top face, Taylor elements elsewhere), within 0.02 eV of
+    the same CI-NEB on the same block atom by atom: both from relaxed end states (the
+    loaded step, and the partial DEPTH Å down its plane against the pinned obstacle), 5
+    inner images, to a largest NEB force of 0.002 eV/Å, each with its own FIRE (the atoms'
+    FIRE 2.0; the coupled band the same with its coarse nodes made heavy). The pinned
+    atoms stay put in every image, the climbing image is an inner one, and no image falls
+    far below the end state (none ran past the obstacle)."""
+    from qc_sim.simulation.nucleation import make_band, pin_mask, relax_band
 
     slab, coupled, atomistic = small
     barriers = {}
     for problem in (coupled, atomistic):
-        initial, final = _ends(problem, slab)
+        initial, final, e0, e1, faulted = _ends(problem)
         assert problem.watch.faulted(problem.positions(initial)) == 0
-        assert problem.watch.faulted(problem.positions(final)) >= 4 * problem.watch.per_cell
-        band = make_band(problem, initial, final, 5, 1.0)
-        result, _ = relax_band(band, 0.002, 5000, params=coupled.band_params, climb_at=0.05)
+        assert faulted >= 4 * problem.watch.per_cell
+        pinned = pin_mask(problem, DEPTH)
+        assert 3 <= pinned.sum() <= 30 and np.array_equal(final[pinned], initial[pinned])
+        problem.prepare_band([initial, final])
+        band = make_band(problem, initial, final, 5, 1.0, pinned)
+        inv_mass = problem.inv_mass()
+        result, _ = relax_band(band, 0.002, 3000, params=problem.band_params, climb_at=0.05,
+                               inv_mass=None if inv_mass is None else np.tile(inv_mass, 5))
         assert result.converged, (problem.kind, result)
+        assert 0 < result.saddle < 6
+        assert result.energies.min() >= min(0.0, e1 - e0) - 0.05
+        state = problem.state_of(band.images[3])
+        assert np.array_equal(state[pinned], initial[pinned])
         barriers[problem.kind] = result.barrier
         problem.load(0.0, initial)
-    print(f"step nucleation, film {slab.hi.round(1).tolist()} Å at strain {STRAIN}: coupled "
+    print(f"step nucleation, block {slab.hi.round(1).tolist()} Å at strain {STRAIN}: coupled "
           f"{barriers['coupled']:.4f} eV ({coupled.dofs} dofs), atomistic "
           f"{barriers['atomistic']:.4f} eV ({atomistic.dofs} dofs)")
-    assert barriers["coupled"] > 0.05
+    assert barriers["coupled"] > 0.2
     assert barriers["coupled"] == pytest.approx(barriers["atomistic"], abs=0.02)
+
+
+def test_heavy_nodes_change_the_path_not_the_minimum():
+    """fire_step with inverse masses finds the same minimum as with unit masses (a stiff,
+    ill-conditioned quadratic), in half the steps when the masses follow the stiffness; without
+    masses it is the same arithmetic as before, to the bit."""
+    from qc_sim.solvers.fire import Fire, fire_step
+
+    class Quad:
+        xp = np
+        k = np.array([1.0, 1.0, 400.0, 400.0])
+        x0 = np.array([1.0, -2.0, 0.5, 3.0])
+
+        def forces(self, y):
+            return -self.k * (y - self.x0)
+
+    q = Quad()
+
+    def run(inv_mass, dt_max):
+        y, v = np.zeros(4), np.zeros(4)
+        p = Fire(dt=0.01, dt_max=dt_max)
+        dt, alpha, down = p.dt, p.alpha_start, 0
+        for step in range(20000):
+            f = q.forces(y)
+            if np.abs(f).max() < 1e-8:
+                return y, step
+            y, v, dt, alpha, down = fire_step(q, y, v, f, dt, alpha, down, step, p, inv_mass)
+        return y, step
+
+    y_unit, n_unit = run(None, 0.05)  # unit masses at their best time step here
+    y_heavy, n_heavy = run(1.0 / q.k, 1.0)
+    assert np.allclose(y_unit, q.x0, atol=1e-7) and np.allclose(y_heavy, q.x0, atol=1e-7)
+    assert n_heavy < 0.6 * n_unit, (n_heavy, n_unit)  # 164 against 337
+    f = q.forces(np.zeros(4))
+    params = Fire()
+    a = fire_step(q, np.zeros(4), np.ones(4), f, 0.1, 0.1, 3, 7, params)
+    b = fire_step(q, np.zeros(4), np.ones(4), f, 0.1, 0.1, 3, 7, params, None)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
 def test_the_band_checkpoint_restarts_bit_for_bit(small, tmp_path):
@@ -126,7 +207,8 @@ def test_the_band_checkpoint_restarts_bit_for_bit(small, tmp_path):
 
     slab, _, atomistic = small
     x0 = atomistic.initial()
-    final = x0 + __import__("qc_sim.coupling.step", fromlist=["slip_seed"]).slip_seed(slab, x0)
+    final = x0 + __import__("qc_sim.coupling.step", fromlist=["partial_seed"]).partial_seed(
+        slab, x0, DEPTH)
     fixed = np.asarray(atomistic.system.fixed, bool)
     final[fixed] = x0[fixed]
 
@@ -176,6 +258,11 @@ BAD = {
     "neb_fmax": ("neb_fmax = -1.0", "nucleation.neb_fmax"),
     "json": ('json = "out.txt"', "nucleation.json"),
     "core_depth": ("core_depth = -3.0", "nucleation.core_depth"),
+    "core_depth_short": ("core_depth = 10.0", "nucleation.core_depth"),
+    "bottom": ('bottom = "floating"', "nucleation.bottom"),
+    "glide_depth": ("glide_depth = 0.0", "nucleation.glide_depth"),
+    "glide_depth_deep": ("glide_depth = 200.0", "nucleation.glide_depth"),
+    "surface_radius": ("surface_radius = 3.0", "nucleation.surface_radius"),
     "unknown": ("steps = 3", "nucleation"),
 }
 

@@ -285,9 +285,10 @@ def _check_coupling(case) -> None:
               "bqcf's patch test holds at every strain only with the full Cauchy-Born "
               "continuum: use bgfc or bqce with a Taylor far field")
         _need(case, c.solve == "static" and case.crack is None and case.indent is None
-              and case.wave is None and c.defect in ("none", "vacancy"),
+              and case.wave is None and c.defect in ("none", "vacancy")
+              and (case.nucleation is None or c.method == "bgfc"),
               "coupling.taylor_strain", "the Taylor far field is for static solves of a "
-              "vacancy or a defect-free model (for now)")
+              "vacancy, a stepped slab (bgfc) or a defect-free model (for now)")
     if case.crack is not None:
         _check_crack(case)
         return
@@ -375,6 +376,16 @@ def _check_nucleation(case) -> None:
           f"must be at least 1 and below the slab's height ({lat.repeats[1]} cells, "
           f"{2 * lat.repeats[1]} planes), got {n.step_layers}")
     _need(case, n.core_depth >= 0, "nucleation.core_depth", f"must be >= 0 (Å), got {n.core_depth}")
+    height = lat.repeats[1] * lat.a
+    if n.bottom == "held":
+        _need(case, math.isfinite(n.glide_depth) and 0 < n.glide_depth < 0.5 * height,
+              "nucleation.glide_depth", f"must be positive and below half the block's height "
+              f"({0.5 * height:.4g} Å), got {n.glide_depth}")
+        _need(case, not n.core_depth or n.core_depth > n.glide_depth, "nucleation.core_depth",
+              f"must reach past glide_depth ({n.glide_depth} Å) or be 0, got {n.core_depth}")
+    _need(case, math.isfinite(n.surface_radius) and 0 < n.surface_radius <= c.core_radius,
+          "nucleation.surface_radius", f"must be positive and at most coupling.core_radius "
+          f"({c.core_radius}), got {n.surface_radius}")
     _need(case, n.load_step > 0, "nucleation.load_step", f"must be positive, got {n.load_step}")
     _need(case, -0.2 < n.load_start < n.load_end < 0.3, "nucleation.load_end",
           f"must exceed load_start ({n.load_start}) and stay below 0.3, got {n.load_end}")

@@ -116,8 +116,12 @@ class NucleationSpec:
     """Dislocation nucleation from a surface step (with [coupling]; issue 30): a slab
     oriented x [110], y [001], z [1-10] (periodic along z, the step line only), its top
     (001) face free with a straight step ``step_layers`` (001) planes high along z, loaded
-    uniaxially along x; the core covers the slip plane under the upper terrace from the
-    step to ``core_depth`` Å (and, with ``surfaces``, the layers under both faces). The
+    uniaxially along x; its ``bottom`` "held" (a block, the half-space's stand-in) or
+    "free" (a film). The core covers the slip plane under the upper terrace from the step
+    to ``core_depth`` Å (0: ``glide_depth`` + 5 Å on a block, through a film) and, with
+    ``surfaces``, the layers ``surface_radius`` lattice constants deep under the free
+    faces; on a block the end state's partial is stopped ``glide_depth`` Å down its plane
+    by a pinned obstacle (docs/step_nucleation.md). The
     strain rises from ``load_start`` by ``load_step`` until
     the step nucleates (the quasi-static athermal strain); a climbing-image NEB of
     ``images`` inner images at each of ``strains`` gives Q(strain), its power-law fit, the
@@ -125,8 +129,11 @@ class NucleationSpec:
     Q(tau) to ``plot`` and the saddle's atoms to ``saddle``."""
 
     step_layers: int = 2
+    bottom: str = "held"
+    glide_depth: float = 25.0
     core_depth: float = 0.0
     surfaces: bool = True
+    surface_radius: float = 0.6
     strains: tuple[float, ...] = (0.04, 0.045, 0.05, 0.055)
     load_start: float = 0.03
     load_step: float = 0.005
@@ -298,6 +305,7 @@ CHOICES = {
     "output.progress": ("auto", "always", "never"),
     "coupling.solve": ("static", "dynamics"),
     "coupling.fine_zone": ("box", "sphere"),
+    "nucleation.bottom": ("held", "free"),
     "region.physics": ("bone", "diffusion", *PLUGINS),
     "diffusion.model": ("auto", "full", "reduced", "galvanostatic"),
     "diffusion.discretisation": ("radial", "mesh"),
@@ -393,10 +401,16 @@ KEY_DOCS = {
     "crack.k_step": "the increase of K between relaxations, MPa m^0.5",
     "crack.k_end": "the largest K tried if the atoms neither cleave nor emit, MPa m^0.5",
     "nucleation.step_layers": "the step's height, (001) planes (a/2 each)",
+    "nucleation.bottom": "the slab's bottom face: held at the far field (a block, the "
+                         "half-space's stand-in) or free (a film)",
+    "nucleation.glide_depth": "on a block, how far down its plane (Å) the end state's partial "
+                              "is stopped by a pinned obstacle",
     "nucleation.core_depth": "how far down the slip plane from the step the atomistic core "
-                             "reaches, Å (0: through the film)",
-    "nucleation.surfaces": "the core also holds the layers under both faces, end to end "
+                             "reaches, Å (0: glide_depth + 5 on a block, through a film)",
+    "nucleation.surfaces": "the core also holds the layers under the free faces, end to end "
                            "(Cauchy-Born carries no surface stress)",
+    "nucleation.surface_radius": "how deep under the free faces those layers reach, lattice "
+                                 "constants",
     "nucleation.strains": "applied uniaxial strains of the NEBs (each below the quasi-static "
                           "nucleation strain)",
     "nucleation.load_start": "first strain of the quasi-static loading",

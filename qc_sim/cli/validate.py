@@ -47,7 +47,8 @@ def validate_case(path, backend=None, out=None) -> int:
         model, _ = coupled_model(case, backend, check=True)
         g = model.geometry
         worst = max(r["max_ghost_force"] for r in model.patch_results)
-        kind = ("stepped film" if getattr(case, "nucleation", None) is not None
+        kind = (f"stepped {'block' if case.nucleation.bottom == 'held' else 'film'}"
+                if getattr(case, "nucleation", None) is not None
                 else "crack" if case.crack is not None
                 else "indentation" if case.indent is not None
                 else "wave packet slab" if case.wave is not None

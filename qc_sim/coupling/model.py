@@ -344,6 +344,22 @@ class CoupledModel(NodeDofs):
             self.ghost = self._bqce(self.y_far, False)[1]
         return int(len(over))
 
+    def retaylor(self, states) -> int:
+        """Every element back on the Taylor expansion, then handed to the full sum where any
+        of ``states`` (node positions) strains it beyond ``taylor_strain``: the number
+        handed. :meth:`update_taylor` hands for good, so a relaxation from a rough start (a
+        dislocation's Volterra field, strained far out before it relaxes) leaves elements
+        on the full sum that its relaxed state no longer needs there; a band between
+        relaxed states is evaluated after this."""
+        if self.taylor_strain is None:
+            return 0
+        self.continuum.linear[:] = True
+        self._taylor = None
+        handed = sum(self.update_taylor(y) for y in states)
+        if self.method == "bgfc" and self.twin is None:
+            self.ghost = self._bqce(self.y_far, False)[1]
+        return handed
+
     def stiffness(self):
         """The assembled linear elastic stiffness (nn d, nn d) of the whole mesh, core
         included, with Cauchy-Born's moduli at the far field: the Hessian of the continuum's

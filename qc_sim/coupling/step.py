@@ -68,6 +68,7 @@ class StepSlab:
     hi: np.ndarray
     step_x: float
     layers: int
+    bottom_held: bool = False
 
     @property
     def top(self) -> float:
@@ -113,6 +114,10 @@ class StepSlab:
         """Å along the slip trace from the corner to the bottom face."""
         return float(self.lower_terrace / np.sin(np.arctan(np.sqrt(2.0))))
 
+    def trace_point(self, depth: float) -> np.ndarray:
+        """(x, y) Å of the point ``depth`` Å down the slip trace under the upper terrace."""
+        return self.corner + depth * self.slip_directions()[1]
+
     def core_centres(self, depth: float, spacing: float, planes: str = "upper") -> np.ndarray:
         """(k, 3) points of the slip traces from the corner to ``depth`` Å, ``spacing``
         apart (z = 0: the core is a union of cylinders along the periodic z): ``planes``
@@ -129,9 +134,13 @@ class StepSlab:
         return out
 
 
-def stepped_slab(a: float, repeats, layers: int, lattice=None) -> StepSlab:
+def stepped_slab(a: float, repeats, layers: int, lattice=None, bottom_held: bool = False,
+                 centre_depth: float | None = None) -> StepSlab:
     """The slab of ``repeats`` oriented cells (2.56 x 3.61 x 2.56 Å for Cu) of the fcc
-    lattice of constant ``a``, its step ``layers`` planes high midway along x."""
+    lattice of constant ``a``, its step ``layers`` planes high near the middle along x: the
+    slip trace under the upper terrace, from the corner to ``centre_depth`` Å down it
+    (default: through the slab), is centred in x. ``bottom_held``: a block, its bottom face
+    held at the far field like its x faces (a half-space's stand-in), not a film."""
     from qc_sim.geometry import fcc
 
     turned = oriented_lattice(lattice or fcc(a), ORIENTATION)
@@ -139,9 +148,12 @@ def stepped_slab(a: float, repeats, layers: int, lattice=None) -> StepSlab:
     hi = np.asarray(repeats, float) * lengths
     if layers < 1 or layers * a / 2 >= hi[1] / 2:
         raise ValueError(f"a step of {layers} layers does not fit a slab {hi[1]:.4g} Å high")
-    offset = 0.5 * (hi[1] - layers * a / 2) / np.tan(np.arctan(np.sqrt(2.0)))
+    angle = np.arctan(np.sqrt(2.0))
+    through = (hi[1] - layers * a / 2) / np.sin(angle)
+    depth = through if centre_depth is None else min(float(centre_depth), through)
+    offset = 0.5 * depth * np.cos(angle)
     step_x = _between(turned.basis[:, 0] * lengths[0], lengths[0], hi[0] / 2 + offset)
-    return StepSlab(turned, hi, step_x, int(layers))
+    return StepSlab(turned, hi, step_x, int(layers), bool(bottom_held))
 
 
 def slab_sites(slab: StepSlab, lo=None, hi=None) -> np.ndarray:
@@ -151,6 +163,25 @@ def slab_sites(slab: StepSlab, lo=None, hi=None) -> np.ndarray:
     hi = slab.hi if hi is None else np.asarray(hi, float)
     x = sites_in_box(slab.lattice, lo, hi, open_hi=(False, False, True))[0]
     return x[~slab.notch(x)]
+
+
+def partial_seed(slab: StepSlab, points, depth: float, sense: float = 1.0) -> np.ndarray:
+    """(n, 3) Å the displacement of the 90-degree partial glided ``depth`` Å down the plane
+    under the upper terrace from the step (the slip of :func:`slip_seed`, but ending in the
+    crystal): the Volterra cut of an isotropic dislocation, b_p theta / (2 pi) along the
+    trace, theta the angle about the line at ``depth`` measured from the trace ahead of it,
+    so the two sides of the fault behind it differ by b_p and the crystal ahead is barely
+    moved. Relaxed with the line held (:meth:`StepSlab.pin_sites`), it is the end state of
+    a block, where the partial, unlike a film's, has no face to leave through."""
+    p = np.asarray(points, float)
+    d = slab.slip_directions()[1]
+    normal = np.array([d[1], -d[0]])  # towards the upper terrace's side of the plane
+    rel = p[:, :2] - slab.trace_point(depth)
+    theta = np.arctan2(rel @ normal, rel @ d)
+    out = np.zeros((len(p), 3))
+    out[:, :2] = (np.sign(sense) * slab.lattice.a / np.sqrt(6.0) / (2 * np.pi)) \
+        * theta[:, None] * d
+    return out
 
 
 def slip_seed(slab: StepSlab, points, sense: float = 1.0) -> np.ndarray:
@@ -202,7 +233,8 @@ def resolved_shear_stress(material, F) -> float:
 
 def step_geometry(slab: StepSlab, core_radius: float, core_depth: float | None, width: float,
                   reach: float, rate: float = 0.5, margin: float | None = None,
-                  planes: str = "upper", surfaces: bool = False):
+                  planes: str = "upper", surfaces: bool = False,
+                  surface_radius: float | None = None):
     """The coupled geometry of ``slab``: core the union of cylinders of ``core_radius`` Å
     about the slip traces to ``core_depth`` Å (:meth:`StepSlab.core_centres`; None or 0:
     through the film and ``core_radius`` beyond), handshake
@@ -214,7 +246,9 @@ def step_geometry(slab: StepSlab, core_radius: float, core_depth: float | None, 
     the stress at the step (docs/step_nucleation.md). The box then reaches a held shell of
     whole cells, at least the handshake, margin and reach thick, beyond each x face (every
     node there held at the far field, as the atomistic film's fixed shell is), so that the
-    surface layers' atoms reach the held faces."""
+    surface layers' atoms reach the held faces. On a block (``slab.bottom_held``) only the
+    top face is free and only its layers join the core, in cylinders of ``surface_radius``
+    (default ``core_radius``)."""
     from qc_sim.continuum.mesh import lattice_points
     from scipy.spatial import cKDTree
 
@@ -229,11 +263,14 @@ def step_geometry(slab: StepSlab, core_radius: float, core_depth: float | None, 
         shell = np.ceil((fine + reach) / lat.cell[0, 0] - 1e-9) * lat.cell[0, 0]
     lo, hi = np.array([-shell, 0.0, 0.0]), slab.hi + [shell, 0.0, 0.0]
     if surfaces:  # the layers under both faces, from held face to held face
-        xs = np.arange(lo[0] + fine + reach, hi[0] - fine - reach + 1e-6, 0.5 * core_radius)
+        rs = core_radius if surface_radius is None else float(surface_radius)
+        xs = np.arange(lo[0] + fine + reach, hi[0] - fine - reach + 1e-6, 0.5 * rs)
         tops = np.where(xs < slab.step_x, slab.top, slab.lower_terrace)
-        more = np.concatenate([np.stack([xs, tops, 0 * xs], axis=1),
-                               np.stack([xs, 0 * xs, 0 * xs], axis=1)])
-        centres = np.concatenate([centres, more])
+        out = core_radius - rs  # a cylinder reaching rs into the crystal: its axis that far out
+        faces = [np.stack([xs, tops + out, 0 * xs], axis=1)]
+        if not slab.bottom_held:
+            faces.append(np.stack([xs, 0 * xs - out, 0 * xs], axis=1))
+        centres = np.concatenate([centres] + faces)
     lowest = centres[:, 0].min() - fine - reach
     highest = centres[:, 0].max() + fine + reach
     if lowest < lo[0] - 1e-6 or highest > hi[0] + 1e-6:
@@ -265,7 +302,7 @@ def step_geometry(slab: StepSlab, core_radius: float, core_depth: float | None, 
                              twin_nodes,
                              sites_in_box(lat, twin_lo, twin_hi, open_hi=periodic)[0],
                              periodic=periodic)
-    free = np.array([[False, False], [True, True], [False, False]])
+    free = np.array([[False, False], [not slab.bottom_held, True], [False, False]])
     geometry = assemble_geometry(lat, lo, hi, centres, core_radius, width, reach, nodes,
                                  sites, periodic=periodic, cut=cut, free_faces=free,
                                  defect_free=twin)
@@ -315,14 +352,14 @@ def build_step_model(slab: StepSlab, potential, species: str, core_radius: float
                      rate: float = 0.5,
                      margin: float | None = None, planes: str = "upper",
                      taylor_strain: float | None = 0.01, surfaces: bool = False,
-                     device=None) -> StepModel:
+                     surface_radius: float | None = None, device=None) -> StepModel:
     """The coupled model of ``slab`` (:func:`step_geometry`; padding one cutoff deep, two
     for bqcf), the patch test run on its twin, unloaded. ``taylor_strain``: the elements
     whose strain from the far field stays below it take the Taylor expansion of Cauchy-Born
     about the far field (one sparse product; None: the full lattice sum everywhere)."""
     reach = (2 if method == "bqcf" else 1) * potential.cutoff
     geometry = step_geometry(slab, core_radius, core_depth, width, reach, rate, margin, planes,
-                             surfaces)
+                             surfaces, surface_radius)
     from qc_sim.continuum.cauchy_born import CauchyBorn
 
     # a shell for stretches down to 0.6: a line search's trial step may squeeze an element
@@ -362,13 +399,14 @@ class AtomisticSlab:
 
 def build_atomistic_slab(slab: StepSlab, potential, species: str, device,
                          material=None) -> AtomisticSlab:
-    """The fully atomistic slab (:class:`AtomisticSlab`), unloaded."""
+    """The fully atomistic slab (:class:`AtomisticSlab`), unloaded: the atoms within two
+    cutoffs beyond its x faces (and below its bottom, on a block) fixed at the far field."""
     from qc_sim.atomistic.system import AtomisticSystem
     from qc_sim.continuum.cauchy_born import CauchyBorn
     from qc_sim.geometry import Atoms, Box
 
     shell = 2 * potential.cutoff
-    lo = np.array([-shell, 0.0, 0.0])
+    lo = np.array([-shell, -shell if slab.bottom_held else 0.0, 0.0])
     hi = slab.hi + np.array([shell, 0.0, 0.0])
     cell = np.diag(slab.lattice.cell)
     lo_cells = np.floor(lo / cell) * cell
@@ -378,6 +416,8 @@ def build_atomistic_slab(slab: StepSlab, potential, species: str, device,
     keep = np.all((x[:, :2] > lo[:2] - 1e-6) & (x[:, :2] < hi[:2] + 1e-6), axis=1)
     x = x[keep & ~slab.notch(x)]
     inside = (x[:, 0] > 1e-6) & (x[:, 0] < slab.hi[0] - 1e-6)
+    if slab.bottom_held:
+        inside &= x[:, 1] > 1e-6
     span = slab.hi - lo
     box = Box(tuple(lo - np.array([span[0], span[1], 0.0])),
               tuple(slab.hi + np.array([span[0] + shell, span[1], 0.0])), (False, False, True))
@@ -388,5 +428,5 @@ def build_atomistic_slab(slab: StepSlab, potential, species: str, device,
 
 
 __all__ = ["StepSlab", "StepModel", "AtomisticSlab", "stepped_slab", "slab_sites",
-           "uniaxial_strain", "resolved_shear_stress", "slip_seed", "step_geometry",
+           "uniaxial_strain", "resolved_shear_stress", "slip_seed", "partial_seed", "step_geometry",
            "build_step_model", "build_atomistic_slab", "ORIENTATION", "SCHMID"]

@@ -21,7 +21,7 @@ def coupled_model(case, backend=None, check=True):
         raise InputError(f"{case.path}: no [coupling] section: no coupled model to build")
     device = get_device(backend or case.run.backend)
     potential = build_potential(case)
-    if getattr(case, "nucleation", None) is not None:  # the stepped film (issue 30)
+    if getattr(case, "nucleation", None) is not None:  # the stepped block or film (issue 30)
         from qc_sim.simulation.nucleation import build_problems
 
         return build_problems(case, device)[0].model, None

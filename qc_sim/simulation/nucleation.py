@@ -86,11 +86,12 @@ class CoupledStep:
 
     kind = "coupled"
 
-    def __init__(self, step, fmax: float = 1e-3):
+    def __init__(self, step, fmax: float = 1e-3, precondition: bool = True):
         self.step = step
         self.model = step.model
         self.slab = step.slab
         self.fmax = float(fmax)
+        self.precondition = bool(precondition)
         g = self.model.geometry
         y, a = g.atom_sites[:, 1], self.slab.lattice.a
         deep = (g.atom_beta == 1.0) & (y < self.slab.lower_terrace - a + 1e-6) & (y > a)
@@ -110,12 +111,19 @@ class CoupledStep:
     def load(self, strain, state):
         return self.step.load(strain, state)
 
-    def relax(self, state):
-        """(relaxed state, energy eV, converged)."""
+    def relax(self, state, pinned=None):
+        """(relaxed state, energy eV, converged); ``pinned`` (nn,) bool: nodes also held
+        where ``state`` has them."""
         from qc_sim.coupling.statics import relax
 
         self.model.y = np.array(state, float)
-        r = relax(self.model, fmax=self.fmax)
+        free = self.model.free
+        if pinned is not None:
+            self.model.free = free & ~np.asarray(pinned, bool)
+        try:
+            r = relax(self.model, fmax=self.fmax)
+        finally:
+            self.model.free = free
         return self.model.y.copy(), r.energy, r.converged
 
     def positions(self, state):
@@ -131,10 +139,10 @@ class CoupledStep:
     def held(self):
         return ~self.model.free
 
-    def images(self, states):
+    def images(self, states, pinned=None):
         """One CoupledImage per state, each over a shallow copy of the model with its own
         AtomisticSystem (its own neighbour list: one list shared by images that differ by
-        more than the skin would be rebuilt at every evaluation)."""
+        more than the skin would be rebuilt at every evaluation); ``pinned`` nodes held."""
         import copy
 
         from qc_sim.atomistic.system import AtomisticSystem
@@ -143,6 +151,8 @@ class CoupledStep:
         out = []
         for y in states:
             model = copy.copy(self.model)
+            if pinned is not None:
+                model.free = self.model.free & ~np.asarray(pinned, bool)
             atoms = self.model.atoms
             model.atoms = AtomisticSystem(atoms.atoms, atoms.potential, atoms.device,
                                           skin=atoms.skin)
@@ -154,10 +164,14 @@ class CoupledStep:
 
     @property
     def band_params(self) -> Fire:
-        """FIRE 2.0 for the band with its time step capped at 1.5/sqrt(lambda_max), the
-        largest eigenvalue of the mesh's elastic stiffness: a coarse element is stiffer per
-        node than a bond (lambda_max about 120 eV/Å^2 against about 20), and the band's
-        default dt_max of 1 (unit masses) blows the images up through its far field."""
+        """FIRE 2.0 for the band: with ``precondition`` the atoms' (:data:`BAND_FIRE`), the
+        coarse nodes made heavy (:meth:`inv_mass`); without, unit masses and the time step
+        capped at 1.5/sqrt(lambda_max), the largest eigenvalue of the mesh's elastic
+        stiffness: a coarse element is stiffer per node than a bond (lambda_max about
+        120 eV/Å^2 against about 20), and the band's default dt_max of 1 blows the images up
+        through its far field."""
+        if self.precondition:
+            return BAND_FIRE
         if getattr(self, "_params", None) is None:
             from scipy.sparse import csr_matrix
             from scipy.sparse.linalg import eigsh
@@ -170,6 +184,30 @@ class CoupledStep:
 
     def state_of(self, image):
         return image.y.copy()
+
+    def prepare_band(self, states) -> None:
+        """The Taylor far field set afresh from the band's relaxed end ``states``
+        (:meth:`~qc_sim.coupling.model.CoupledModel.retaylor`)."""
+        self.model.retaylor(states)
+
+    def inv_mass(self) -> np.ndarray:
+        """(nn * d,) FIRE's inverse masses for one image: each degree of freedom as heavy
+        as its diagonal stiffness is against a core atom's (the median over the core's
+        degrees of freedom), never lighter than an atom, so that the band takes the atoms'
+        time step everywhere (a coarse element is stiffer per node than a bond, and flat
+        elements of the thin periodic slab most of all along z) and the coarse nodes move as
+        fast in their own soft modes."""
+        if not self.precondition:
+            return None
+        if getattr(self, "_inv_mass", None) is None:
+            from qc_sim.coupling.model import CORE
+
+            d = self.model.dim
+            diag = np.asarray(self.model.stiffness().diagonal()).reshape(-1, d)
+            core = self.model.geometry.node_zone == CORE
+            mass = np.maximum(diag / np.median(diag[core]), 1.0)
+            self._inv_mass = (1.0 / mass).reshape(-1)
+        return self._inv_mass
 
 
 class AtomisticStep:
@@ -204,14 +242,22 @@ class AtomisticStep:
     def load(self, strain, state):
         return self.step.load(strain, state)
 
-    def relax(self, state):
+    def relax(self, state, pinned=None):
+        """(relaxed state, energy eV, converged); ``pinned`` (n,) bool: atoms also held
+        where ``state`` has them."""
+        from qc_sim.atomistic.system import AtomisticSystem
         from qc_sim.solvers import fire, lbfgs
 
-        self.system.set_positions(np.array(state, float))
-        r = lbfgs(self.system, fmax=self.fmax, max_steps=20_000)
+        system = self.system
+        if pinned is not None:
+            s = self.system
+            system = AtomisticSystem(s.atoms, s.potential, s.device, skin=s.skin,
+                                     fixed=np.asarray(s.fixed, bool) | np.asarray(pinned, bool))
+        system.set_positions(np.array(state, float))
+        r = lbfgs(system, fmax=self.fmax, max_steps=20_000)
         if not r.converged:
-            r = fire(self.system, fmax=self.fmax, max_steps=50_000)
-        return np.asarray(self.system.positions, float).copy(), r.energy, r.converged
+            r = fire(system, fmax=self.fmax, max_steps=50_000)
+        return np.asarray(system.positions, float).copy(), r.energy, r.converged
 
     def positions(self, state):
         return np.asarray(state, float)
@@ -226,14 +272,16 @@ class AtomisticStep:
     def held(self):
         return np.asarray(self.system.fixed, bool)
 
-    def images(self, states):
+    def images(self, states, pinned=None):
         from qc_sim.atomistic.system import AtomisticSystem
 
         s = self.system
+        fixed = np.asarray(s.fixed, bool)
+        if pinned is not None:
+            fixed = fixed | np.asarray(pinned, bool)
         out = []
         for x in states:
-            im = AtomisticSystem(s.atoms, s.potential, s.device, skin=s.skin,
-                                 fixed=np.asarray(s.fixed))
+            im = AtomisticSystem(s.atoms, s.potential, s.device, skin=s.skin, fixed=fixed)
             im.set_positions(np.array(x, float))
             out.append(im)
         return out
@@ -247,6 +295,12 @@ class AtomisticStep:
 
     def state_of(self, image):
         return np.asarray(image.positions, float).copy()
+
+    def prepare_band(self, states) -> None:
+        pass
+
+    def inv_mass(self):
+        return None
 
 
 # -- the loading ---------------------------------------------------------------------------
@@ -269,7 +323,10 @@ def load_until_nucleation(problem, start: float, step: float, end: float,
                           on_step=None) -> Loading:
     """Raise the strain from ``start`` by ``step`` to ``end``, relaxing at each, until the
     faulted interior atoms reach :data:`NUCLEATED` per cell along the line (the strain is
-    first ramped from 0 to ``start`` by ``step``: one jump can nucleate early)."""
+    first ramped from 0 to ``start`` by ``step``: one jump can nucleate early). In a coupled
+    block the nucleated partial glides out of the core and squeezes an element past the
+    Cauchy-Born shell: that relaxation's ValueError also counts as the nucleation (its
+    state None, its faulted count -1)."""
     out = Loading()
     state = problem.initial()
     for k in range(1, int(math.ceil(abs(start) / step - 1e-9))):  # ramp up to the start
@@ -278,21 +335,25 @@ def load_until_nucleation(problem, start: float, step: float, end: float,
     threshold = NUCLEATED * problem.watch.per_cell
     for k in range(n):
         strain = start + k * step
-        state, energy, _ = problem.relax(problem.load(strain, state))
-        faulted = problem.watch.faulted(problem.positions(state))
+        try:
+            state, energy, _ = problem.relax(problem.load(strain, state))
+            faulted = problem.watch.faulted(problem.positions(state))
+        except ValueError:  # the slip left the core (see above)
+            state, energy, faulted = None, float("nan"), -1
         out.strains.append(strain)
         out.energies.append(energy)
         out.faulted.append(faulted)
         if on_step is not None:
             on_step(strain, energy, faulted)
-        if faulted >= threshold:
+        if faulted >= threshold or faulted < 0:
             out.nucleation_strain, out.nucleated_state = strain, state
             break
         out.states.append(state)
     return out
 
 
-def end_states(problem, loading: Loading, strain: float):
+def end_states(problem, loading: Loading, strain: float, depth: float | None = None,
+               pin_radius: float = 3.0):
     """(initial, final, their energies, final's faulted atoms) at ``strain``: the loaded
     step from the loading's last state below it, relaxed; the film slipped by the leading
     partial (:func:`~qc_sim.coupling.step.slip_seed` added to the loaded step), relaxed.
@@ -306,10 +367,33 @@ def end_states(problem, loading: Loading, strain: float):
     start = loading.states[below[-1]] if below else problem.initial()
     problem.step.strain = loading.strains[below[-1]] if below else 0.0
     initial, e0, _ = problem.relax(problem.load(strain, start))
-    seed = slip_seed(problem.slab, problem.seed_sites(), np.sign(strain))
+    sites = problem.seed_sites()
+    pinned = None
+    if depth:  # a block: the partial glided ``depth`` Å, stopped by the pinned atoms
+        from qc_sim.coupling.step import partial_seed
+
+        seed = partial_seed(problem.slab, sites, depth, np.sign(strain))
+        pinned = pin_mask(problem, depth, pin_radius)
+        seed[pinned] = 0.0  # where the loaded step has them, in every image
+    else:
+        seed = slip_seed(problem.slab, sites, np.sign(strain))
     seed[problem.held] = 0.0
-    final, e1, _ = problem.relax(initial + seed)
+    final, e1, _ = problem.relax(initial + seed, pinned)
     return initial, final, e0, e1, problem.watch.faulted(problem.positions(final))
+
+
+def pin_mask(problem, depth: float, radius: float = 3.0) -> np.ndarray:
+    """(n,) bool over the problem's degrees of freedom' sites: the atoms within ``radius``
+    Å (in the plane normal to the line) of the slip trace two partial Burgers vectors
+    beyond ``depth``. On a block they are held where the loaded step has them in the end
+    state and in every image of the band: an obstacle that stops the partial ``depth`` Å
+    down its plane, the same in both models. Without it the end state is no minimum (the
+    partial glides on under any stress above gamma/b_p), and the images between it and
+    the saddle run down the plane past it, to the held faces, where a coupled core cannot
+    follow."""
+    ahead = problem.slab.trace_point(depth + 2 * problem.slab.lattice.a / np.sqrt(6.0))
+    sites = problem.seed_sites()
+    return np.hypot(*(sites[:, :2] - ahead).T) < radius
 
 
 # -- the band, restartable ---------------------------------------------------------------
@@ -354,7 +438,7 @@ class BandResult:
 def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | None = None,
                params: Fire = BAND_FIRE, progress=None, checkpoint=None,
                every: int = 50, climb_at: float | None = None, climb_min: float = 0.05,
-               blow_up: float = 50.0) -> tuple[BandResult, BandState]:
+               blow_up: float = 50.0, inv_mass=None) -> tuple[BandResult, BandState]:
     """FIRE on ``band`` until its largest NEB force is at most ``fmax`` eV/Å, step for step
     the arithmetic of :func:`qc_sim.solvers.fire.fire` (so :func:`run_neb` and this agree
     to the bit), resumable from ``state``. ``progress(iteration, max_force, energies)`` is
@@ -364,7 +448,8 @@ def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | 
     from its neighbour to itself, and it has no spring); None: as the band says. A band
     whose highest image is less than ``climb_min`` eV above the first when climbing is due
     (a barrier nearly gone, whose ridge the climbing image cannot find) stays a plain NEB;
-    one whose highest image passes ``blow_up`` eV stops, not converged."""
+    one whose highest image passes ``blow_up`` eV stops, not converged. ``inv_mass``: FIRE's
+    per-degree-of-freedom inverse masses over the band's dofs (:func:`fire_step`)."""
     xp = band.xp
     if state is None:
         y = band.get_dofs()
@@ -397,7 +482,8 @@ def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | 
             break
         if step >= max_iterations:
             break
-        y, v, dt, alpha, downhill = fire_step(band, y, v, f, dt, alpha, downhill, step, params)
+        y, v, dt, alpha, downhill = fire_step(band, y, v, f, dt, alpha, downhill, step, params,
+                                              inv_mass)
         band.set_dofs(y)
         energy, f = band.energy_forces()
         step += 1
@@ -414,12 +500,13 @@ def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | 
                       int(np.argmax(energies))), final
 
 
-def make_band(problem, initial, final, n_inner: int, spring: float) -> Band:
-    """A climbing-image band of ``n_inner`` images linearly between the end states."""
+def make_band(problem, initial, final, n_inner: int, spring: float, pinned=None) -> Band:
+    """A climbing-image band of ``n_inner`` images linearly between the end states,
+    ``pinned`` sites (:func:`pin_mask`) held in every image."""
     inner = interpolate(np.asarray(initial, float).reshape(-1),
                         np.asarray(final, float).reshape(-1), n_inner)
     shape = np.shape(initial)
-    images = problem.images([initial] + [y.reshape(shape) for y in inner] + [final])
+    images = problem.images([initial] + [y.reshape(shape) for y in inner] + [final], pinned)
     return Band(images, k=spring, climb=True, evaluate_batch=problem.batch())
 
 
@@ -507,7 +594,8 @@ class NucleationResult:
         return {"model": self.kind, "dofs": self.dofs, "b_A": self.b,
                 "line_length_A": self.line_length,
                 "quasi_static": {"strains": self.loading.strains,
-                                 "energies_eV": self.loading.energies,
+                                 "energies_eV": [None if math.isnan(e) else e
+                                                 for e in self.loading.energies],
                                  "faulted": self.loading.faulted,
                                  "nucleation_strain": self.loading.nucleation_strain},
                 "neb": [{"strain": p.strain, "tau_GPa": p.tau, "barrier_eV": p.barrier,
@@ -525,12 +613,15 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
                      neb_fmax: float = 0.02, max_iterations: int = 2000, progress=None,
                      checkpoint=None, every: int = 50, log=None,
                      band_params: Fire | None = None,
-                     climb_at: float | None = 0.05) -> NucleationResult:
+                     climb_at: float | None = 0.05,
+                     depth: float | None = None) -> NucleationResult:
     """The whole study on ``problem`` (:class:`CoupledStep` or :class:`AtomisticStep`).
     ``checkpoint``: a path (.npz) where the band (and the finished strains) is written every
     ``every`` iterations, and from which a run restarts when it exists. ``log(str)`` hears
     one line per loading step and per finished NEB. ``band_params``: FIRE's for the band
-    (default the problem's own; a comparison of two models gives both the same)."""
+    (default the problem's own; a comparison of two models gives both the same).
+    ``depth``: on a block, how far (Å) down its plane the end state's partial has glided
+    (:func:`end_states`); None: a film's, through to the bottom face."""
     from qc_sim.coupling.step import resolved_shear_stress, uniaxial_strain
 
     say = log or (lambda s: None)
@@ -551,11 +642,16 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
             say(f"NEB strain {strain:.4f}: skipped, at or above the quasi-static "
                 f"nucleation strain {loading.nucleation_strain:.4f}")
             continue
-        initial, final, e0, e1, faulted = end_states(problem, loading, strain)
+        initial, final, e0, e1, faulted = end_states(problem, loading, strain, depth)
         if faulted < NUCLEATED * problem.watch.per_cell:
             raise RuntimeError(f"at strain {strain:g} the nucleated state falls back to the "
                                "step when unloaded: raise the NEB strains")
-        band = make_band(problem, initial, final, n_inner, spring)
+        problem.prepare_band([initial, final])
+        band = make_band(problem, initial, final, n_inner, spring,
+                         pin_mask(problem, depth) if depth else None)
+        inv_mass = problem.inv_mass()
+        if inv_mass is not None:
+            inv_mass = np.tile(inv_mass, n_inner)
         state = _read_band(checkpoint, k, done)
 
         def save(s, k=k):
@@ -571,7 +667,8 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
                                    band_params or problem.band_params, climb_at=climb_at,
                                    progress=(None if progress is None else
                                              lambda i, fm, e, s=strain: progress(i, fm, e)),
-                                   checkpoint=save if checkpoint else None, every=every)
+                                   checkpoint=save if checkpoint else None, every=every,
+                                   inv_mass=inv_mass)
         except ValueError as exc:  # an element squeezed past the Cauchy-Born shell
             say(f"NEB strain {strain:.4f}: the band blew up ({exc})")
             e = np.full(len(band.images), np.nan)
@@ -681,7 +778,7 @@ def _read_band(path, k, done) -> BandState | None:
 __all__ = ["CoupledStep", "AtomisticStep", "Loading", "load_until_nucleation", "end_states",
            "BandState", "BandResult", "relax_band", "make_band", "fit_power_law",
            "activation_volume", "StrainPoint", "NucleationResult", "nucleation_study",
-           "NUCLEATED", "build_problems", "run_nucleation"]
+           "NUCLEATED", "build_problems", "run_nucleation", "pin_mask"]
 
 
 # -- the case --------------------------------------------------------------------------------
@@ -697,14 +794,19 @@ def build_problems(case, device=None, atomistic: bool = False):
     device = device or get_device(case.run.backend)
     lat, c, n = case.lattice, case.coupling, case.nucleation
     potential = build_potential(case)
-    slab = stepped_slab(lat.a, lat.repeats, n.step_layers)
+    block = n.bottom == "held"
+    slab = stepped_slab(lat.a, lat.repeats, n.step_layers, bottom_held=block,
+                        centre_depth=n.glide_depth if block else None)
     species = lat.species[0]
     if atomistic:
         model = build_atomistic_slab(slab, potential, species, device)
         return AtomisticStep(model, fmax=c.fmax), model.material
-    step = build_step_model(slab, potential, species, c.core_radius * lat.a,
-                            n.core_depth or None, c.width * lat.a, c.method, c.rate,
-                            c.fine_margin * lat.a, surfaces=n.surfaces, device=device)
+    core_depth = n.core_depth or ((n.glide_depth + 5.0) if block else None)
+    step = build_step_model(slab, potential, species, c.core_radius * lat.a, core_depth,
+                            c.width * lat.a, c.method, c.rate, c.fine_margin * lat.a,
+                            taylor_strain=c.taylor_strain if c.taylor_strain > 0 else None,
+                            surfaces=n.surfaces, surface_radius=n.surface_radius * lat.a,
+                            device=device)
     return CoupledStep(step, fmax=c.fmax), step.material
 
 
@@ -722,7 +824,8 @@ def run_nucleation(case, progress=None, checkpoint=None, device=None, log=None,
     result = nucleation_study(problem, material, list(n.strains), n.load_start, n.load_step,
                               n.load_end, n.images, n.spring, n.neb_fmax, n.max_iterations,
                               progress=progress, checkpoint=checkpoint,
-                              every=n.checkpoint_every or 10**9, log=log)
+                              every=n.checkpoint_every or 10**9, log=log,
+                              depth=n.glide_depth if n.bottom == "held" else None)
     result.seconds["build"] = t_build
     base = Path(".")  # like every output of a run: relative to the working directory
     from qc_sim.simulation.nucleation_plots import plot_paths, plot_saddle

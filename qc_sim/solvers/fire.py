@@ -43,13 +43,17 @@ class Fire:
 
 
 def fire_step(model, y, v, f, dt: float, alpha: float, downhill: int, step: int,
-              params: Fire):
+              params: Fire, inv_mass=None):
     """One FIRE update from the state (``y``, ``v``, ``dt``, ``alpha``, ``downhill``) at
     iteration ``step`` with forces ``f``: the new (y, v, dt, alpha, downhill). The power
     test, the time-step and alpha updates, the half step back when uphill, the velocity mix
     and the move limit, with every reduction through ``model`` (so a band or a model split
-    over ranks steps to the same bits); the caller sets ``y`` and evaluates."""
+    over ranks steps to the same bits); the caller sets ``y`` and evaluates. ``inv_mass``
+    (per degree of freedom; default unit masses): the dynamics of M dv/dt = f, a diagonal
+    preconditioner (heavy nodes where a coarse element makes them stiff), the power test
+    still f . v; the minimum it finds is the same."""
     xp = model.xp
+    g = f if inv_mass is None else f * inv_mass
     if dot(model, f, v) > 0.0:
         downhill += 1
         if downhill > params.n_min:
@@ -62,10 +66,10 @@ def fire_step(model, y, v, f, dt: float, alpha: float, downhill: int, step: int,
             alpha = params.alpha_start
         y = y - (0.5 * dt) * v
         v = xp.zeros_like(v)
-    v = v + dt * f
-    fnorm = math.sqrt(dot(model, f, f))
-    if fnorm > 0.0:
-        v = (1.0 - alpha) * v + (alpha * math.sqrt(dot(model, v, v)) / fnorm) * f
+    v = v + dt * g
+    gnorm = math.sqrt(dot(model, g, g))
+    if gnorm > 0.0:
+        v = (1.0 - alpha) * v + (alpha * math.sqrt(dot(model, v, v)) / gnorm) * g
     dy = dt * v
     biggest = largest(model, dy)
     if biggest > params.max_move:
