@@ -12,7 +12,7 @@ The block (docs/step_nucleation.md): x [110] held, y [001] free on top with the 
 held at the bottom, z [1-10] periodic (3 b). Both models run the same study
 (:func:`qc_sim.simulation.nucleation.nucleation_study`): quasi-static loading by
 --load-step until the step nucleates, then at each strain the relaxed step and the
-partial glided --depth Å down its plane against a pinned obstacle as end states and a
+partial glided --depth Å down --plane against a pinned obstacle as end states and a
 CI-NEB with --images inner images to --fmax, each model with its own FIRE (the atoms'
 FIRE 2.0; the coupled band the same with its coarse nodes made heavy). The coupled model
 is bgfc with a core of --radius lattice constants about the slip trace to --depth + 5 Å
@@ -53,7 +53,7 @@ def block(nx, ny, args, device, potential, which):
         step = build_step_model(slab, potential, "Cu", args.radius * A, args.depth + 5.0,
                                 1.5 * A, "bgfc", rate=args.rate, margin=args.margin * A,
                                 surfaces=True, surface_radius=args.surface_radius * A,
-                                taylor_strain=args.taylor, device=device)
+                                taylor_strain=args.taylor, plane=args.plane, device=device)
         out["coupled"] = (CoupledStep(step, fmax=1e-3), time.perf_counter() - t0)
         material = step.material
     if "atomistic" in which:
@@ -135,10 +135,13 @@ def main(argv=None) -> int:
     p.add_argument("--models", nargs="+", default=["atomistic", "coupled"])
     p.add_argument("--layers", type=int, default=2, help="step height, (001) planes")
     p.add_argument("--strains", type=float, nargs="+",
-                   default=[0.03, 0.035, 0.04, 0.045, 0.05, 0.0525])
+                   default=[0.02, 0.03, 0.035, 0.04, 0.045, 0.05])
     p.add_argument("--load-step", type=float, default=0.001)
     p.add_argument("--depth", type=float, default=25.0,
                    help="Å down the plane where the end state's partial is stopped")
+    p.add_argument("--plane", type=int, default=1,
+                   help="the {111} plane of the family: 0 through the step's re-entrant "
+                        "corner, 1 the next (through the riser)")
     p.add_argument("--images", type=int, default=5)
     p.add_argument("--fmax", type=float, default=0.002, help="NEB force tolerance, eV/Å")
     p.add_argument("--radius", type=float, default=1.4, help="core radius, lattice constants")
@@ -161,6 +164,7 @@ def main(argv=None) -> int:
            "step_layers": args.layers, "strains": args.strains, "depth_A": args.depth,
            "images": args.images, "neb_fmax": args.fmax, "core_radius_a": args.radius,
            "surface_radius_a": args.surface_radius, "taylor_strain": args.taylor,
+           "plane": args.plane,
            "load_step": args.load_step, "blocks": []}
     for k, size in enumerate(args.sizes):
         nx, ny = (int(v) for v in size.lower().split("x"))
@@ -171,7 +175,7 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             r = nucleation_study(problem, material, args.strains, args.load_step,
                                  args.load_step, 0.12, args.images, 1.0, args.fmax, 20_000,
-                                 depth=args.depth,
+                                 depth=args.depth, plane=args.plane, climb_min=0.0,
                                  log=lambda s, n=name: print(f"[{size}] {n}: {s}",
                                                              file=sys.stderr, flush=True))
             row[name] = {**r.to_json(), "build_seconds": build,
@@ -189,10 +193,12 @@ def main(argv=None) -> int:
             atomistic = problems["atomistic"][0]
             loading = load_until_nucleation(atomistic, args.load_step, args.load_step, 0.12)
             strain = args.strains[len(args.strains) // 2]
-            initial, final, *_ = end_states(atomistic, loading, strain, args.depth)
+            initial, final, *_ = end_states(atomistic, loading, strain, args.depth,
+                                            plane=args.plane)
             row["lammps_neb"] = {"strain": strain,
                                  **lammps_neb(atomistic, initial, final, args, potential_file,
-                                              pin_mask(atomistic, args.depth))}
+                                              pin_mask(atomistic, args.depth,
+                                                       plane=args.plane))}
         out["blocks"].append(row)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(out, indent=1) + "\n")

@@ -376,6 +376,9 @@ def _check_nucleation(case) -> None:
           f"must be at least 1 and below the slab's height ({lat.repeats[1]} cells, "
           f"{2 * lat.repeats[1]} planes), got {n.step_layers}")
     _need(case, n.core_depth >= 0, "nucleation.core_depth", f"must be >= 0 (Å), got {n.core_depth}")
+    _need(case, isinstance(n.plane, int) and 0 <= n.plane <= n.step_layers, "nucleation.plane",
+          f"must be an integer from 0 to step_layers ({n.step_layers}): the planes that cut "
+          f"the riser, got {n.plane}")
     height = lat.repeats[1] * lat.a
     if n.bottom == "held":
         _need(case, math.isfinite(n.glide_depth) and 0 < n.glide_depth < 0.5 * height,

@@ -121,7 +121,8 @@ class NucleationSpec:
     to ``core_depth`` Å (0: ``glide_depth`` + 5 Å on a block, through a film) and, with
     ``surfaces``, the layers ``surface_radius`` lattice constants deep under the free
     faces; on a block the end state's partial is stopped ``glide_depth`` Å down its plane
-    by a pinned obstacle (docs/step_nucleation.md). The
+    (the ``plane``-th of its family, counted from the step's re-entrant corner) by a pinned
+    obstacle (docs/step_nucleation.md). The
     strain rises from ``load_start`` by ``load_step`` until
     the step nucleates (the quasi-static athermal strain); a climbing-image NEB of
     ``images`` inner images at each of ``strains`` gives Q(strain), its power-law fit, the
@@ -131,6 +132,7 @@ class NucleationSpec:
     step_layers: int = 2
     bottom: str = "held"
     glide_depth: float = 25.0
+    plane: int = 1
     core_depth: float = 0.0
     surfaces: bool = True
     surface_radius: float = 0.6
@@ -405,6 +407,9 @@ KEY_DOCS = {
                          "half-space's stand-in) or free (a film)",
     "nucleation.glide_depth": "on a block, how far down its plane (Å) the end state's partial "
                               "is stopped by a pinned obstacle",
+    "nucleation.plane": "which (111) plane of the family the partial takes: 0 through the "
+                        "step's re-entrant corner, 1, 2, ... the next ones, through the riser "
+                        "(at most step_layers)",
     "nucleation.core_depth": "how far down the slip plane from the step the atomistic core "
                              "reaches, Å (0: glide_depth + 5 on a block, through a film)",
     "nucleation.surfaces": "the core also holds the layers under the free faces, end to end "

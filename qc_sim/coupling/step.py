@@ -114,21 +114,32 @@ class StepSlab:
         """Å along the slip trace from the corner to the bottom face."""
         return float(self.lower_terrace / np.sin(np.arctan(np.sqrt(2.0))))
 
-    def trace_point(self, depth: float) -> np.ndarray:
-        """(x, y) Å of the point ``depth`` Å down the slip trace under the upper terrace."""
-        return self.corner + depth * self.slip_directions()[1]
+    def trace_point(self, depth: float, plane: int = 0) -> np.ndarray:
+        """(x, y) Å of the point ``depth`` Å down the slip trace under the upper terrace:
+        ``plane`` 0 the (111) plane through the step's re-entrant corner, 1, 2, ... the
+        parallel planes a/sqrt(3) apart towards the upper terrace, which cut the riser (the
+        riser is a {111} facet of the same family)."""
+        d = self.slip_directions()[1]
+        towards_upper = np.array([d[1], -d[0]])
+        return (self.corner + depth * d
+                + plane * self.lattice.a / np.sqrt(3.0) * towards_upper)
 
-    def core_centres(self, depth: float, spacing: float, planes: str = "upper") -> np.ndarray:
+    def core_centres(self, depth: float, spacing: float, planes: str = "upper",
+                     plane: int = 0) -> np.ndarray:
         """(k, 3) points of the slip traces from the corner to ``depth`` Å, ``spacing``
         apart (z = 0: the core is a union of cylinders along the periodic z): ``planes``
         "upper" (the plane under the upper terrace, the one the atomistic loading
-        nucleates on under tension), "lower" or "both"."""
+        nucleates on under tension), "lower" or "both"; the upper one the ``plane``-th of
+        its family (:meth:`trace_point`), the corner always among the points."""
         n = max(int(np.ceil(depth / spacing)), 0)
         steps = np.linspace(0.0, depth, n + 1) if n else np.zeros(1)
         pts = [self.corner]
         chosen = {"lower": [0], "upper": [1], "both": [0, 1]}[planes]
-        for s in self.slip_directions()[chosen]:
-            pts.extend(self.corner + t * s for t in steps[1:])
+        for k in chosen:
+            if k == 1:
+                pts.extend(self.trace_point(t, plane) for t in steps)
+            else:
+                pts.extend(self.corner + t * self.slip_directions()[0] for t in steps[1:])
         out = np.zeros((len(pts), 3))
         out[:, :2] = pts
         return out
@@ -165,18 +176,20 @@ def slab_sites(slab: StepSlab, lo=None, hi=None) -> np.ndarray:
     return x[~slab.notch(x)]
 
 
-def partial_seed(slab: StepSlab, points, depth: float, sense: float = 1.0) -> np.ndarray:
+def partial_seed(slab: StepSlab, points, depth: float, sense: float = 1.0,
+                 plane: int = 0) -> np.ndarray:
     """(n, 3) Å the displacement of the 90-degree partial glided ``depth`` Å down the plane
     under the upper terrace from the step (the slip of :func:`slip_seed`, but ending in the
     crystal): the Volterra cut of an isotropic dislocation, b_p theta / (2 pi) along the
     trace, theta the angle about the line at ``depth`` measured from the trace ahead of it,
     so the two sides of the fault behind it differ by b_p and the crystal ahead is barely
     moved. Relaxed with the line held (:meth:`StepSlab.pin_sites`), it is the end state of
-    a block, where the partial, unlike a film's, has no face to leave through."""
+    a block, where the partial, unlike a film's, has no face to leave through. ``plane``:
+    which of the parallel (111) planes (:meth:`StepSlab.trace_point`)."""
     p = np.asarray(points, float)
     d = slab.slip_directions()[1]
     normal = np.array([d[1], -d[0]])  # towards the upper terrace's side of the plane
-    rel = p[:, :2] - slab.trace_point(depth)
+    rel = p[:, :2] - slab.trace_point(depth, plane)
     theta = np.arctan2(rel @ normal, rel @ d)
     out = np.zeros((len(p), 3))
     out[:, :2] = (np.sign(sense) * slab.lattice.a / np.sqrt(6.0) / (2 * np.pi)) \
@@ -234,7 +247,7 @@ def resolved_shear_stress(material, F) -> float:
 def step_geometry(slab: StepSlab, core_radius: float, core_depth: float | None, width: float,
                   reach: float, rate: float = 0.5, margin: float | None = None,
                   planes: str = "upper", surfaces: bool = False,
-                  surface_radius: float | None = None):
+                  surface_radius: float | None = None, plane: int = 0):
     """The coupled geometry of ``slab``: core the union of cylinders of ``core_radius`` Å
     about the slip traces to ``core_depth`` Å (:meth:`StepSlab.core_centres`; None or 0:
     through the film and ``core_radius`` beyond), handshake
@@ -248,14 +261,15 @@ def step_geometry(slab: StepSlab, core_radius: float, core_depth: float | None, 
     node there held at the far field, as the atomistic film's fixed shell is), so that the
     surface layers' atoms reach the held faces. On a block (``slab.bottom_held``) only the
     top face is free and only its layers join the core, in cylinders of ``surface_radius``
-    (default ``core_radius``)."""
+    (default ``core_radius``). ``plane``: which plane of the upper family the slip trace
+    follows (:meth:`StepSlab.trace_point`)."""
     from qc_sim.continuum.mesh import lattice_points
     from scipy.spatial import cKDTree
 
     lat = slab.lattice
     periodic = np.array([False, False, True])
     depth = slab.through + core_radius if not core_depth or core_depth <= 0 else core_depth
-    centres = slab.core_centres(depth, 0.5 * core_radius, planes)
+    centres = slab.core_centres(depth, 0.5 * core_radius, planes, plane)
     margin = lat.a if margin is None else float(margin)
     fine = core_radius + width + margin
     shell = 0.0
@@ -352,14 +366,15 @@ def build_step_model(slab: StepSlab, potential, species: str, core_radius: float
                      rate: float = 0.5,
                      margin: float | None = None, planes: str = "upper",
                      taylor_strain: float | None = 0.01, surfaces: bool = False,
-                     surface_radius: float | None = None, device=None) -> StepModel:
+                     surface_radius: float | None = None, plane: int = 0,
+                     device=None) -> StepModel:
     """The coupled model of ``slab`` (:func:`step_geometry`; padding one cutoff deep, two
     for bqcf), the patch test run on its twin, unloaded. ``taylor_strain``: the elements
     whose strain from the far field stays below it take the Taylor expansion of Cauchy-Born
     about the far field (one sparse product; None: the full lattice sum everywhere)."""
     reach = (2 if method == "bqcf" else 1) * potential.cutoff
     geometry = step_geometry(slab, core_radius, core_depth, width, reach, rate, margin, planes,
-                             surfaces, surface_radius)
+                             surfaces, surface_radius, plane)
     from qc_sim.continuum.cauchy_born import CauchyBorn
 
     # a shell for stretches down to 0.6: a line search's trial step may squeeze an element

@@ -353,7 +353,7 @@ def load_until_nucleation(problem, start: float, step: float, end: float,
 
 
 def end_states(problem, loading: Loading, strain: float, depth: float | None = None,
-               pin_radius: float = 3.0):
+               pin_radius: float = 3.0, plane: int = 0):
     """(initial, final, their energies, final's faulted atoms) at ``strain``: the loaded
     step from the loading's last state below it, relaxed; the film slipped by the leading
     partial (:func:`~qc_sim.coupling.step.slip_seed` added to the loaded step), relaxed.
@@ -372,8 +372,8 @@ def end_states(problem, loading: Loading, strain: float, depth: float | None = N
     if depth:  # a block: the partial glided ``depth`` Å, stopped by the pinned atoms
         from qc_sim.coupling.step import partial_seed
 
-        seed = partial_seed(problem.slab, sites, depth, np.sign(strain))
-        pinned = pin_mask(problem, depth, pin_radius)
+        seed = partial_seed(problem.slab, sites, depth, np.sign(strain), plane)
+        pinned = pin_mask(problem, depth, pin_radius, plane)
         seed[pinned] = 0.0  # where the loaded step has them, in every image
     else:
         seed = slip_seed(problem.slab, sites, np.sign(strain))
@@ -382,7 +382,7 @@ def end_states(problem, loading: Loading, strain: float, depth: float | None = N
     return initial, final, e0, e1, problem.watch.faulted(problem.positions(final))
 
 
-def pin_mask(problem, depth: float, radius: float = 3.0) -> np.ndarray:
+def pin_mask(problem, depth: float, radius: float = 3.0, plane: int = 0) -> np.ndarray:
     """(n,) bool over the problem's degrees of freedom' sites: the atoms within ``radius``
     Å (in the plane normal to the line) of the slip trace two partial Burgers vectors
     beyond ``depth``. On a block they are held where the loaded step has them in the end
@@ -391,7 +391,7 @@ def pin_mask(problem, depth: float, radius: float = 3.0) -> np.ndarray:
     partial glides on under any stress above gamma/b_p), and the images between it and
     the saddle run down the plane past it, to the held faces, where a coupled core cannot
     follow."""
-    ahead = problem.slab.trace_point(depth + 2 * problem.slab.lattice.a / np.sqrt(6.0))
+    ahead = problem.slab.trace_point(depth + 2 * problem.slab.lattice.a / np.sqrt(6.0), plane)
     sites = problem.seed_sites()
     return np.hypot(*(sites[:, :2] - ahead).T) < radius
 
@@ -614,14 +614,18 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
                      checkpoint=None, every: int = 50, log=None,
                      band_params: Fire | None = None,
                      climb_at: float | None = 0.05,
-                     depth: float | None = None) -> NucleationResult:
+                     depth: float | None = None, plane: int = 0,
+                     climb_min: float = 0.05) -> NucleationResult:
     """The whole study on ``problem`` (:class:`CoupledStep` or :class:`AtomisticStep`).
     ``checkpoint``: a path (.npz) where the band (and the finished strains) is written every
     ``every`` iterations, and from which a run restarts when it exists. ``log(str)`` hears
     one line per loading step and per finished NEB. ``band_params``: FIRE's for the band
     (default the problem's own; a comparison of two models gives both the same).
     ``depth``: on a block, how far (Å) down its plane the end state's partial has glided
-    (:func:`end_states`); None: a film's, through to the bottom face."""
+    (:func:`end_states`); None: a film's, through to the bottom face. ``plane``: which
+    plane of the family the partial glides on (:meth:`~qc_sim.coupling.step.StepSlab.
+    trace_point`); ``climb_min``: :func:`relax_band`'s (0: the climbing image goes after
+    barriers of any height, as the last ones before the athermal strain need)."""
     from qc_sim.coupling.step import resolved_shear_stress, uniaxial_strain
 
     say = log or (lambda s: None)
@@ -642,13 +646,14 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
             say(f"NEB strain {strain:.4f}: skipped, at or above the quasi-static "
                 f"nucleation strain {loading.nucleation_strain:.4f}")
             continue
-        initial, final, e0, e1, faulted = end_states(problem, loading, strain, depth)
+        initial, final, e0, e1, faulted = end_states(problem, loading, strain, depth,
+                                                     plane=plane)
         if faulted < NUCLEATED * problem.watch.per_cell:
             raise RuntimeError(f"at strain {strain:g} the nucleated state falls back to the "
                                "step when unloaded: raise the NEB strains")
         problem.prepare_band([initial, final])
         band = make_band(problem, initial, final, n_inner, spring,
-                         pin_mask(problem, depth) if depth else None)
+                         pin_mask(problem, depth, plane=plane) if depth else None)
         inv_mass = problem.inv_mass()
         if inv_mass is not None:
             inv_mass = np.tile(inv_mass, n_inner)
@@ -665,6 +670,7 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
         try:
             result, _ = relax_band(band, neb_fmax, max_iterations, state,
                                    band_params or problem.band_params, climb_at=climb_at,
+                                   climb_min=climb_min,
                                    progress=(None if progress is None else
                                              lambda i, fm, e, s=strain: progress(i, fm, e)),
                                    checkpoint=save if checkpoint else None, every=every,
@@ -806,7 +812,7 @@ def build_problems(case, device=None, atomistic: bool = False):
                             c.width * lat.a, c.method, c.rate, c.fine_margin * lat.a,
                             taylor_strain=c.taylor_strain if c.taylor_strain > 0 else None,
                             surfaces=n.surfaces, surface_radius=n.surface_radius * lat.a,
-                            device=device)
+                            plane=n.plane, device=device)
     return CoupledStep(step, fmax=c.fmax), step.material
 
 
@@ -825,7 +831,8 @@ def run_nucleation(case, progress=None, checkpoint=None, device=None, log=None,
                               n.load_end, n.images, n.spring, n.neb_fmax, n.max_iterations,
                               progress=progress, checkpoint=checkpoint,
                               every=n.checkpoint_every or 10**9, log=log,
-                              depth=n.glide_depth if n.bottom == "held" else None)
+                              depth=n.glide_depth if n.bottom == "held" else None,
+                              plane=n.plane, climb_min=0.0 if n.bottom == "held" else 0.05)
     result.seconds["build"] = t_build
     base = Path(".")  # like every output of a run: relative to the working directory
     from qc_sim.simulation.nucleation_plots import plot_paths, plot_saddle
