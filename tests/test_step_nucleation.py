@@ -122,6 +122,29 @@ def test_the_partial_seed_is_a_cut_of_b_p_behind_the_line(small):
     assert np.sign(u[0] - u[1]) == np.sign((slab.lattice.a / np.sqrt(6.0)) * 1.0)
 
 
+def test_retaylor_hands_over_exactly_what_the_states_strain(small):
+    """CoupledModel.retaylor: every element back on the Taylor law, then the full lattice
+    sum for exactly those elements some given state strains past taylor_strain (a Volterra
+    seed strains many that update_taylor would keep for good); the energy stays that of the
+    flags (Taylor elements through the sparse operator rebuilt from scratch)."""
+    from qc_sim.coupling.step import partial_seed
+
+    slab, coupled, _ = small
+    model = coupled.model
+    mesh = model.geometry.mesh
+    y = model.y_far + partial_seed(slab, mesh.nodes, 12.0, plane=PLANE)
+    y[~model.free] = model.y_far[~model.free]
+    assert model.retaylor([model.y_far]) == 0 and model.continuum.linear.all()
+    handed = model.retaylor([model.y_far, y])
+    strained = model.continuum.strain(mesh.deformation_gradients(y)) > model.taylor_strain
+    assert handed == strained.sum() > 50
+    assert np.array_equal(~model.continuum.linear, strained)
+    e1 = model.evaluate(y)[0]
+    model._taylor = None  # the operator assembled afresh for the same flags
+    assert model.evaluate(y)[0] == pytest.approx(e1, abs=1e-9)
+    assert model.retaylor([model.y_far]) == 0 and model.continuum.linear.all()
+
+
 def test_coupled_neb_matches_the_atomistic_neb_of_the_same_block(small):
     """Done-when (small): the CI-NEB barrier of nucleating the partial from the step at a
     strain of 0.03 on an 82 x 72 Å block, on the plane through the riser, coupled (bgfc; atoms about the slip trace, the

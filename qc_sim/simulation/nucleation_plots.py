@@ -51,10 +51,11 @@ def plot_paths(result, path, others=()) -> Path:
 
 
 def plot_saddle(problem, result, path, point: int | None = None) -> Path:
-    """The saddle of NEB ``point`` (default the converged one of the highest strain with a
-    barrier left), its atoms in the xy plane
-    coloured by structure from the centrosymmetry: fcc (< 1 Å^2), stacking fault and
-    partial core (1-20 Å^2), surface (> 20 Å^2); the coupled model's nodes grey."""
+    """The saddle of NEB ``point`` (default the converged one with the highest barrier:
+    the lowest strain's, whose critical embryo is the largest), its atoms in the xy plane
+    about the step coloured by structure from the centrosymmetry: fcc (< 1 Å^2), stacking
+    fault and partial core (1-20 Å^2), surface (> 20 Å^2); the coupled model's nodes grey,
+    its padding atoms (whose neighbours lie partly outside the atom set) left out."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,7 +64,7 @@ def plot_saddle(problem, result, path, point: int | None = None) -> Path:
 
     if point is None:
         good = [k for k, q in enumerate(result.points) if q.converged and q.barrier > 0]
-        point = good[-1] if good else -1
+        point = max(good, key=lambda k: result.points[k].barrier) if good else -1
     p = result.points[point]
     x = problem.positions(p.saddle_state)
     X = problem.reference_sites()
@@ -85,10 +86,17 @@ def plot_saddle(problem, result, path, point: int | None = None) -> Path:
         np.fill_diagonal(pairs, np.inf)
         csp[i] = float(np.sort((pairs.min(axis=1)) ** 2)[:12:2].sum())
     colour = np.where(csp < 1.0, "#9bbbd9", np.where(csp < 20.0, "#d62728", "#444444"))
-    fig, ax = plt.subplots(figsize=(8, 8 * slab.hi[1] / slab.hi[0] + 1.2))
+    shown = np.ones(len(X), bool)
+    if problem.kind == "coupled":
+        shown = problem.model.geometry.atom_beta > 0
+    cx, cy = slab.corner
+    lo, hi = np.array([cx - 45.0, cy - 50.0]), np.array([cx + 45.0, slab.top + 6.0])
+    fig, ax = plt.subplots(figsize=(8, 8 * (hi[1] - lo[1]) / (hi[0] - lo[0]) + 1.0))
     if problem.kind == "coupled":
         ax.scatter(p.saddle_state[:, 0], p.saddle_state[:, 1], s=1, c="0.75")
-    ax.scatter(x[:, 0], x[:, 1], s=6, c=colour)
+    ax.scatter(x[shown, 0], x[shown, 1], s=14, c=colour[shown])
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
     ax.set_aspect("equal")
     ax.set_title(f"{problem.kind} saddle at strain {p.strain:.3f}: Q = {p.barrier:.3f} eV "
                  "(blue fcc, red fault/partial, black surface)", fontsize=8)
