@@ -152,7 +152,8 @@ def test_coupled_neb_matches_the_atomistic_neb_of_the_same_block(small):
     the same CI-NEB on the same block atom by atom: both from relaxed end states (the
     loaded step, and the partial DEPTH Å down its plane against the pinned obstacle), 5
     inner images, to a largest NEB force of 0.002 eV/Å, each with its own FIRE (the atoms'
-    FIRE 2.0; the coupled band the same with its coarse nodes made heavy). The pinned
+    FIRE 2.0; the coupled band the same with its coarse nodes made heavy, and converged on
+    the force per atom a coarse node stands for). The pinned
     atoms stay put in every image, the climbing image is an inner one, and no image falls
     far below the end state (none ran past the obstacle)."""
     from qc_sim.simulation.nucleation import make_band, pin_mask, relax_band
@@ -168,9 +169,9 @@ def test_coupled_neb_matches_the_atomistic_neb_of_the_same_block(small):
         problem.prepare_band([initial, final])
         band = make_band(problem, initial, final, 5, 1.0, pinned)
         inv_mass = problem.inv_mass()
+        inv_mass = None if inv_mass is None else np.tile(inv_mass, 5)
         result, _ = relax_band(band, 0.002, 3000, params=problem.band_params, climb_at=0.05,
-                               climb_min=0.0,
-                               inv_mass=None if inv_mass is None else np.tile(inv_mass, 5))
+                               climb_min=0.0, inv_mass=inv_mass, force_scale=inv_mass)
         assert result.converged, (problem.kind, result)
         assert 0 < result.saddle < 6
         assert result.energies.min() >= min(0.0, e1 - e0) - 0.05
