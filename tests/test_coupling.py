@@ -251,7 +251,7 @@ def test_the_handshake_damping_band_takes_energy_out():
 
 
 # slow (issue 22's 6-minute default run): two NEBs on a 16-cell cube; the default run keeps
-# the coupled NEB against the atomistic one on a small stepped film (tests/test_step_nucleation.py)
+# the coupled NEB against the atomistic one on a small stepped block (tests/test_step_nucleation.py)
 # and the NEB bitwise on one to four ranks (tests/test_mpi.py)
 @pytest.mark.slow
 def test_coupled_neb_gives_the_atomistic_vacancy_migration_barrier(lammps_potentials):

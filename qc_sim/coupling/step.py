@@ -11,37 +11,37 @@ straight line along z and the problem is quasi-2D: the geometry is periodic alon
 and the Shockley partial a/6<112> that leads it is a 90-degree partial, its Burgers
 vector in the xy plane (Schmid factor sqrt(2)/3 = 0.471 for a uniaxial x stress).
 
-The body is a film spanning [0, W] x [0, H] x [0, L): both (001) faces y = 0 and y = H
-are free, the x faces are held. The top carries a straight step along z at x =
-``step_x`` (between two atomic columns), ``layers`` (001) planes (a/2 each) high: the
-terrace left of the step is the higher one, the sites above ``H - layers a/2`` right of
-the riser, a {111} facet rising to the left from (step_x, H - layers a/2), are removed
-(the notch). The load is a homogeneous deformation
-F = diag(1 + e, 1 + e_yy, 1) of the held faces, with e_yy the Cauchy-Born lateral strain
-that leaves sigma_yy = 0 (uniaxial stress, plane strain along the line), so the free faces
-feel no traction in the homogeneous state. The step sits right of the middle by
-0.354 (H - h), so that the slip plane under the upper terrace, from the step's re-entrant
-corner down to the bottom face, is centred in the film.
+The body spans [0, W] x [0, H] x [0, L); its x faces are held, its top face y = H is free,
+and its bottom y = 0 is held (``bottom_held``: a *block*, the stand-in for a half-space)
+or free (a *film*). The top carries a straight step along z at x = ``step_x`` (between two
+atomic columns), ``layers`` (001) planes (a/2 each) high: the terrace left of the step is
+the higher one, the sites above ``H - layers a/2`` right of the riser, a {111} facet
+rising to the left from (step_x, H - layers a/2), are removed (the notch). The load is a
+homogeneous deformation F = diag(1 + e, 1 + e_yy, 1) of the held faces, with e_yy the
+Cauchy-Born lateral strain that leaves sigma_yy = 0 (uniaxial stress, plane strain along
+the line), so the free faces feel no traction in the homogeneous state. The step sits right
+of the middle so that the slip trace under the upper terrace, to ``centre_depth`` (a
+film: through it), is centred. Three planes of that (111) family cut the riser
+(:meth:`StepSlab.trace_point` ``plane`` 0, 1, 2 from the re-entrant corner up); the
+loading nucleates on plane 1 (docs/step_nucleation.md).
 
-Why a film: a Shockley partial nucleated at the step under a stress well above gamma/b_p
-(the stacking-fault energy over the partial's Burgers vector, 0.3 GPa for Cu) glides on
-until something stops it. In a film it leaves through the bottom face, and the state after
-(a stacking-fault ribbon across the film from the step to a slip step below) is a true
-minimum, the same in the coupled model and atom by atom, as long as the atomistic core
-covers the whole slip trace. (A held bottom would stop it against held atoms, which a
-coupled core cannot reach; a core ending inside the crystal pushes the partial into
-elements that cannot carry a slip.)
+A Shockley partial nucleated at the step under a stress well above gamma/b_p (0.3 GPa for
+Cu) glides on until something stops it. In a film it leaves through the bottom face, and
+the stacking-fault ribbon left behind is a true minimum. In a block it would run to the
+held faces, which a coupled core cannot reach; there the end state is the partial's
+Volterra cut ``depth`` Å down its plane (:func:`partial_seed`) held by pinned atoms ahead
+of it (``simulation.nucleation.pin_mask``), the same obstacle in both models.
 
 The coupled model's atomistic core is the union of cylinders (along z) about points of the
-slip trace from the step's re-entrant corner to ``core_depth`` Å down (default: through
-the film), so the step, the nucleation, the glide and the exit are all atoms; with
-``surfaces`` also about both faces' lines from end to end (a Cauchy-Born continuum carries
-no surface stress, and in a thin film the faces' surface stress moves the stress at the
-step), the box then reaching a held shell beyond each x face. The handshake and graded
-Cauchy-Born elements carry the rest. The mesh keeps the notch empty (coarse
-nodes that fall in it are moved onto the lower terrace's top plane, the elements left
-spanning it removed); the twin without surfaces (for the patch test and bgfc's correction)
-is the film continued to y = -H below and 2H above.
+chosen slip trace from the step to ``core_depth`` Å down (a film: through it), about the
+step's corner, and with ``surfaces`` about the free faces' lines from end to end,
+``surface_radius`` deep (a Cauchy-Born continuum carries no surface stress; where the
+atoms' surface ended in continuum its surface stress would act as a line force on the
+body), the box then reaching a held shell beyond each x face. The handshake and graded
+Cauchy-Born elements carry the rest. The mesh keeps the notch empty (coarse nodes that fall
+in it are moved onto the lower terrace's top plane, the elements left spanning it
+removed); the twin without surfaces (for the patch test and bgfc's correction) is the slab
+continued to y = -H below and 2H above.
 """
 
 from __future__ import annotations

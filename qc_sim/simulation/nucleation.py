@@ -13,8 +13,9 @@ The study, on either model of :mod:`qc_sim.coupling.step` (through :class:`Coupl
    ``NUCLEATED`` per unit cell along the line. The first such strain is the quasi-static
    athermal strain; its relaxed state carries the dislocation glided away from the step.
 2. **End states** at each NEB strain: the loaded step (from the loading's last state below
-   that strain) and the film slipped by the leading partial from the step through to the
-   bottom face (a stacking-fault ribbon), each relaxed (:func:`end_states`).
+   that strain) and, on a block, the leading partial stopped ``depth`` Å down its plane by
+   pinned atoms (:func:`pin_mask`, held in every image too), or on a film the film slipped
+   by the partial through to the bottom face, each relaxed (:func:`end_states`).
 3. **CI-NEB** between them (Henkelman, Uberuaga & Jónsson, J. Chem. Phys. 113 (2000)
    9901), linear initial path, relaxed by FIRE 2.0 exactly as
    :func:`~qc_sim.solvers.neb.run_neb` does, but with the minimiser's state kept in
@@ -355,8 +356,11 @@ def load_until_nucleation(problem, start: float, step: float, end: float,
 def end_states(problem, loading: Loading, strain: float, depth: float | None = None,
                pin_radius: float = 3.0, plane: int = 0):
     """(initial, final, their energies, final's faulted atoms) at ``strain``: the loaded
-    step from the loading's last state below it, relaxed; the film slipped by the leading
-    partial (:func:`~qc_sim.coupling.step.slip_seed` added to the loaded step), relaxed.
+    step from the loading's last state below it, relaxed; with ``depth`` (a block) the
+    partial's Volterra cut ``depth`` Å down ``plane`` (:func:`~qc_sim.coupling.step.
+    partial_seed`) relaxed with the :func:`pin_mask` atoms held where the loaded step has
+    them; without, the film slipped by the leading partial (:func:`~qc_sim.coupling.step.
+    slip_seed`), relaxed.
     (The loading's own nucleated state, unloaded, is no end state for a band: above the
     athermal strain the partial runs and more slip can follow it, and a straight band to
     that state starts the climbing image up a wall.)"""
