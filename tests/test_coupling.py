@@ -110,6 +110,10 @@ def test_a_broken_promise_stops_the_build(geometry_3d, lammps_potentials):
         CoupledModel(thin, pot, "Cu", "bqcf", device=get_device("cpu"))
 
 
+# slow (the 6-minute default run): the default run keeps the coupled vacancy's formation
+# energy against the atomistic cube in tests/test_api.py (the README example, 2e-3 eV) and
+# the case's pinned figure in tests/test_cli.py
+@pytest.mark.slow
 def test_vacancy_formation_energy_converges_to_the_atomistic_value(lammps_potentials):
     """A vacancy in Mishin Cu, clamped cube of 16 cells: bgfc's formation energy approaches
     the fully atomistic value of the same clamped domain as the core grows, and is within
