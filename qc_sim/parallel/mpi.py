@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -57,6 +58,9 @@ def guarded(function, *args, **kwargs):
         first = str(exc).splitlines()[0] if str(exc) else ""
         sys.stderr.write(f"qc-sim: rank {rank} of {size}: {type(exc).__name__}: {first}\n")
         sys.stderr.flush()
+        # mpiexec forwards each rank's stderr through its proxy; an Abort at once can end
+        # the job before the line is through (seen under load: exit 1, stderr empty)
+        time.sleep(0.2)
         comm.Abort(1)
         raise  # not reached
 
