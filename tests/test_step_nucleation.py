@@ -171,7 +171,7 @@ def test_coupled_neb_matches_the_atomistic_neb_of_the_same_block(small):
         inv_mass = problem.inv_mass()
         inv_mass = None if inv_mass is None else np.tile(inv_mass, 5)
         result, _ = relax_band(band, 0.002, 3000, params=problem.band_params, climb_at=0.05,
-                               climb_min=0.0, inv_mass=inv_mass, force_scale=inv_mass)
+                               climb_min=0.0, inv_mass=inv_mass)
         assert result.converged, (problem.kind, result)
         assert 0 < result.saddle < 6
         assert result.energies.min() >= min(0.0, e1 - e0) - 0.05

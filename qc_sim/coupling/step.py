@@ -117,8 +117,8 @@ class StepSlab:
     def trace_point(self, depth: float, plane: int = 0) -> np.ndarray:
         """(x, y) Å of the point ``depth`` Å down the slip trace under the upper terrace:
         ``plane`` 0 the (111) plane through the step's re-entrant corner, 1, 2, ... the
-        parallel planes a/sqrt(3) apart towards the upper terrace, which cut the riser (the
-        riser is a {111} facet of the same family)."""
+        parallel planes a/sqrt(3) apart towards the upper terrace; planes 0 to ``layers``
+        cut the riser (a facet of the other {111} plane of the zone)."""
         d = self.slip_directions()[1]
         towards_upper = np.array([d[1], -d[0]])
         return (self.corner + depth * d
@@ -183,7 +183,8 @@ def partial_seed(slab: StepSlab, points, depth: float, sense: float = 1.0,
     crystal): the Volterra cut of an isotropic dislocation, b_p theta / (2 pi) along the
     trace, theta the angle about the line at ``depth`` measured from the trace ahead of it,
     so the two sides of the fault behind it differ by b_p and the crystal ahead is barely
-    moved. Relaxed with the line held (:meth:`StepSlab.pin_sites`), it is the end state of
+    moved. Relaxed against atoms pinned ahead of the line
+    (``simulation.nucleation.pin_mask``), it is the end state of
     a block, where the partial, unlike a film's, has no face to leave through. ``plane``:
     which of the parallel (111) planes (:meth:`StepSlab.trace_point`)."""
     p = np.asarray(points, float)

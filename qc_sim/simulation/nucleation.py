@@ -442,8 +442,7 @@ class BandResult:
 def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | None = None,
                params: Fire = BAND_FIRE, progress=None, checkpoint=None,
                every: int = 50, climb_at: float | None = None, climb_min: float = 0.05,
-               blow_up: float = 50.0, inv_mass=None,
-               force_scale=None) -> tuple[BandResult, BandState]:
+               blow_up: float = 50.0, inv_mass=None) -> tuple[BandResult, BandState]:
     """FIRE on ``band`` until its largest NEB force is at most ``fmax`` eV/Å, step for step
     the arithmetic of :func:`qc_sim.solvers.fire.fire` (so :func:`run_neb` and this agree
     to the bit), resumable from ``state``. ``progress(iteration, max_force, energies)`` is
@@ -454,11 +453,10 @@ def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | 
     whose highest image is less than ``climb_min`` eV above the first when climbing is due
     (a barrier nearly gone, whose ridge the climbing image cannot find) stays a plain NEB;
     one whose highest image passes ``blow_up`` eV stops, not converged. ``inv_mass``: FIRE's
-    per-degree-of-freedom inverse masses over the band's dofs (:func:`fire_step`).
-    ``force_scale`` (per dof): the convergence test (and the climbing switch) reads the
-    largest of ``f * force_scale``: with the inverse masses, a coarse node's force per atom
-    it stands for (its force is the sum over the region its element stiffness spans, so
-    the atoms' criterion would hold it m times tighter)."""
+    per-degree-of-freedom inverse masses over the band's dofs (:func:`fire_step`); the
+    convergence test (and the climbing switch) then reads the largest of ``f * inv_mass``,
+    a coarse node's force per atom it stands for (its force is the sum over the region its
+    element stiffness spans, so the atoms' criterion would hold it m times tighter)."""
     xp = band.xp
     if state is None:
         y = band.get_dofs()
@@ -474,7 +472,7 @@ def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | 
     converged = False
     step = state.iteration
     def largest(f):
-        return band.max_force(f if force_scale is None else f * force_scale)
+        return band.max_force(f if inv_mass is None else f * inv_mass)
 
     while True:
         fm = largest(f)
@@ -686,7 +684,7 @@ def nucleation_study(problem, material, strains, load_start: float, load_step: f
                                    progress=(None if progress is None else
                                              lambda i, fm, e, s=strain: progress(i, fm, e)),
                                    checkpoint=save if checkpoint else None, every=every,
-                                   inv_mass=inv_mass, force_scale=inv_mass)
+                                   inv_mass=inv_mass)
         except ValueError as exc:  # an element squeezed past the Cauchy-Born shell
             say(f"NEB strain {strain:.4f}: the band blew up ({exc})")
             e = np.full(len(band.images), np.nan)
