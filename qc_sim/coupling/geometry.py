@@ -78,8 +78,27 @@ def core_distance(points, centers, radius: float, axes=None) -> np.ndarray:
     if axes is not None:
         axes = np.asarray(axes, bool)[: points.shape[1]]
         points, centers = points[:, axes], centers[:, axes]
-    gaps = np.linalg.norm(points[:, None, :] - centers[None, :, :], axis=2)
-    return gaps.min(axis=1) - float(radius)
+    if len(centers) <= 8 or len(points) * len(centers) <= 1 << 16:
+        gaps = np.linalg.norm(points[:, None, :] - centers[None, :, :], axis=2)
+        return gaps.min(axis=1) - float(radius)
+    return _nearest_gap(points, centers) - float(radius)
+
+
+def _nearest_gap(points, centers, k: int = 8) -> np.ndarray:
+    """(n,) min_c |X - c| over many ``centers``, to the bit what the dense (n, k) norm gives:
+    a k-d tree names each point's ``k`` nearest centres, their norms are taken as the dense
+    form takes them, and a point whose k-th candidate is not clearly farther than its first
+    (more than k centres about equally near) gets the dense minimum over all of them."""
+    from scipy.spatial import cKDTree
+
+    near, which = cKDTree(centers).query(points, k=k)
+    gaps = np.linalg.norm(points[:, None, :] - centers[which], axis=2).min(axis=1)
+    tied = np.flatnonzero(near[:, -1] <= near[:, 0] * (1.0 + 1e-9) + 1e-9)
+    for chunk in np.array_split(tied, max(1, len(tied) // 4096)):
+        if len(chunk):
+            gaps[chunk] = np.linalg.norm(points[chunk, None, :] - centers[None, :, :],
+                                         axis=2).min(axis=1)
+    return gaps
 
 
 def _without(points, removed):

@@ -182,26 +182,40 @@ class CoupledModel(NodeDofs):
     def _taylor_terms(self, y):
         """Energy (from W(F0)) and node forces of the Taylor elements, as one sparse product:
         with u = y - y_far, E = -f0 . u + 1/2 u . K u and f = f0 - K u, K the elements'
-        assembled weighted stiffness and f0 their forces at F0 (assembled once per set of
-        Taylor elements)."""
+        assembled weighted stiffness and f0 their forces at F0 (f0 formed once per far field
+        and set of Taylor elements; K assembled when first needed away from the far field:
+        at y_far itself, where bgfc's correction and the reference energy are evaluated,
+        u = 0 and f0 is the whole answer, so a far field that is only evaluated there (a
+        twin's, each load step's before its relaxation) never assembles one)."""
+        mesh = self.geometry.mesh
         if getattr(self, "_taylor", None) is None:
+            t0 = time.perf_counter()
+            every = np.arange(len(mesh.elements))
+            self._taylor = (None, mesh.gather(self._taylor_forces(every,
+                                                                  self._taylor_weights(every))))
+            self._spent_on_taylor(t0)
+        K, f0 = self._taylor
+        u = y - self.y_far
+        if not u.any():
+            return 0.0, f0.copy()
+        if K is None:
             from qc_sim.continuum.fem import assemble_stiffness
 
             t0 = time.perf_counter()
-
-            mesh = self.geometry.mesh
             every = np.arange(len(mesh.elements))
-            w = self._taylor_weights(every)
-            K = assemble_stiffness(mesh, self.continuum.taylor.A, weights=w)
+            K = assemble_stiffness(mesh, self.continuum.taylor.A,
+                                   weights=self._taylor_weights(every))
             K.eliminate_zeros()
-            self._taylor = (K, mesh.gather(self._taylor_forces(every, w)))
-            spent = time.perf_counter() - t0  # set-up, not evaluation: kept apart
-            self.clock["taylor_assembly"] += spent
-            self.clock["continuum"] -= spent
-        K, f0 = self._taylor
-        u = y - self.y_far
+            self._taylor = (K, f0)
+            self._spent_on_taylor(t0)
         Ku = (K @ u.reshape(-1)).reshape(u.shape)
         return float(-(f0 * u).sum() + 0.5 * (u * Ku).sum()), f0 - Ku
+
+    def _spent_on_taylor(self, t0) -> None:
+        """Book the time since ``t0`` as the Taylor operator's set-up, not evaluation."""
+        spent = time.perf_counter() - t0
+        self.clock["taylor_assembly"] += spent
+        self.clock["continuum"] -= spent
 
     def _taylor_weights(self, elements) -> np.ndarray:
         """(m,) the Taylor operator's weight of ``elements`` (indices): 1 - beta_T on the
@@ -223,8 +237,9 @@ class CoupledModel(NodeDofs):
 
         mesh = self.geometry.mesh
         K, f0 = self._taylor
-        Ke = unit_element_matrices(mesh, self.continuum.taylor.A)[elements]
-        K = K - assemble_elements(mesh, Ke * w[:, None, None], elements)
+        if K is not None:  # (not yet assembled: it will be, from the flags as they are then)
+            Ke = unit_element_matrices(mesh, self.continuum.taylor.A)[elements]
+            K = K - assemble_elements(mesh, Ke * w[:, None, None], elements)
         f0 = f0.copy()
         np.add.at(f0, mesh.elements[elements].reshape(-1),
                   -self._taylor_forces(elements, w).reshape(-1, self.dim))
@@ -369,12 +384,31 @@ class CoupledModel(NodeDofs):
 
         return assemble_stiffness(self.geometry.mesh, self.continuum.taylor.A)
 
+    #: relative change of the far field's tangent (largest entry) up to which a
+    #: preconditioner built at another far field is kept (a load step's few per cent)
+    PRECONDITIONER_RTOL = 0.1
+
     def preconditioner(self):
         """:class:`~qc_sim.solvers.precon.StiffnessPreconditioner` of :meth:`stiffness` on the
-        free nodes."""
+        free nodes. Kept across far fields while the free nodes are the same and the
+        tangent it was built from is within :data:`PRECONDITIONER_RTOL` of the present one:
+        a preconditioner only steers the solver (what it converges to is set by the
+        forces), and a quasi-static loading would otherwise assemble and coarsen one per
+        load step."""
         from qc_sim.solvers.precon import StiffnessPreconditioner
 
-        return StiffnessPreconditioner(self.stiffness(), np.repeat(self.free, self.dim))
+        A = np.asarray(self.continuum.taylor.A, float)
+        kept = self.__dict__.setdefault("_precon", {})  # free nodes -> (A, preconditioner)
+        key = np.packbits(self.free).tobytes()
+        if key in kept:
+            A_kept, precon = kept[key]
+            if np.abs(A - A_kept).max() <= self.PRECONDITIONER_RTOL * np.abs(A_kept).max():
+                return precon
+        precon = StiffnessPreconditioner(self.stiffness(), np.repeat(self.free, self.dim))
+        if len(kept) >= 4 and key not in kept:  # a few sets of free nodes (pinned bands)
+            kept.pop(next(iter(kept)))
+        kept[key] = (A.copy(), precon)
+        return precon
 
     def taylor_error(self, y=None) -> dict:
         """The Taylor far field's energy error at y against the full Cauchy-Born sum over the
