@@ -253,6 +253,77 @@ def test_handing_elements_to_the_full_sum_updates_the_taylor_operator(vacancy_mo
     assert abs(updated[0] - before[0]) < 1e-3
 
 
+def test_the_taylor_operator_is_assembled_only_away_from_the_far_field(vacancy_model,
+                                                                      mishin):
+    """At y_far (bgfc's correction, the reference) f0 is the whole answer: no K is made;
+    the first state away from it assembles K from the flags as they are then, which equals
+    the operator assembled first and then reduced by the handed elements."""
+    device = get_device("cpu")
+    model = CoupledModel(vacancy_model, mishin, "Cu", "bgfc", device=device,
+                         taylor_strain=2e-3, check=False)
+    F = np.eye(3) + np.diag([2e-3, -1e-3, 5e-4])
+    model.set_far_field(F)
+    e_far, f_far = model.evaluate_relative(model.y_far)
+    assert model._taylor[0] is None
+    rng = np.random.default_rng(7)
+    y = model.y_far + 5e-3 * rng.normal(size=model.y.shape) * model.free[:, None]
+    handed = model.update_taylor(y)  # before any K: only f0 is reduced
+    assert handed > 0 and model._taylor[0] is None
+    lazy = model.evaluate_relative(y)
+    model._taylor = None
+    model.continuum.linear[:] = True
+    model.evaluate_relative(y + 1e-4)  # K over every element, then reduced
+    assert model.update_taylor(y) == handed
+    reduced = model.evaluate_relative(y)
+    assert lazy[0] == pytest.approx(reduced[0], abs=1e-10)
+    assert np.abs(lazy[1] - reduced[1]).max() < 1e-10
+    # and at the far field the Taylor terms are f0 exactly: the forces of the state F X
+    assert abs(e_far) < 1e-8
+
+
+def test_the_preconditioner_is_kept_across_a_load_step_and_per_set_of_free_nodes(
+        vacancy_model, mishin):
+    device = get_device("cpu")
+    model = CoupledModel(vacancy_model, mishin, "Cu", "bgfc", device=device,
+                         taylor_strain=1e-2, check=False)
+    first = model.preconditioner()
+    assert model.preconditioner() is first
+    model.set_far_field(np.eye(3) + np.diag([1e-3, 0.0, 0.0]))  # a load step: kept
+    assert model.preconditioner() is first
+    free = model.free
+    model.free = free.copy()
+    model.free[np.flatnonzero(free)[:5]] = False  # pinned nodes: a preconditioner of its own
+    pinned = model.preconditioner()
+    assert pinned is not first and pinned.free.sum() == first.free.sum() - 15
+    model.free = free
+    assert model.preconditioner() is first  # both kept
+    model.set_far_field(np.eye(3) + np.diag([0.15, 0.0, 0.0]))  # tangent far off: rebuilt
+    assert model.preconditioner() is not first
+    # a kept preconditioner still steers the relaxation to the same minimum
+    model.set_far_field(np.eye(3) + np.diag([2e-3, 0.0, 0.0]))
+    r = relax(model, fmax=1e-5)
+    fresh = CoupledModel(vacancy_model, mishin, "Cu", "bgfc", device=device,
+                         taylor_strain=1e-2, check=False)
+    fresh.set_far_field(np.eye(3) + np.diag([2e-3, 0.0, 0.0]))
+    r_fresh = relax(fresh, fmax=1e-5)
+    assert r.converged and r_fresh.converged
+    assert r.energy == pytest.approx(r_fresh.energy, abs=1e-8)
+
+
+def test_core_distance_over_many_centres_is_the_dense_one_to_the_bit():
+    from qc_sim.coupling.geometry import core_distance
+
+    rng = np.random.default_rng(11)
+    centres = np.zeros((300, 3))
+    centres[:, 0] = np.arange(300) * 0.5 * A0  # a row of equally spaced centres: ties
+    centres[:, 1] = rng.choice([0.0, A0, 2 * A0], 300)
+    points = np.round(rng.uniform(-5, 160, (4000, 3)) / (0.25 * A0)) * (0.25 * A0)
+    for axes in (None, np.array([True, True, False])):
+        P, C = (points, centres) if axes is None else (points[:, axes], centres[:, axes])
+        dense = np.linalg.norm(P[:, None] - C[None], axis=2).min(axis=1) - A0
+        assert np.array_equal(core_distance(points, centres, A0, axes), dense)
+
+
 def test_bqcf_by_the_preconditioned_fixed_point_reaches_fires_state(mishin):
     from qc_sim.solvers import fire
 
