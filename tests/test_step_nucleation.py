@@ -156,7 +156,8 @@ def test_coupled_neb_matches_the_atomistic_neb_of_the_same_block(small):
     the force per atom a coarse node stands for). The pinned
     atoms stay put in every image, the climbing image is an inner one, and no image falls
     far below the end state (none ran past the obstacle)."""
-    from qc_sim.simulation.nucleation import make_band, pin_mask, relax_band
+    from qc_sim.simulation.nucleation import make_band, pin_mask
+    from qc_sim.solvers.neb import relax_band
 
     slab, coupled, atomistic = small
     barriers = {}
@@ -228,7 +229,8 @@ def test_the_band_checkpoint_restarts_bit_for_bit(small, tmp_path):
     """relax_band is run_neb's FIRE to the bit, and a band stopped at iteration 6 and
     restarted from its checkpoint (in a fresh band) reaches iteration 12 with the same bits
     as one run straight through."""
-    from qc_sim.simulation.nucleation import BandState, make_band, relax_band
+    from qc_sim.simulation.nucleation import make_band
+    from qc_sim.solvers.neb import BandState, relax_band
     from qc_sim.solvers.neb import run_neb
 
     slab, _, atomistic = small

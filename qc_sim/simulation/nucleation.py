@@ -19,7 +19,8 @@ The study, on either model of :mod:`qc_sim.coupling.step` (through :class:`Coupl
 3. **CI-NEB** between them (Henkelman, Uberuaga & Jónsson, J. Chem. Phys. 113 (2000)
    9901), linear initial path, relaxed by FIRE 2.0 exactly as
    :func:`~qc_sim.solvers.neb.run_neb` does, but with the minimiser's state kept in
-   :class:`BandState` so that a checkpoint of the whole band restarts it bit for bit.
+   :class:`~qc_sim.solvers.neb.BandState` (:func:`~qc_sim.solvers.neb.relax_band`) so
+   that a checkpoint of the whole band restarts it bit for bit.
    ``progress(iteration, max_force, energies)`` is told every iteration.
 4. **Fits.** Q(strain) and Q(tau), tau the resolved shear stress of the homogeneous load on
    the leading partial's system (:func:`~qc_sim.coupling.step.resolved_shear_stress`);
@@ -43,8 +44,9 @@ from pathlib import Path
 import numpy as np
 
 from qc_sim.coupling.centrosymmetry import CSP_FAULT, centrosymmetry, opposite_pairs
-from qc_sim.solvers.fire import Fire, fire_step
-from qc_sim.solvers.neb import BAND_FIRE, Band, interpolate
+from qc_sim.solvers.fire import Fire
+from qc_sim.solvers.neb import (BAND_FIRE, Band, BandResult, BandState, interpolate,
+                                  relax_band)
 
 NUCLEATED = 4  # faulted interior atoms per oriented cell along the line: a dislocation
 EV_PER_GPA_TO_A3 = 160.21766339999998  # 1 eV/GPa in Å^3
@@ -400,114 +402,7 @@ def pin_mask(problem, depth: float, radius: float = 3.0, plane: int = 0) -> np.n
     return np.hypot(*(sites[:, :2] - ahead).T) < radius
 
 
-# -- the band, restartable ---------------------------------------------------------------
-
-
-@dataclass
-class BandState:
-    """FIRE's state over a band: the inner images' degrees of freedom ``y``, velocity ``v``,
-    time step, mixing, the downhill count and the iteration: all a checkpoint needs."""
-
-    y: np.ndarray
-    v: np.ndarray
-    dt: float
-    alpha: float
-    downhill: int
-    iteration: int
-    climbing: bool = True
-
-    def to_arrays(self, prefix: str = "") -> dict:
-        return {prefix + "y": self.y, prefix + "v": self.v,
-                prefix + "scalars": np.array([self.dt, self.alpha, self.downhill,
-                                              self.iteration, self.climbing], float)}
-
-    @classmethod
-    def from_arrays(cls, arrays, prefix: str = "") -> "BandState":
-        dt, alpha, downhill, iteration, climbing = arrays[prefix + "scalars"]
-        return cls(np.array(arrays[prefix + "y"]), np.array(arrays[prefix + "v"]), float(dt),
-                   float(alpha), int(downhill), int(iteration), bool(climbing))
-
-
-@dataclass(frozen=True)
-class BandResult:
-    energies: np.ndarray  # (n_images,) eV relative to the first
-    coordinate: np.ndarray  # (n_images,) Å, cumulative image distance
-    barrier: float
-    converged: bool
-    iterations: int
-    evaluations: int
-    saddle: int  # index of the highest image
-
-
-def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | None = None,
-               params: Fire = BAND_FIRE, progress=None, checkpoint=None,
-               every: int = 50, climb_at: float | None = None, climb_min: float = 0.05,
-               blow_up: float = 50.0, inv_mass=None) -> tuple[BandResult, BandState]:
-    """FIRE on ``band`` until its largest NEB force is at most ``fmax`` eV/Å, step for step
-    the arithmetic of :func:`qc_sim.solvers.fire.fire` (so :func:`run_neb` and this agree
-    to the bit), resumable from ``state``. ``progress(iteration, max_force, energies)`` is
-    told each iteration; ``checkpoint(state)`` every ``every`` iterations and at the end.
-    ``climb_at``: the highest image climbs only once the band's largest force is below it
-    (a climbing image switched on far from the ridge can run up a wall: its tangent points
-    from its neighbour to itself, and it has no spring); None: as the band says. A band
-    whose highest image is less than ``climb_min`` eV above the first when climbing is due
-    (a barrier nearly gone, whose ridge the climbing image cannot find) stays a plain NEB;
-    one whose highest image passes ``blow_up`` eV stops, not converged. ``inv_mass``: FIRE's
-    per-degree-of-freedom inverse masses over the band's dofs (:func:`fire_step`); the
-    convergence test (and the climbing switch) then reads the largest of ``f * inv_mass``,
-    a coarse node's force per atom it stands for (its force is the sum over the region its
-    element stiffness spans, so the atoms' criterion would hold it m times tighter)."""
-    xp = band.xp
-    if state is None:
-        y = band.get_dofs()
-        state = BandState(y, xp.zeros_like(y), params.dt, params.alpha_start, 0, 0,
-                          band.climb and climb_at is None)
-    else:
-        band.set_dofs(state.y)
-    y, v = state.y, state.v
-    dt, alpha, downhill = state.dt, state.alpha, state.downhill
-    climbing = state.climbing
-    band.climb = climbing
-    energy, f = band.energy_forces()
-    converged = False
-    step = state.iteration
-    def largest(f):
-        return band.max_force(f if inv_mass is None else f * inv_mass)
-
-    while True:
-        fm = largest(f)
-        if not climbing and climb_at is not None and fm <= climb_at:
-            if band.energies[1:-1].max() - band.energies[0] < climb_min:
-                climb_at = None  # a plain NEB from here on
-            else:
-                climbing = band.climb = True
-                energy, f = band.energy_forces()
-                fm = largest(f)
-        if band.energies[1:-1].max() - band.energies[0] > blow_up:
-            break
-        if progress is not None:
-            progress(step, fm, band.energies - band.energies[0])
-        if fm <= fmax and (climbing or climb_at is None):
-            converged = True
-            break
-        if step >= max_iterations:
-            break
-        y, v, dt, alpha, downhill = fire_step(band, y, v, f, dt, alpha, downhill, step, params,
-                                              inv_mass)
-        band.set_dofs(y)
-        energy, f = band.energy_forces()
-        step += 1
-        if checkpoint is not None and step % every == 0:
-            checkpoint(BandState(y, v, dt, alpha, downhill, step, climbing))
-    final = BandState(y, v, dt, alpha, downhill, step, climbing)
-    if checkpoint is not None:
-        checkpoint(final)
-    r = band.image_dofs()
-    gaps = [float(xp.sqrt(xp.vdot(b - a, b - a))) for a, b in zip(r[:-1], r[1:])]
-    energies = band.energies - band.energies[0]
-    return BandResult(energies, np.concatenate([[0.0], np.cumsum(gaps)]),
-                      float(energies.max()), converged, step, band.evaluations,
-                      int(np.argmax(energies))), final
+# -- the band (relaxed by :func:`~qc_sim.solvers.neb.relax_band`, restartable) -----------
 
 
 def make_band(problem, initial, final, n_inner: int, spring: float, pinned=None) -> Band:

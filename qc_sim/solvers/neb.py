@@ -10,6 +10,11 @@ on the largest NEB force over all images. The inner images are evaluated togethe
 ``evaluate_batch`` when one is given (for atomistic images
 :func:`qc_sim.atomistic.replicas.batch_energy_forces`, one kernel launch for all of them),
 else one after another.
+
+:func:`run_neb` relaxes a band in one call; :func:`relax_band` is the same FIRE, step for
+step, with its whole state in a :class:`BandState` that a checkpoint can hold, resumed bit
+for bit, with a delayed climbing image and per-dof masses (the coupled band's heavy coarse
+nodes).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qc_sim.solvers.fire import Fire, fire
+from qc_sim.solvers.fire import Fire, fire, fire_step
 
 
 def improved_tangent(e_prev, e, e_next, t_plus, t_minus, xp=np):
@@ -146,3 +151,113 @@ def run_neb(band: Band, fmax: float = 0.01, max_steps: int = 2000, params: Fire 
     return NebResult(energies, np.concatenate([[0.0], np.cumsum(steps)]),
                      float(energies.max()), result.converged, result.steps, band.evaluations,
                      result.message.replace("FIRE", "NEB (FIRE)"))
+
+
+# -- the band, restartable: FIRE's whole state kept, for checkpoints --------------------
+
+
+@dataclass
+class BandState:
+    """FIRE's state over a band: the inner images' degrees of freedom ``y``, velocity ``v``,
+    time step, mixing, the downhill count and the iteration: all a checkpoint needs."""
+
+    y: np.ndarray
+    v: np.ndarray
+    dt: float
+    alpha: float
+    downhill: int
+    iteration: int
+    climbing: bool = True
+
+    def to_arrays(self, prefix: str = "") -> dict:
+        return {prefix + "y": self.y, prefix + "v": self.v,
+                prefix + "scalars": np.array([self.dt, self.alpha, self.downhill,
+                                              self.iteration, self.climbing], float)}
+
+    @classmethod
+    def from_arrays(cls, arrays, prefix: str = "") -> "BandState":
+        dt, alpha, downhill, iteration, climbing = arrays[prefix + "scalars"]
+        return cls(np.array(arrays[prefix + "y"]), np.array(arrays[prefix + "v"]), float(dt),
+                   float(alpha), int(downhill), int(iteration), bool(climbing))
+
+
+@dataclass(frozen=True)
+class BandResult:
+    energies: np.ndarray  # (n_images,) eV relative to the first
+    coordinate: np.ndarray  # (n_images,) Å, cumulative image distance
+    barrier: float
+    converged: bool
+    iterations: int
+    evaluations: int
+    saddle: int  # index of the highest image
+
+
+def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | None = None,
+               params: Fire = BAND_FIRE, progress=None, checkpoint=None,
+               every: int = 50, climb_at: float | None = None, climb_min: float = 0.05,
+               blow_up: float = 50.0, inv_mass=None) -> tuple[BandResult, BandState]:
+    """FIRE on ``band`` until its largest NEB force is at most ``fmax`` eV/Å, step for step
+    the arithmetic of :func:`qc_sim.solvers.fire.fire` (so :func:`run_neb` and this agree
+    to the bit), resumable from ``state``. ``progress(iteration, max_force, energies)`` is
+    told each iteration; ``checkpoint(state)`` every ``every`` iterations and at the end.
+    ``climb_at``: the highest image climbs only once the band's largest force is below it
+    (a climbing image switched on far from the ridge can run up a wall: its tangent points
+    from its neighbour to itself, and it has no spring); None: as the band says. A band
+    whose highest image is less than ``climb_min`` eV above the first when climbing is due
+    (a barrier nearly gone, whose ridge the climbing image cannot find) stays a plain NEB;
+    one whose highest image passes ``blow_up`` eV stops, not converged. ``inv_mass``: FIRE's
+    per-degree-of-freedom inverse masses over the band's dofs (:func:`fire_step`); the
+    convergence test (and the climbing switch) then reads the largest of ``f * inv_mass``,
+    a coarse node's force per atom it stands for (its force is the sum over the region its
+    element stiffness spans, so the atoms' criterion would hold it m times tighter)."""
+    xp = band.xp
+    if state is None:
+        y = band.get_dofs()
+        state = BandState(y, xp.zeros_like(y), params.dt, params.alpha_start, 0, 0,
+                          band.climb and climb_at is None)
+    else:
+        band.set_dofs(state.y)
+    y, v = state.y, state.v
+    dt, alpha, downhill = state.dt, state.alpha, state.downhill
+    climbing = state.climbing
+    band.climb = climbing
+    energy, f = band.energy_forces()
+    converged = False
+    step = state.iteration
+    def largest(f):
+        return band.max_force(f if inv_mass is None else f * inv_mass)
+
+    while True:
+        fm = largest(f)
+        if not climbing and climb_at is not None and fm <= climb_at:
+            if band.energies[1:-1].max() - band.energies[0] < climb_min:
+                climb_at = None  # a plain NEB from here on
+            else:
+                climbing = band.climb = True
+                energy, f = band.energy_forces()
+                fm = largest(f)
+        if band.energies[1:-1].max() - band.energies[0] > blow_up:
+            break
+        if progress is not None:
+            progress(step, fm, band.energies - band.energies[0])
+        if fm <= fmax and (climbing or climb_at is None):
+            converged = True
+            break
+        if step >= max_iterations:
+            break
+        y, v, dt, alpha, downhill = fire_step(band, y, v, f, dt, alpha, downhill, step, params,
+                                              inv_mass)
+        band.set_dofs(y)
+        energy, f = band.energy_forces()
+        step += 1
+        if checkpoint is not None and step % every == 0:
+            checkpoint(BandState(y, v, dt, alpha, downhill, step, climbing))
+    final = BandState(y, v, dt, alpha, downhill, step, climbing)
+    if checkpoint is not None:
+        checkpoint(final)
+    r = band.image_dofs()
+    gaps = [float(xp.sqrt(xp.vdot(b - a, b - a))) for a, b in zip(r[:-1], r[1:])]
+    energies = band.energies - band.energies[0]
+    return BandResult(energies, np.concatenate([[0.0], np.cumsum(gaps)]),
+                      float(energies.max()), converged, step, band.evaluations,
+                      int(np.argmax(energies))), final
