@@ -69,7 +69,8 @@ def tables(data) -> str:
                         + " | ".join("–" if v is None else f"{v:.4g}" for v in fit) + " |")
     out = "\n".join(rows) + "\n\n"
     out += ("| block (Å) | " + " | ".join(f"ε = {e:g}" for e in strains)
-            + " | dofs ratio | NEB time ratio |\n| --- |" + " --- |" * (len(strains) + 2)
+            + " | dofs ratio | whole-study time ratio | NEB time ratio |\n| --- |"
+            + " --- |" * (len(strains) + 3)
             + "\n")
     for b in data["blocks"]:
         size = " x ".join(f"{v:.0f}" for v in b["size_A"][:2])
@@ -86,11 +87,12 @@ def tables(data) -> str:
                 cells.append(f"{c:.4f} / {a:.4f} ({c - a:+.4f})")
             else:
                 cells.append(f"{got[0]['barrier_eV']:.4f} ({next(iter(q))} only)")
-        ratios = [f"{b[k]:.1f}" if k in b else "–" for k in ("dof_ratio", "neb_wall_ratio")]
+        ratios = [f"{b[k]:.1f}" if k in b else "–" for k in ("dof_ratio", "wall_ratio",
+                                                                 "neb_wall_ratio")]
         out += f"| {size} | " + " | ".join(cells + ratios) + " |\n"
     taus = [p["tau_GPa"] for p in data["blocks"][0][next(m for m in MODELS
                                                          if m in data["blocks"][0])]["neb"]]
-    out += "| tau (GPa) | " + " | ".join(f"{t:.3f}" for t in taus) + " | | |\n"
+    out += "| tau (GPa) | " + " | ".join(f"{t:.3f}" for t in taus) + " | | | |\n"
     return out
 
 

@@ -142,7 +142,8 @@ def main(argv=None) -> int:
     p.add_argument("--plane", type=int, default=1,
                    help="the {111} plane of the family: 0 through the step's re-entrant "
                         "corner, 1 the next (through the riser)")
-    p.add_argument("--images", type=int, default=5)
+    p.add_argument("--images", type=int, default=9,
+                   help="inner images (5 miss the embryo on the largest block: docs)")
     p.add_argument("--fmax", type=float, default=0.002, help="NEB force tolerance, eV/Å")
     p.add_argument("--radius", type=float, default=1.4, help="core radius, lattice constants")
     p.add_argument("--surface-radius", type=float, default=0.6,
