@@ -143,6 +143,10 @@ def test_the_ranks_of_a_job_claim_disjoint_files():
     statics = _case("cu_vacancy_coupled.toml", 'checkpoint = "c.h5"\nmesh = "m.xdmf"\n')
     assert [str(p) for p in planned_outputs(statics)] == ["m.xdmf", "m.xdmf.h5"]
     assert planned_outputs(_case("cu_crack.toml", 'checkpoint = "c.h5"\n')) == []
+    step = _case("cu_step_nucleation.toml", 'checkpoint = "band.h5"\n')
+    assert [str(p) for p in planned_outputs(step)] == [
+        "band.npz", "cu_step_nucleation.json", "cu_step_nucleation.png",
+        "cu_step_nucleation_saddle.png"]  # what run_nucleation writes, not an .h5 or a mesh
     assert [str(p) for p in planned_outputs(_case("cu_crack.toml", 'gsd = "k.gsd"\n'))] == \
         ["k.gsd"]
     region = _case("bone_plate_2d.toml", 'checkpoint = "b.h5"\nkeep = 0\npng = "frames"\n')

@@ -60,7 +60,8 @@ def planned_outputs(case, rank: int = 0, size: int = 1) -> list[Path]:
     trajectories and thermo CSV; a coupled case in dynamics its checkpoint, thermo CSV, mesh
     and trajectories, in statics its mesh and trajectories, a crack its trajectories, an
     indentation its trajectories and CSV (a wave packet nothing); a region case its
-    checkpoint, thermo CSV, mesh and PNG frames."""
+    checkpoint, thermo CSV, mesh and PNG frames; a step-nucleation study its band checkpoint
+    (the [output] checkpoint as ``.npz``), JSON, energy-path plot and saddle picture."""
     o = case.output
     lead = rank == 0
     files: list[str] = []
@@ -91,7 +92,13 @@ def planned_outputs(case, rank: int = 0, size: int = 1) -> list[Path]:
         if o.png and lead:
             files.append(o.png)
     elif case.coupling is not None:
-        if case.indent is not None:
+        if getattr(case, "nucleation", None) is not None:  # one rank: the band's .npz, results
+            n = case.nucleation
+            if lead:
+                if o.checkpoint:
+                    files.append(str(Path(o.checkpoint).with_suffix(".npz")))
+                files.extend(name for name in (n.json, n.plot, n.saddle) if name)
+        elif case.indent is not None:
             particles()
             if case.indent.csv and lead:
                 files.append(case.indent.csv)
