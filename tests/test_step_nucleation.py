@@ -143,6 +143,20 @@ def test_a_strains_end_states_do_not_depend_on_the_strains_before_it(small):
     assert again[4] == first[4]
 
 
+def test_a_second_loading_on_the_same_problem_starts_from_the_unloaded_block(small):
+    """A study run twice on one problem (a user's script) loads from strain 0 again: the
+    problem's initial state resets its strain, so the first load step is not the jump from
+    the strain the last study left (which squeezed elements past Cauchy-Born's shell)."""
+    from qc_sim.simulation.nucleation import load_until_nucleation
+
+    for problem in small[1:]:
+        first = load_until_nucleation(problem, 0.01, 0.01, 0.02)
+        assert problem.strain == pytest.approx(0.02)
+        second = load_until_nucleation(problem, 0.01, 0.01, 0.02)
+        assert second.nucleation_strain is None
+        assert second.energies == pytest.approx(first.energies, abs=1e-6)
+
+
 def test_retaylor_hands_over_exactly_what_the_states_strain(small):
     """CoupledModel.retaylor: every element back on the Taylor law, then the full lattice
     sum for exactly those elements some given state strains past taylor_strain (a Volterra

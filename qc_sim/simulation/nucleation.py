@@ -109,6 +109,9 @@ class CoupledStep:
         return self.step.strain
 
     def initial(self):
+        """The unloaded block's node positions; the step's strain back to 0, so that the
+        next :meth:`load` moves them from there (not from a strain an earlier study left)."""
+        self.step.strain = 0.0
         return self.model.geometry.mesh.nodes.copy()
 
     def load(self, strain, state):
@@ -240,6 +243,8 @@ class AtomisticStep:
         return self.step.strain
 
     def initial(self):
+        """The unloaded block's atom positions, its strain back to 0 (as the coupled)."""
+        self.step.strain = 0.0
         return self.step.reference.copy()
 
     def load(self, strain, state):
