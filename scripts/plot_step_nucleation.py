@@ -33,7 +33,8 @@ def merge(parts) -> dict:
         for b in part["blocks"]:
             row = blocks.setdefault(tuple(b["cells"]), {"cells": b["cells"],
                                                         "size_A": b["size_A"]})
-            row.update({k: v for k, v in b.items() if k in MODELS or k == "lammps_neb"})
+            row.update({k: v for k, v in b.items()
+                        if k in MODELS or k.startswith("lammps_neb")})
     for row in blocks.values():
         if all(m in row for m in MODELS):
             a, c = row["atomistic"], row["coupled"]
