@@ -144,13 +144,19 @@ def run_neb(band: Band, fmax: float = 0.01, max_steps: int = 2000, params: Fire 
             on_step=None) -> NebResult:
     """Relax ``band`` with FIRE until its largest NEB force is at most ``fmax`` eV/Å."""
     result = fire(band, fmax=fmax, max_steps=max_steps, params=params, on_step=on_step)
+    energies, coordinate = _profile(band)
+    return NebResult(energies, coordinate, float(energies.max()), result.converged,
+                     result.steps, band.evaluations,
+                     result.message.replace("FIRE", "NEB (FIRE)"))
+
+
+def _profile(band: Band):
+    """(energies relative to the first image, eV; cumulative image distance, Å) of ``band``
+    as it stands."""
     xp = band.xp
     r = band.image_dofs()
-    steps = [float(xp.sqrt(xp.vdot(b - a, b - a))) for a, b in zip(r[:-1], r[1:])]
-    energies = band.energies - band.energies[0]
-    return NebResult(energies, np.concatenate([[0.0], np.cumsum(steps)]),
-                     float(energies.max()), result.converged, result.steps, band.evaluations,
-                     result.message.replace("FIRE", "NEB (FIRE)"))
+    gaps = [float(xp.sqrt(xp.vdot(b - a, b - a))) for a, b in zip(r[:-1], r[1:])]
+    return band.energies - band.energies[0], np.concatenate([[0.0], np.cumsum(gaps)])
 
 
 # -- the band, restartable: FIRE's whole state kept, for checkpoints --------------------
@@ -224,6 +230,7 @@ def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | 
     energy, f = band.energy_forces()
     converged = False
     step = state.iteration
+
     def largest(f):
         return band.max_force(f if inv_mass is None else f * inv_mass)
 
@@ -255,9 +262,6 @@ def relax_band(band: Band, fmax: float, max_iterations: int, state: BandState | 
     final = BandState(y, v, dt, alpha, downhill, step, climbing)
     if checkpoint is not None:
         checkpoint(final)
-    r = band.image_dofs()
-    gaps = [float(xp.sqrt(xp.vdot(b - a, b - a))) for a, b in zip(r[:-1], r[1:])]
-    energies = band.energies - band.energies[0]
-    return BandResult(energies, np.concatenate([[0.0], np.cumsum(gaps)]),
-                      float(energies.max()), converged, step, band.evaluations,
-                      int(np.argmax(energies))), final
+    energies, coordinate = _profile(band)
+    return BandResult(energies, coordinate, float(energies.max()), converged, step,
+                      band.evaluations, int(np.argmax(energies))), final
